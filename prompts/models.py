@@ -1,0 +1,199 @@
+"""PromptFinder's data model.
+
+State fields (`Upload.state`, the prompt's processing and moderation fields) are changed only by
+the functions in `prompts/services/`; models hold data, not business rules.
+"""
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from taggit.managers import TaggableManager
+
+
+class AIGenerator(models.TextChoices):
+    MIDJOURNEY = "midjourney", "Midjourney"
+    DALLE = "dall-e", "DALL-E"
+    STABLE_DIFFUSION = "stable-diffusion", "Stable Diffusion"
+    FLUX = "flux", "Flux"
+    LEONARDO = "leonardo", "Leonardo"
+    FIREFLY = "firefly", "Adobe Firefly"
+    IDEOGRAM = "ideogram", "Ideogram"
+    OTHER = "other", "Other"
+
+
+class MediaType(models.TextChoices):
+    IMAGE = "image", "Image"
+    VIDEO = "video", "Video"
+
+
+class Severity(models.TextChoices):
+    NONE = "none", "None"
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class ModerationAction(models.TextChoices):
+    ALLOW = "allow", "Allow"
+    REVIEW = "review", "Review"
+    REJECT = "reject", "Reject"
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    is_premium = models.BooleanField(default=False)
+    bio = models.CharField(max_length=300, blank=True)
+
+    def __str__(self):
+        return f"Profile of {self.user}"
+
+
+class Upload(models.Model):
+    """One direct upload, owned by a user, from presign until it becomes a prompt's media."""
+
+    class State(models.TextChoices):
+        PRESIGNED = "presigned", "Presigned"
+        UPLOADED = "uploaded", "Uploaded"
+        MODERATED = "moderated", "Moderated"
+        READY = "ready", "Ready"
+        REJECTED = "rejected", "Rejected"
+        SUBMITTED = "submitted", "Submitted"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PRESIGNED)
+    file_key = models.CharField(max_length=300, unique=True)
+    original_filename = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100)
+    declared_size = models.PositiveBigIntegerField()
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    media_type = models.CharField(max_length=8, choices=MediaType.choices, default=MediaType.IMAGE)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+
+    moderation_severity = models.CharField(max_length=10, choices=Severity.choices, blank=True)
+    moderation_action = models.CharField(max_length=10, choices=ModerationAction.choices, blank=True)
+    moderation_violations = models.JSONField(default=list, blank=True)
+    # False when no real classifier looked at the image (local provider, or the check failed).
+    moderation_checked = models.BooleanField(default=False)
+    moderation_note = models.CharField(max_length=300, blank=True)
+
+    # {"thumb": key, "medium": key, "large": key, "webp": key, "poster": key}
+    variant_keys = models.JSONField(default=dict, blank=True)
+    blurhash = models.CharField(max_length=100, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "created_at"], name="upload_owner_created")]
+
+    def __str__(self):
+        return f"Upload {self.id} ({self.state})"
+
+
+class Prompt(models.Model):
+    class Status(models.IntegerChoices):
+        DRAFT = 0, "Draft"
+        PUBLISHED = 1, "Published"
+
+    class ReviewReason(models.TextChoices):
+        NONE = "", "—"
+        AI_TIMEOUT = "ai_timeout", "AI timeout"
+        AI_ERROR = "ai_error", "AI error"
+        DOWNLOAD_FAILED = "download_failed", "Download failure"
+        MALFORMED = "malformed", "Malformed answer"
+        PARTIAL = "partial", "Partial answer"
+        STUCK = "stuck", "Stuck in processing"
+        MODERATION = "moderation", "Moderation flag"
+
+    class ModerationStatus(models.TextChoices):
+        NOT_NEEDED = "", "Not needed"
+        PENDING = "pending", "Pending review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="prompts")
+    upload = models.OneToOneField(Upload, on_delete=models.SET_NULL, null=True, blank=True, related_name="prompt")
+    content = models.TextField(help_text="The prompt text the author used.")
+    ai_generator = models.CharField(max_length=32, choices=AIGenerator.choices)
+
+    title = models.CharField(max_length=200, default="Processing...")
+    slug = models.SlugField(max_length=220, unique=True, null=True, blank=True)
+    excerpt = models.TextField(blank=True, help_text="The description.")
+    tags = TaggableManager(blank=True)
+    alt_text = models.CharField(max_length=125, blank=True)
+    seo_filename_base = models.CharField(max_length=120, blank=True)
+    relevance_score = models.FloatField(null=True, blank=True)
+    relevance_explanation = models.TextField(blank=True)
+
+    status = models.IntegerField(choices=Status.choices, default=Status.DRAFT, db_index=True)
+    publish_requested = models.BooleanField(default=True, help_text="False when the author chose 'Save as draft'.")
+    needs_seo_review = models.BooleanField(default=False, db_index=True)
+    seo_review_reason = models.CharField(max_length=20, choices=ReviewReason.choices, blank=True)
+
+    moderation_status = models.CharField(max_length=10, choices=ModerationStatus.choices, blank=True, db_index=True)
+    moderation_severity = models.CharField(max_length=10, choices=Severity.choices, blank=True)
+    moderation_violations = models.JSONField(default=list, blank=True)
+
+    is_deleted = models.BooleanField(default=False, db_index=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    media_type = models.CharField(max_length=8, choices=MediaType.choices, default=MediaType.IMAGE)
+    b2_image_url = models.CharField(max_length=500, blank=True)
+    b2_thumb_url = models.CharField(max_length=500, blank=True)
+    b2_medium_url = models.CharField(max_length=500, blank=True)
+    b2_large_url = models.CharField(max_length=500, blank=True)
+    b2_webp_url = models.CharField(max_length=500, blank=True)
+    b2_video_url = models.CharField(max_length=500, blank=True)
+    # Storage keys, so files can be renamed and deleted without parsing URLs.
+    media_keys = models.JSONField(default=dict, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    blurhash = models.CharField(max_length=100, blank=True)
+
+    processing_uuid = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    processing_complete = models.BooleanField(default=False, db_index=True)
+    ai_attempts = models.PositiveSmallIntegerField(default=0)
+    ai_next_retry_at = models.DateTimeField(null=True, blank=True)
+
+    view_count = models.PositiveIntegerField(default=0)
+    created_on = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_on = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_on"]
+        indexes = [
+            models.Index(fields=["status", "is_deleted", "-created_on"], name="prompt_public_list"),
+            models.Index(fields=["author", "-created_on"], name="prompt_author_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_deleted=False) | Q(deleted_at__isnull=False),
+                name="prompt_deleted_has_timestamp",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=0) | Q(slug__isnull=False),
+                name="prompt_published_has_slug",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        if self.slug:
+            return reverse("prompt_detail", kwargs={"slug": self.slug})
+        return reverse("processing_page", kwargs={"processing_uuid": self.processing_uuid})
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED and not self.is_deleted
+
+    @property
+    def display_image_url(self) -> str:
+        return self.b2_medium_url or self.b2_large_url or self.b2_image_url

@@ -1,0 +1,277 @@
+"""PromptFinder settings: every knob comes from the environment (see README "Configuration").
+
+Safe local defaults: SQLite file and local media when nothing is set, so one command runs the
+site on a bare machine. With DEBUG off the site refuses to start without SECRET_KEY and turns
+on the production security settings.
+"""
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+DEBUG = env_bool("DEBUG", default=False)
+TESTING = env_bool("PROMPTFINDER_TESTING", default=False)
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if DEBUG or TESTING:
+        SECRET_KEY = "insecure-local-development-key-never-use-in-production"
+    else:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off. "
+            "For local development run with DEBUG=1 (the README's run command does)."
+        )
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG or TESTING else "")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# The public base URL of the site (absolute links in sitemaps, social tags, e-mails).
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
+    "django.contrib.humanize",
+    "taggit",
+    "django_q",
+    "prompts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "prompts_manager.urls"
+WSGI_APPLICATION = "prompts_manager.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------
+# PostgreSQL when DATABASE_URL is set (Heroku sets it); a SQLite file otherwise.
+SQLITE_PATH = os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+            conn_health_checks=True,
+        )
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            # Web and worker share the file: WAL lets readers work during a write, IMMEDIATE
+            # takes the write lock at BEGIN so two writers queue instead of failing with
+            # "database is locked" half-way through a transaction.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH") or None},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (shared by web and worker) ---------------------------------------------------
+# The image-byte cache and anything else that must be seen by both processes needs a shared
+# cache: a per-process memory cache would silently not work.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            "TIMEOUT": 1800,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "promptfinder_cache",
+            "TIMEOUT": 1800,
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
+
+# --- Auth -------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media -------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = os.environ.get("MEDIA_URL", "/media/")
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media")))
+
+# local: files under MEDIA_ROOT, uploads PUT to our own signed-URL view.
+# s3: Backblaze B2 (or any S3 API) through django-storages, uploads PUT straight to the bucket.
+MEDIA_BACKEND = os.environ.get("MEDIA_BACKEND", "local").strip().lower()
+if MEDIA_BACKEND not in {"local", "s3"}:
+    raise ImproperlyConfigured("MEDIA_BACKEND must be 'local' or 's3'.")
+B2_ENDPOINT_URL = os.environ.get("B2_ENDPOINT_URL", "")
+B2_REGION = os.environ.get("B2_REGION", "us-west-004")
+B2_BUCKET = os.environ.get("B2_BUCKET", "")
+B2_KEY_ID = os.environ.get("B2_KEY_ID", "")
+B2_APPLICATION_KEY = os.environ.get("B2_APPLICATION_KEY", "")
+MEDIA_CDN_URL = os.environ.get("MEDIA_CDN_URL", "").rstrip("/")
+MEDIA_DELETE_ON_CANCEL = env_bool("MEDIA_DELETE_ON_CANCEL", default=False)
+
+_default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if MEDIA_BACKEND == "s3":
+    if not (B2_BUCKET and B2_KEY_ID and B2_APPLICATION_KEY):
+        raise ImproperlyConfigured("MEDIA_BACKEND=s3 needs B2_BUCKET, B2_KEY_ID and B2_APPLICATION_KEY.")
+    _default_storage = {
+        "BACKEND": "prompts.media.storage.B2Storage",
+        "OPTIONS": {
+            "bucket_name": B2_BUCKET,
+            "endpoint_url": B2_ENDPOINT_URL or None,
+            "region_name": B2_REGION,
+            "access_key": B2_KEY_ID,
+            "secret_key": B2_APPLICATION_KEY,
+            # B2 has no per-object ACLs and speaks SigV4 only.
+            "default_acl": None,
+            "signature_version": "s3v4",
+            "addressing_style": "path",
+            "file_overwrite": True,
+            "querystring_auth": False,
+            "custom_domain": MEDIA_CDN_URL.split("://", 1)[-1] if MEDIA_CDN_URL else None,
+            "url_protocol": (MEDIA_CDN_URL.split("://", 1)[0] + ":") if MEDIA_CDN_URL else "https:",
+        },
+    }
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Uploads ----------------------------------------------------------------------------
+UPLOAD_MAX_IMAGE_BYTES = 3 * 1024 * 1024
+UPLOAD_MAX_VIDEO_BYTES = 15 * 1024 * 1024
+UPLOAD_WEEKLY_LIMIT = int(os.environ.get("UPLOAD_WEEKLY_LIMIT", "100"))
+UPLOAD_HOURLY_PRESIGN_LIMIT = int(os.environ.get("UPLOAD_HOURLY_PRESIGN_LIMIT", "20"))
+PRESIGN_EXPIRES_SECONDS = 3600
+IMAGE_CACHE_SECONDS = 1800
+
+# --- AI ---------------------------------------------------------------------------------
+OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
+OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "") or None
+OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
+AI_PROVIDER = os.environ.get("AI_PROVIDER", "openai" if OPENAI_API_KEY else "local").strip().lower()
+AI_TIMEOUT_SECONDS = env_float("AI_TIMEOUT_SECONDS", 30.0)
+AI_MAX_RETRIES = int(os.environ.get("AI_MAX_RETRIES", "1"))
+
+# --- Processing page --------------------------------------------------------------------
+PROCESSING_POLL_MS = int(os.environ.get("PROCESSING_POLL_MS", "3000"))
+PROCESSING_WARNING_MS = int(os.environ.get("PROCESSING_WARNING_MS", "60000"))
+PROCESSING_ERROR_MS = int(os.environ.get("PROCESSING_ERROR_MS", "120000"))
+
+# --- Django-Q2 (spec section 14; DESIGN.md "What we know about our dependencies") --------
+Q_CLUSTER = {
+    "name": os.environ.get("Q_CLUSTER_NAME", "promptfinder"),
+    "workers": int(os.environ.get("Q_WORKERS", "2")),
+    "recycle": 500,
+    # timeout: AI call (30 s x 2 attempts) fits inside; retry must exceed timeout plus the
+    # time a task can wait in a worker's prefetch queue, or a slow task would run twice.
+    "timeout": 90,
+    "retry": 180,
+    "max_attempts": 3,
+    "ack_failures": True,
+    "queue_limit": 50,
+    "bulk": 10,
+    "orm": "default",
+    "poll": env_float("Q_POLL", 0.5),
+    "save_limit": 250,
+    "catch_up": False,
+    "sync": env_bool("Q_SYNC", default=False),
+    "label": "Django Q",
+}
+
+# --- Production security ----------------------------------------------------------------
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not TESTING)
+    SESSION_COOKIE_SECURE = not TESTING
+    CSRF_COOKIE_SECURE = not TESTING
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

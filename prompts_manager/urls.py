@@ -1,0 +1,16 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("prompts.urls")),
+]
+
+if settings.MEDIA_BACKEND == "local":
+    from prompts.views.media import serve_local_media
+
+    # Local media is served by Django itself (development and the default one-command run).
+    # Production uses MEDIA_BACKEND=s3 and a CDN.
+    urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve_local_media, name="local_media")]

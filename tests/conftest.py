@@ -1,0 +1,58 @@
+"""The cast and the real outside processes the tests talk to.
+
+alice owns things, bob is another user, carol is premium, and staff reviews. Outside services
+(qcluster, moto's S3 server, the fake OpenAI server) run as real processes or threads on loopback.
+"""
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from prompts.models import Profile
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_user(username: str, *, premium: bool = False, staff: bool = False):
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD, is_staff=staff)
+    if premium:
+        Profile.objects.create(user=user, is_premium=True)
+    return user
+
+
+@pytest.fixture
+def alice(db):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(db):
+    return make_user("bob")
+
+
+@pytest.fixture
+def carol(db):
+    return make_user("carol", premium=True)
+
+
+@pytest.fixture
+def staff(db):
+    return make_user("staff", staff=True)
+
+
+def csrf_client(user=None) -> Client:
+    """A client that enforces CSRF like a browser session does, logged in as `user`."""
+    client = Client(enforce_csrf_checks=True)
+    if user is not None:
+        client.force_login(user)
+        client.get("/")  # sets the csrftoken cookie
+    return client
+
+
+@pytest.fixture
+def alice_client(alice):
+    return csrf_client(alice)
+
+
+@pytest.fixture
+def bob_client(bob):
+    return csrf_client(bob)

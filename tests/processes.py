@@ -1,0 +1,63 @@
+"""Start and stop real processes (qcluster, servers) that share the test database."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_database_env() -> dict[str, str]:
+    """Environment that points a child process at the database this test run is using."""
+    env = {k: v for k, v in os.environ.items()}
+    env["DJANGO_SETTINGS_MODULE"] = "prompts_manager.test_settings"
+    env["PROMPTFINDER_TESTING"] = "1"
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        env["SQLITE_PATH"] = str(name)
+        env.pop("DATABASE_URL", None)
+    else:
+        s = connection.settings_dict
+        env["DATABASE_URL"] = f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT'] or 5432}/{name}"
+    return env
+
+
+def start_qcluster(*, extra_env: dict[str, str] | None = None, workers: int = 1) -> subprocess.Popen:
+    env = test_database_env()
+    env["Q_WORKERS"] = str(workers)
+    env["Q_POLL"] = "0.1"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra_env or {})
+    log = open(ROOT / f".qcluster-{os.getpid()}.log", "ab")
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop_process(proc: subprocess.Popen, *, sig=signal.SIGTERM, timeout: float = 15) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def wait_until(predicate, *, timeout: float = 20, interval: float = 0.05, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")

@@ -1,0 +1,70 @@
+"""Settings come from the environment, with safe local defaults and a strict production mode."""
+import os
+import subprocess
+import sys
+
+from tests.processes import ROOT
+
+PRINT_SETTINGS = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME'], s.MEDIA_BACKEND, "
+    "s.CACHES['default']['BACKEND'], s.AI_PROVIDER, s.SESSION_COOKIE_SECURE)"
+)
+
+
+def run_python(code: str, **env_overrides):
+    env = {k: v for k, v in os.environ.items() if k not in {
+        "DATABASE_URL", "SECRET_KEY", "DEBUG", "PROMPTFINDER_TESTING", "REDIS_URL", "OPENAI_API_KEY",
+        "MEDIA_BACKEND", "AI_PROVIDER", "ALLOWED_HOSTS"}}
+    env["DJANGO_SETTINGS_MODULE"] = "prompts_manager.settings"
+    env.update(env_overrides)
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_defaults_are_sqlite_local_media_database_cache_and_local_ai():
+    result = run_python(PRINT_SETTINGS, DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    engine, name, media, cache, ai, secure_cookie = result.stdout.split()
+    assert engine == "django.db.backends.sqlite3"
+    assert name.endswith("db.sqlite3")
+    assert media == "local"
+    assert cache == "django.core.cache.backends.db.DatabaseCache"
+    assert ai == "local"
+    assert secure_cookie == "False"
+
+
+def test_database_url_selects_postgresql_and_redis_url_selects_redis():
+    result = run_python(
+        PRINT_SETTINGS, DEBUG="1", DATABASE_URL="postgres://postgres@127.0.0.1:5432/promptfinder",
+        REDIS_URL="redis://127.0.0.1:6379/3", OPENAI_API_KEY="test-key",
+    )
+    assert result.returncode == 0, result.stderr
+    engine, name, _media, cache, ai, _ = result.stdout.split()
+    assert engine == "django.db.backends.postgresql"
+    assert name == "promptfinder"
+    assert cache == "django_redis.cache.RedisCache"
+    assert ai == "openai"
+
+
+def test_refuses_to_start_without_secret_key_when_debug_is_off():
+    result = run_python(PRINT_SETTINGS)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_production_mode_turns_on_security_and_check_deploy_is_clean():
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG", "PROMPTFINDER_TESTING"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="prompts_manager.settings",
+        SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
+        ALLOWED_HOSTS="promptfinder.example",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+    shown = run_python(PRINT_SETTINGS, SECRET_KEY="a-long-random-production-secret-" + "x" * 40)
+    assert shown.stdout.split()[-1] == "True"  # secure session cookie

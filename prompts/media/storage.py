@@ -1,0 +1,194 @@
+"""Media storage: one small interface over Django's storage API for both backends.
+
+`local` keeps files under MEDIA_ROOT; `s3` is Backblaze B2 (or any S3 API) through
+django-storages. Every storage failure leaves this module as `StorageError`.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import storages
+from storages.backends.s3 import S3Storage
+
+
+class StorageError(Exception):
+    """The media storage could not do what was asked (down, refused, or the object is missing)."""
+
+
+class ObjectMissing(StorageError):
+    pass
+
+
+class B2Storage(S3Storage):
+    """django-storages' S3 backend with the settings B2 needs."""
+
+    def __init__(self, **settings_):
+        from botocore.config import Config
+
+        # boto3 >= 1.36 adds checksum headers by default that B2 rejects.
+        settings_.setdefault(
+            "client_config",
+            Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=30,
+            ),
+        )
+        super().__init__(**settings_)
+
+
+def _storage():
+    # Looked up on each call so override_settings(STORAGES=...) takes effect.
+    return storages["default"]
+
+
+def _is_s3() -> bool:
+    return isinstance(_storage(), S3Storage)
+
+
+def s3_client():
+    """The boto3 client behind the S3 storage (for HEAD, copy and presigned URLs)."""
+    return _storage().connection.meta.client
+
+
+def bucket() -> str:
+    return _storage().bucket_name
+
+
+def _wrap(exc: Exception, key: str) -> StorageError:
+    text = str(exc)
+    if isinstance(exc, FileNotFoundError) or "404" in text or "NoSuchKey" in text or "Not Found" in text:
+        return ObjectMissing(f"{key} is not in storage")
+    return StorageError(f"storage failed for {key}: {exc.__class__.__name__}: {text[:200]}")
+
+
+def save_bytes(key: str, data: bytes, *, content_type: str) -> None:
+    """Write `data` at exactly `key` (overwriting), atomically on the local disk."""
+    try:
+        if _is_s3():
+            s3_client().put_object(
+                Bucket=bucket(), Key=key, Body=data, ContentType=content_type,
+                CacheControl="public, max-age=31536000, immutable",
+            )
+        else:
+            _write_local_atomically(key, [data])
+    except StorageError:
+        raise
+    except Exception as exc:
+        raise _wrap(exc, key) from exc
+
+
+def local_path(key: str) -> Path:
+    root = Path(settings.MEDIA_ROOT).resolve()
+    path = (root / key).resolve()
+    if root not in path.parents:
+        raise StorageError(f"refusing a key outside the media root: {key!r}")
+    return path
+
+
+def _write_local_atomically(key: str, chunks) -> int:
+    path = local_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+    written = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                written += len(chunk)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return written
+
+
+def write_local_stream(key: str, chunks) -> int:
+    """Local backend: stream chunks to `key`; nothing appears at `key` unless all were written."""
+    return _write_local_atomically(key, chunks)
+
+
+def read_bytes(key: str, *, limit: int | None = None) -> bytes:
+    try:
+        if _is_s3():
+            obj = s3_client().get_object(Bucket=bucket(), Key=key)
+            body = obj["Body"]
+            data = body.read(limit + 1) if limit else body.read()
+        else:
+            with open(local_path(key), "rb") as handle:
+                data = handle.read(limit + 1) if limit else handle.read()
+    except StorageError:
+        raise
+    except Exception as exc:
+        raise _wrap(exc, key) from exc
+    if limit and len(data) > limit:
+        raise StorageError(f"{key} is larger than {limit} bytes")
+    return data
+
+
+def head(key: str) -> tuple[int, str]:
+    """(size, content type) of the stored object; ObjectMissing when there is none."""
+    try:
+        if _is_s3():
+            meta = s3_client().head_object(Bucket=bucket(), Key=key)
+            return int(meta["ContentLength"]), meta.get("ContentType", "")
+        path = local_path(key)
+        return path.stat().st_size, ""
+    except StorageError:
+        raise
+    except Exception as exc:
+        raise _wrap(exc, key) from exc
+
+
+def exists(key: str) -> bool:
+    try:
+        head(key)
+    except ObjectMissing:
+        return False
+    return True
+
+
+def delete(key: str) -> None:
+    """Delete `key`; deleting what is already gone is not an error."""
+    if not key:
+        return
+    try:
+        if _is_s3():
+            s3_client().delete_object(Bucket=bucket(), Key=key)
+        else:
+            local_path(key).unlink(missing_ok=True)
+    except StorageError:
+        raise
+    except Exception as exc:
+        raise _wrap(exc, key) from exc
+
+
+def copy(source_key: str, target_key: str) -> None:
+    try:
+        if _is_s3():
+            s3_client().copy_object(
+                Bucket=bucket(), Key=target_key, CopySource={"Bucket": bucket(), "Key": source_key},
+                MetadataDirective="COPY",
+            )
+        else:
+            with open(local_path(source_key), "rb") as handle:
+                _write_local_atomically(target_key, iter(lambda: handle.read(1 << 20), b""))
+    except StorageError:
+        raise
+    except Exception as exc:
+        raise _wrap(exc, source_key) from exc
+
+
+def public_url(key: str) -> str:
+    if not key:
+        return ""
+    if _is_s3() and settings.MEDIA_CDN_URL:
+        return f"{settings.MEDIA_CDN_URL}/{key}"
+    return _storage().url(key)

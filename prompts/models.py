@@ -152,6 +152,9 @@ class Prompt(models.Model):
     b2_video_url = models.CharField(max_length=500, blank=True)
     # Storage keys, so files can be renamed and deleted without parsing URLs.
     media_keys = models.JSONField(default=dict, blank=True)
+    # Keys replaced by the SEO rename and not yet deleted (a crash between copy and delete).
+    stale_media_keys = models.JSONField(default=list, blank=True)
+    files_deleted_at = models.DateTimeField(null=True, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     blurhash = models.CharField(max_length=100, blank=True)
@@ -160,6 +163,7 @@ class Prompt(models.Model):
     processing_complete = models.BooleanField(default=False, db_index=True)
     ai_attempts = models.PositiveSmallIntegerField(default=0)
     ai_next_retry_at = models.DateTimeField(null=True, blank=True)
+    stuck_requeued_at = models.DateTimeField(null=True, blank=True)
 
     view_count = models.PositiveIntegerField(default=0)
     created_on = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -18,3 +18,29 @@ def prompt_visible_to(*, slug: str, user) -> Prompt | None:
     if user.is_authenticated and (user.pk == prompt.author_id or user.is_staff):
         return prompt
     return None
+
+
+def own_prompt(*, user, processing_uuid) -> Prompt | None:
+    """The author's own, not-deleted prompt by its processing UUID (anyone else: None, i.e. 404)."""
+    return (
+        Prompt.objects.select_related("author")
+        .filter(processing_uuid=processing_uuid, author=user, is_deleted=False)
+        .first()
+    )
+
+
+def more_from_author(prompt: Prompt, *, limit: int = 4) -> list[Prompt]:
+    return list(published_prompts().filter(author_id=prompt.author_id).exclude(id=prompt.id)[:limit])
+
+
+def ready_upload_for(*, user, upload_id):
+    """A ready upload of this user (to show again when the upload form comes back with errors)."""
+    import uuid
+
+    from prompts.models import Upload
+
+    try:
+        key = uuid.UUID(str(upload_id))
+    except (ValueError, TypeError):
+        return None
+    return Upload.objects.filter(id=key, owner=user, state=Upload.State.READY).first()

@@ -1,10 +1,21 @@
 from django.urls import path
 
-from prompts.views import pages
+from prompts.views import api, media, pages
 
 urlpatterns = [
     path("", pages.home, name="home"),
     path("accounts/signup/", pages.signup, name="signup"),
     path("upload/", pages.upload_page, name="upload_page"),
+    path("upload/submit/", pages.upload_submit, name="upload_submit"),
+    path("prompt/processing/<uuid:processing_uuid>/", pages.processing_page, name="processing_page"),
+    path("prompt/processing/<uuid:processing_uuid>/cancel/", pages.prompt_cancel, name="prompt_cancel"),
+    path("prompt/edit/<uuid:processing_uuid>/", pages.prompt_edit, name="prompt_edit"),
     path("prompt/<slug:slug>/", pages.prompt_detail, name="prompt_detail"),
+    path("api/upload/b2/presign/", api.presign, name="api_presign"),
+    path("api/upload/b2/complete/", api.complete, name="api_complete"),
+    path("api/upload/b2/moderate/", api.moderate, name="api_moderate"),
+    path("api/upload/b2/variants/", api.variants, name="api_variants"),
+    path("api/upload/local/<path:key>", media.local_upload_put, name="local_upload_put"),
+    path("api/prompt/status/<uuid:processing_uuid>/", api.prompt_status, name="api_prompt_status"),
+    path("api/prompt/retry/<uuid:processing_uuid>/", api.prompt_retry, name="api_prompt_retry"),
 ]

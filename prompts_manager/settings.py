@@ -275,3 +275,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+CSRF_FAILURE_VIEW = "prompts.views.api.csrf_failure"

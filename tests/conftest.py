@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from prompts.models import Profile
+from tests.fixtures_media import local_media, moto_server, s3_media  # noqa: F401  (fixtures)
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -56,3 +57,25 @@ def alice_client(alice):
 @pytest.fixture
 def bob_client(bob):
     return csrf_client(bob)
+
+
+@pytest.fixture(scope="session")
+def fake_openai_server():
+    from tests.fake_openai import FakeOpenAI
+
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_openai(fake_openai_server, settings):
+    """The fake OpenAI server with default answers, and settings that point the SDK at it."""
+    fake_openai_server.reset()
+    settings.AI_PROVIDER = "openai"
+    settings.OPENAI_API_KEY = "test-key"
+    settings.OPENAI_BASE_URL = fake_openai_server.url
+    settings.AI_TIMEOUT_SECONDS = 2
+    settings.AI_MAX_RETRIES = 0
+    yield fake_openai_server
+    fake_openai_server.reset()

@@ -5,11 +5,6 @@ from prompts.models import Prompt
 from tests.conftest import csrf_client
 
 
-@pytest.fixture(autouse=True)
-def media_root(tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 def make_prompt(author, *, title, slug=None, published=True, deleted=False):
     from django.utils import timezone
 

@@ -1,6 +1,11 @@
-"""Local media backend: serving stored files (GET)."""
+"""Local media backend: serving stored files (GET) and receiving direct uploads (signed PUT)."""
 from django.conf import settings
+from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.static import serve
+
+from prompts.media import direct_upload, storage
+from prompts.models import Upload
 
 
 def serve_local_media(request, path):
@@ -9,3 +14,50 @@ def serve_local_media(request, path):
     response["Cache-Control"] = "public, max-age=86400"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@csrf_exempt  # the signed URL is the credential, as with a storage presigned URL
+def local_upload_put(request, key):
+    """Local backend: accept the browser's PUT only with a valid, unexpired signature for this key.
+
+    The body is streamed to disk and never buffered beyond the signed size; nothing appears at the
+    key unless the whole body arrived.
+    """
+    if request.method != "PUT":
+        return HttpResponseNotAllowed(["PUT"])
+    try:
+        limit = direct_upload.verify_local_put(
+            key=key, content_type=request.GET.get("ct", ""), size=request.GET.get("size", ""),
+            expires=request.GET.get("expires", ""), signature=request.GET.get("sig", ""),
+        )
+    except direct_upload.InvalidSignature as exc:
+        return JsonResponse({"error": f"Upload refused: {exc}."}, status=403)
+    if request.content_type != request.GET.get("ct"):
+        return JsonResponse({"error": "Upload refused: the Content-Type does not match the signed type."}, status=403)
+    if not Upload.objects.filter(file_key=key, state=Upload.State.PRESIGNED).exists():
+        # Once verified, an object is never overwritten through its old URL.
+        return JsonResponse({"error": "Upload refused: this upload is already finished."}, status=409)
+    declared = request.META.get("CONTENT_LENGTH")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return JsonResponse({"error": "Upload refused: the file is larger than declared."}, status=413)
+
+    def chunks():
+        received = 0
+        while True:
+            chunk = request.read(256 * 1024)
+            if not chunk:
+                return
+            received += len(chunk)
+            if received > limit:
+                raise BodyTooLarge
+            yield chunk
+
+    try:
+        storage.write_local_stream(key, chunks())
+    except BodyTooLarge:
+        return JsonResponse({"error": "Upload refused: the file is larger than declared."}, status=413)
+    return HttpResponse(status=200)
+
+
+class BodyTooLarge(Exception):
+    pass

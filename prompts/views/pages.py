@@ -1,12 +1,19 @@
 """HTML pages: parse the request, call a service or selector, render."""
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from prompts import selectors
+from prompts.forms import PromptEditForm, SubmitForm
+from prompts.models import AIGenerator
+from prompts.services import editing, processing, uploads
+from prompts.services.errors import DomainError, NotFound
 
 
 def home(request):
@@ -25,9 +32,96 @@ def signup(request):
     return render(request, "registration/signup.html", {"form": form})
 
 
+def _upload_context(request, form, status=200):
+    premium = uploads.is_premium(request.user)
+    context = {
+        "form": form,
+        "generators": AIGenerator.choices,
+        "max_image_bytes": settings.UPLOAD_MAX_IMAGE_BYTES,
+        "max_video_bytes": settings.UPLOAD_MAX_VIDEO_BYTES,
+        "max_prompt_length": processing.MAX_PROMPT_LENGTH,
+        "is_premium": premium,
+        "weekly_count": uploads.weekly_upload_count(request.user),
+        "weekly_limit": settings.UPLOAD_WEEKLY_LIMIT,
+        "ready_upload": selectors.ready_upload_for(user=request.user, upload_id=form["upload_id"].value())
+        if form.is_bound else None,
+    }
+    if context["ready_upload"] is not None:
+        context["ready_upload_thumb"] = uploads.variant_urls(context["ready_upload"]).get("medium", "")
+    return render(request, "prompts/upload.html", context, status=status)
+
+
 @login_required
 def upload_page(request):
-    return render(request, "prompts/upload.html", {})
+    return _upload_context(request, SubmitForm())
+
+
+@login_required
+@require_POST
+def upload_submit(request):
+    form = SubmitForm(request.POST)
+    if not form.is_valid():
+        return _upload_context(request, form, status=400)
+    try:
+        prompt = processing.submit_prompt(
+            user=request.user, upload_id=form.cleaned_data["upload_id"], content=form.cleaned_data["content"],
+            ai_generator=form.cleaned_data["ai_generator"], save_as_draft=form.cleaned_data["save_as_draft"],
+        )
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return _upload_context(request, form, status=exc.status)
+    return redirect("processing_page", processing_uuid=prompt.processing_uuid)
+
+
+@login_required
+def processing_page(request, processing_uuid):
+    prompt = selectors.own_prompt(user=request.user, processing_uuid=processing_uuid)
+    if prompt is None:
+        raise Http404("Not found")
+    return render(request, "prompts/processing.html", {
+        "prompt": prompt,
+        "tags": list(prompt.tags.all()) if prompt.processing_complete else [],
+        "more_from": selectors.more_from_author(prompt, limit=4),
+        "poll_ms": settings.PROCESSING_POLL_MS,
+        "warning_ms": settings.PROCESSING_WARNING_MS,
+        "error_ms": settings.PROCESSING_ERROR_MS,
+    })
+
+
+@login_required
+@require_POST
+def prompt_cancel(request, processing_uuid):
+    try:
+        processing.cancel_prompt(user=request.user, processing_uuid=processing_uuid)
+    except NotFound:
+        raise Http404("Not found")
+    messages.success(request, "Upload cancelled. You can restore it from trash within 5 days.")
+    return redirect("upload_page")
+
+
+@login_required
+def prompt_edit(request, processing_uuid):
+    prompt = selectors.own_prompt(user=request.user, processing_uuid=processing_uuid)
+    if prompt is None:
+        raise Http404("Not found")
+    if not prompt.processing_complete:
+        messages.info(request, "Your prompt is still being processed. You can edit it when it's ready.")
+        return redirect("processing_page", processing_uuid=prompt.processing_uuid)
+    initial = {
+        "title": prompt.title, "description": prompt.excerpt, "tags": prompt.tags.all(), "content": prompt.content,
+        "ai_generator": prompt.ai_generator, "publish": prompt.publish_requested,
+    }
+    form = PromptEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        prompt = editing.edit_prompt(
+            prompt=prompt, title=data["title"], description=data["description"], tags=list(data["tags"]),
+            content=data["content"], ai_generator=data["ai_generator"], publish=data["publish"],
+        )
+        messages.success(request, "Your changes were saved." if prompt.is_published else
+                         "Your changes were saved. The prompt is a draft: only you can see it.")
+        return redirect("prompt_detail", slug=prompt.slug)
+    return render(request, "prompts/edit.html", {"prompt": prompt, "form": form})
 
 
 def prompt_detail(request, slug):

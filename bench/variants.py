@@ -1,0 +1,372 @@
+"""Variant pipeline: prompts.media.images against the spec's naive loop, measured in one run.
+
+Inputs are generated here from fixed seeds: a 12 MP photo-like JPEG carrying EXIF Orientation 6
+and a GPS block, a 2048x2048 RGBA PNG with transparency, and a 1080p H.264 MP4. For each input
+the table reports the time of the naive loop and of ours, the size of every variant from both,
+and SSIM of our variants against a reference made the slow, careful way. A fresh child process
+per path gives the peak memory of one upload.
+
+Targets (from the issue): >= 4x faster than the naive loop on the 12 MP JPEG, SSIM >= 0.98 for
+every variant, peak RSS < 300 MB. They are reported as PASS/MISS; the run never fails on them.
+"""
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from bench.common import Table, measure, print_header, verdict, write_results
+
+NAME = "variants"
+ROOT = Path(__file__).resolve().parent.parent
+WARMUP, REPEATS = 1, 7
+SPEEDUP_TARGET = 4.0
+SSIM_TARGET = 0.98
+RSS_TARGET_MB = 300
+# Mirror UPLOAD_MAX_IMAGE_BYTES / UPLOAD_MAX_VIDEO_BYTES in prompts_manager/settings.py
+# (not imported: this benchmark needs no Django settings).
+MAX_IMAGE_BYTES = 3 * 1024 * 1024
+MAX_VIDEO_BYTES = 15 * 1024 * 1024
+
+NAIVE_BOXES = {"thumb": 300, "medium": 600, "large": 1200}
+NAIVE_WEBP_BOX = 600
+VARIANTS = ["thumb", "medium", "large", "webp"]
+ORIENTATION = 0x0112
+GPS_IFD = 0x8825
+# What exif_transpose does for each orientation, so a naive (unrotated) output can be compared.
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+# --- Inputs -------------------------------------------------------------------------------
+
+def photo_jpeg(seed: int = 20240601) -> bytes:
+    """4000x3000 JPEG q90 of about 2.8 MB: smooth colour fields plus grain, like a phone photo.
+
+    The grain is what makes it compress like a photo (a pure gradient would be ~300 KB);
+    its amplitude is tuned so the file lands just under the 3 MiB upload limit.
+    """
+    import numpy as np
+
+    width, height = 4000, 3000
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0, 1, width, dtype=np.float32)[None, :]
+    y = np.linspace(0, 1, height, dtype=np.float32)[:, None]
+    pixels = np.empty((height, width, 3), np.float32)
+    for channel, (fx, fy, phase) in enumerate([(1.3, 0.7, 0.0), (0.8, 1.6, 1.0), (2.1, 1.1, 2.0)]):
+        pixels[..., channel] = (128 + 70 * np.sin(2 * np.pi * (fx * x + phase)) * np.cos(2 * np.pi * fy * y)
+                                + 30 * np.sin(2 * np.pi * (7 * x * y + channel)))
+    # Coarse colour texture (noise at 1/4 scale, enlarged) plus fine luminance grain.
+    coarse = rng.normal(128, 6, (height // 4, width // 4, 3)).clip(0, 255).astype(np.uint8)
+    coarse = Image.fromarray(coarse).resize((width, height), Image.Resampling.BILINEAR)
+    pixels += np.asarray(coarse, np.float32) - 128
+    pixels += rng.normal(0, 3.6, (height, width, 1)).astype(np.float32)
+    img = Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
+
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6  # stored landscape, shown portrait (a phone held upright)
+    exif[0x010F] = "BenchCam"
+    exif[0x0110] = "Model 12MP"
+    exif[GPS_IFD] = {1: "N", 2: (51.0, 30.0, 26.0), 3: "W", 4: (0.0, 7.0, 39.0)}
+    buffer = io.BytesIO()
+    img.save(buffer, format="JPEG", quality=90, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def transparent_png(seed: int = 7) -> bytes:
+    """2048x2048 RGBA: an opaque disc with a soft edge, a half-transparent band, clear corners.
+
+    Fully transparent pixels are stored black, as many editors write them: a pipeline that drops
+    alpha instead of compositing shows black corners.
+    """
+    import numpy as np
+
+    size = 2048
+    rng = np.random.default_rng(seed)
+    x = np.linspace(-1, 1, size, dtype=np.float32)[None, :]
+    y = np.linspace(-1, 1, size, dtype=np.float32)[:, None]
+    radius = np.sqrt(x * x + y * y)
+    rgb = np.stack(np.broadcast_arrays(
+        150 + 90 * np.cos(3 * x) * np.sin(2 * y + 0.5),
+        120 + 80 * np.sin(4 * x * y + 1.0),
+        140 + 100 * np.cos(2.5 * y - x),
+    ), axis=-1)
+    rgb = rgb + rng.normal(0, 2.0, (size, size, 1))
+    alpha = np.clip((0.85 - radius) / 0.05, 0, 1) * 255  # disc with a 5% soft edge
+    band = (np.abs(y) < 0.1) & (radius >= 0.85)
+    alpha = np.where(band, 128, alpha)
+    rgb = np.where(alpha[..., None] == 0, 0, rgb)
+    pixels = np.concatenate([rgb, np.broadcast_to(alpha[..., None], (size, size, 1))], axis=-1)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.clip(0, 255).astype(np.uint8), "RGBA").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def video_mp4(seed: int = 11, target_bytes: int = 12_000_000) -> bytes:
+    """1920x1080 H.264 at 30 fps: moving colour fields with grain, cut once it reaches ~12 MB."""
+    import av
+    import numpy as np
+
+    width, height = 1920, 1080
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0, 1, width, dtype=np.float32)[None, :]
+    y = np.linspace(0, 1, height, dtype=np.float32)[:, None]
+    buffer = io.BytesIO()
+    container = av.open(buffer, mode="w", format="mp4")
+    stream = container.add_stream("libx264", rate=30)
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    # ultrafast keeps generation to a few seconds and has no lookahead, so the size check below
+    # sees each frame as it is encoded.
+    stream.options = {"preset": "ultrafast", "crf": "20"}
+    frames = 0
+    while buffer.tell() < target_bytes and frames < 600:
+        t = frames / 30
+        rgb = np.stack(np.broadcast_arrays(
+            128 + 90 * np.sin(2 * np.pi * (x + 0.2 * t)) * np.cos(2 * np.pi * y),
+            128 + 90 * np.sin(2 * np.pi * (1.5 * y + 0.3 * t)) + 0 * x,
+            128 + 60 * np.cos(2 * np.pi * (3 * x * y + t)),
+        ), axis=-1) + rng.normal(0, 8, (height, width, 1)).astype(np.float32)
+        frame = av.VideoFrame.from_ndarray(rgb.clip(0, 255).astype(np.uint8), format="rgb24")
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        frames += 1
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    return buffer.getvalue()
+
+
+# --- The two pipelines ----------------------------------------------------------------------
+
+def naive_variants(data: bytes) -> dict[str, bytes]:
+    """The spec's loop, as written there: one open and thumbnail per variant, in sequence."""
+    files = {}
+    for name, box in NAIVE_BOXES.items():
+        img = Image.open(io.BytesIO(data))
+        img.thumbnail((box, box), Image.LANCZOS)
+        if img.mode != "RGB":
+            img = img.convert("RGB")
+        out = io.BytesIO()
+        img.save(out, format="JPEG", quality=85)
+        files[name] = out.getvalue()
+    img = Image.open(io.BytesIO(data))
+    img.thumbnail((NAIVE_WEBP_BOX, NAIVE_WEBP_BOX), Image.LANCZOS)
+    out = io.BytesIO()
+    img.save(out, format="WEBP", quality=80)
+    files["webp"] = out.getvalue()
+    return files
+
+
+def our_image_variants(data: bytes) -> dict[str, bytes]:
+    from prompts.media import images
+
+    return images.make_variants(data).files
+
+
+def our_video_variants(data: bytes) -> dict[str, bytes]:
+    from prompts.media import images
+
+    return images.variants_from_image(images.video_poster(data)).files
+
+
+# --- Quality --------------------------------------------------------------------------------
+
+def reference_image(data: bytes, kind: str) -> Image.Image:
+    """The careful way: full decode, orientation applied, alpha composited on white. RGB."""
+    if kind == "video":
+        import av
+
+        with av.open(io.BytesIO(data)) as container:
+            frame = next(container.decode(video=0))
+            return frame.to_image().convert("RGB")
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    img = ImageOps.exif_transpose(img)
+    return on_white(img)
+
+
+def on_white(img: Image.Image) -> Image.Image:
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def ssim(a: Image.Image, b: Image.Image) -> float:
+    """Mean SSIM (Wang et al. 2004) of the luma of two same-size images.
+
+    Gaussian window 11x11, sigma 1.5, K1 0.01, K2 0.03, L 255, on Pillow's "L" conversion
+    (ITU-R 601 luma); only windows that fit wholly inside the image are averaged ("valid").
+    """
+    import numpy as np
+
+    if a.size != b.size:
+        raise ValueError(f"SSIM needs equal sizes, got {a.size} and {b.size}")
+    x = np.asarray(a.convert("L"), np.float64)
+    y = np.asarray(b.convert("L"), np.float64)
+    taps = np.exp(-((np.arange(11) - 5) ** 2) / (2 * 1.5 ** 2))
+    taps /= taps.sum()
+
+    def blur(m):  # separable 'valid' convolution: 11 shifted, weighted sums per axis
+        rows = sum(w * m[i:m.shape[0] - 10 + i, :] for i, w in enumerate(taps))
+        return sum(w * rows[:, i:rows.shape[1] - 10 + i] for i, w in enumerate(taps))
+
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mu_x, mu_y = blur(x), blur(y)
+    var_x = blur(x * x) - mu_x ** 2
+    var_y = blur(y * y) - mu_y ** 2
+    cov = blur(x * y) - mu_x * mu_y
+    index = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2))
+    return float(index.mean())
+
+
+def quality_against(reference: Image.Image, encoded: bytes, upright=None) -> tuple[tuple[int, int], float]:
+    """(size as stored, SSIM against the reference resized with LANCZOS to the shown size)."""
+    img = Image.open(io.BytesIO(encoded))
+    stored = img.size
+    img = on_white(img)
+    if upright is not None:
+        img = img.transpose(upright)
+    expected = reference.resize(img.size, Image.Resampling.LANCZOS)
+    return stored, ssim(expected, img)
+
+
+# --- Peak memory ----------------------------------------------------------------------------
+
+CHILD_CODE = {
+    "import only": "from prompts.media import images",
+    "ours: JPEG 12 MP": "from prompts.media import images; images.make_variants(data)",
+    "naive loop: JPEG 12 MP": "from bench.variants import naive_variants; naive_variants(data)",
+    "ours: MP4 poster": "from prompts.media import images; "
+                        "images.variants_from_image(images.video_poster(data))",
+}
+
+
+def peak_rss_mb(code: str, path: Path) -> float:
+    """Peak RSS of a fresh Python that reads `path` into `data` and runs `code`.
+
+    os.wait4 gives the rusage of that one child; getrusage(RUSAGE_CHILDREN) would report the
+    largest of all children so far, hiding a smaller later one.
+    """
+    script = f"import sys; data = open(sys.argv[1], 'rb').read(); {code}"
+    with tempfile.TemporaryFile() as err:
+        child = subprocess.Popen([sys.executable, "-c", script, str(path)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                 stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"child failed ({child.returncode}): {err.read().decode()[-2000:]}")
+    return usage.ru_maxrss / 1024  # Linux reports KiB
+
+
+# --- The benchmark --------------------------------------------------------------------------
+
+def run() -> None:
+    print_header(NAME)
+    print("generating inputs ...", flush=True)
+    jpeg, png, mp4 = photo_jpeg(), transparent_png(), video_mp4()
+    inputs = [
+        # (label, kind, bytes, upload limit, orientation the naive loop ignores)
+        ("JPEG 4000x3000 EXIF6+GPS", "image", jpeg, MAX_IMAGE_BYTES, 6),
+        ("PNG 2048x2048 RGBA", "image", png, MAX_IMAGE_BYTES, 1),
+        ("MP4 1920x1080 H.264", "video", mp4, MAX_VIDEO_BYTES, 1),
+    ]
+    for label, _, data, limit, _ in inputs:
+        within = "within" if len(data) <= limit else "OVER"
+        print(f"  {label}: {len(data):,} bytes ({len(data) / 2**20:.2f} MiB, {within} the {limit // 2**20} MiB limit)")
+
+    speed = Table(
+        f"Time per upload, ms (warm-up {WARMUP}, {REPEATS} runs each, interleaved)",
+        ["input", "MiB", "naive p50", "naive p95", "ours p50", "ours p95", "ours min", "speed-up", "target"],
+    )
+    quality = Table(
+        "Variants: stored size and SSIM against the reference",
+        ["input", "variant", "naive w×h", "ours w×h", "dims match", "naive KB", "ours KB", "SSIM naive",
+         "SSIM ours", "target"],
+    )
+    all_timings = {}
+    for label, kind, data, _, orientation in inputs:
+        ours_fn = our_video_variants if kind == "video" else our_image_variants
+        if kind == "video":  # the spec has no naive loop for video: ours is reported alone
+            timings = measure({"ours": lambda: ours_fn(data)}, warmup=WARMUP, repeats=REPEATS)
+        else:
+            timings = measure({"naive": lambda: naive_variants(data), "ours": lambda: ours_fn(data)},
+                              warmup=WARMUP, repeats=REPEATS)
+        all_timings[label] = {name: timing.as_dict() for name, timing in timings.items()}
+        ours, naive = timings["ours"], timings.get("naive")
+        ratio = naive.p50 / ours.p50 if naive else None
+        target = "—"
+        if label.startswith("JPEG"):
+            target = f"≥{SPEEDUP_TARGET:g}× {verdict(ratio >= SPEEDUP_TARGET)}"
+        speed.add(label, round(len(data) / 2**20, 2), naive.p50 if naive else "—", naive.p95 if naive else "—",
+                  ours.p50, ours.p95, ours.min, f"{ratio:.2f}×" if ratio else "—", target)
+
+        reference = reference_image(data, kind)
+        our_files = ours_fn(data)
+        naive_files = naive_variants(data) if kind == "image" else {}
+        upright = UPRIGHT.get(orientation)
+        for variant in VARIANTS:
+            our_size, our_ssim = quality_against(reference, our_files[variant])
+            naive_cells = ["—", "—", "—", "—"]
+            if variant in naive_files:
+                naive_size, naive_ssim = quality_against(reference, naive_files[variant], upright)
+                shown = naive_size[::-1] if upright in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270,
+                                                        Image.Transpose.TRANSPOSE, Image.Transpose.TRANSVERSE) \
+                    else naive_size
+                match = "yes" if shown == our_size else "NO"
+                naive_cells = [_dims(naive_size), match, round(len(naive_files[variant]) / 1000, 1), naive_ssim]
+            quality.add(label, variant, naive_cells[0], _dims(our_size), naive_cells[1], naive_cells[2],
+                        round(len(our_files[variant]) / 1000, 1), naive_cells[3], our_ssim,
+                        f"≥{SSIM_TARGET} {verdict(our_ssim >= SSIM_TARGET)}")
+
+    speed.notes = [
+        "naive = the spec's loop: open + thumbnail(LANCZOS) + save, once per variant, sequential.",
+        "ours = prompts.media.images.make_variants (video: variants_from_image(video_poster(data))).",
+        "speed-up = naive p50 / ours p50; p95 interpolates between the two slowest of 7 runs.",
+    ]
+    quality.notes = [
+        "The naive loop ignores EXIF orientation: for the Orientation-6 JPEG its w×h is compared after "
+        "swapping, and its SSIM after rotating it upright.",
+        "reference = full decode, ImageOps.exif_transpose, alpha composited on white, LANCZOS to the "
+        "variant's size (video: the first frame, fully decoded).",
+        "SSIM = mean over 11x11 Gaussian windows (sigma 1.5) of luma, K1 0.01, K2 0.03.",
+        "The naive loop's PNG JPEGs drop alpha (convert RGB) instead of compositing on white: transparent "
+        "pixels stored black show black, hence their low SSIM. Its WebP keeps alpha.",
+    ]
+
+    rss = Table("Peak RSS of a fresh process making one upload's variants",
+                ["child process", "peak RSS MB", "target"])
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {"JPEG": Path(tmp) / "photo.jpg", "MP4": Path(tmp) / "clip.mp4"}
+        paths["JPEG"].write_bytes(jpeg)
+        paths["MP4"].write_bytes(mp4)
+        for label, code in CHILD_CODE.items():
+            source = paths["MP4"] if "MP4" in label else paths["JPEG"]
+            peak = peak_rss_mb(code, source)
+            target = f"<{RSS_TARGET_MB} {verdict(peak < RSS_TARGET_MB)}" if label.startswith("ours") else "—"
+            rss.add(label, round(peak, 1), target)
+    rss.notes = ["ru_maxrss of the child (os.wait4), which reads the input file, imports, and runs the path once."]
+
+    tables = [speed, quality, rss]
+    for table in tables:
+        print()
+        print(table.render())
+    path = write_results(
+        NAME, tables,
+        inputs={label: len(data) for label, _, data, _, _ in inputs},
+        timings=all_timings,
+    )
+    print(f"\nwritten {path.relative_to(ROOT)}")
+
+
+def _dims(size: tuple[int, int]) -> str:
+    return f"{size[0]}×{size[1]}"

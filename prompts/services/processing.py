@@ -1,0 +1,342 @@
+"""From submit to a finished prompt: submit, AI content, fallbacks, publish, cancel, retry.
+
+A prompt is `processing_complete=False` from submit until the AI task, the fallback or the
+stuck-prompt recovery finishes it — always in one save. The AI task may run twice (Django-Q
+delivers at least once): it exits when the prompt is deleted or already complete.
+"""
+from __future__ import annotations
+
+import html
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+from taggit.models import Tag
+
+from prompts import ai
+from prompts.media import storage
+from prompts.models import AIGenerator, ModerationAction, Prompt, Upload
+from prompts.services import seo
+from prompts.services.errors import Conflict, InvalidInput, NotFound
+from prompts.services.uploads import analysis_image
+
+logger = logging.getLogger(__name__)
+
+MAX_PROMPT_LENGTH = 10_000
+MAX_TAGS = 5
+MAX_AI_ATTEMPTS = 5
+FALLBACK_TITLE_LENGTH = 50
+AI_FAILURE_REASONS = {
+    Prompt.ReviewReason.AI_TIMEOUT, Prompt.ReviewReason.AI_ERROR, Prompt.ReviewReason.DOWNLOAD_FAILED,
+    Prompt.ReviewReason.MALFORMED, Prompt.ReviewReason.PARTIAL, Prompt.ReviewReason.STUCK,
+}
+_AI_REASON = {
+    "ai_timeout": Prompt.ReviewReason.AI_TIMEOUT,
+    "ai_error": Prompt.ReviewReason.AI_ERROR,
+    "malformed": Prompt.ReviewReason.MALFORMED,
+    "refusal": Prompt.ReviewReason.MALFORMED,
+}
+_TAG_RE = re.compile(r"<[^>]*>")
+
+
+# --- Submit -----------------------------------------------------------------------------
+
+def submit_prompt(*, user, upload_id, content: str, ai_generator: str, save_as_draft: bool) -> Prompt:
+    """Turn a ready upload into a prompt in its processing state and queue the AI task.
+
+    No outside call happens here. A second submit of the same upload returns the first prompt.
+    """
+    content = (content or "").strip()
+    if not content:
+        raise InvalidInput("Please enter the prompt you used.")
+    if len(content) > MAX_PROMPT_LENGTH:
+        raise InvalidInput(f"Your prompt is {len(content):,} characters long; the maximum is {MAX_PROMPT_LENGTH:,}.")
+    if ai_generator not in AIGenerator.values:
+        raise InvalidInput("Please choose the generator you used.")
+    try:
+        upload_uuid = uuid.UUID(str(upload_id))
+    except ValueError:
+        raise NotFound("This upload was not found. Please upload your file again.")
+    with transaction.atomic():
+        upload = Upload.objects.select_for_update().filter(id=upload_uuid, owner=user).first()
+        if upload is None:
+            raise NotFound("This upload was not found. Please upload your file again.")
+        if upload.state == Upload.State.SUBMITTED:
+            existing = Prompt.objects.filter(upload=upload).first()
+            if existing is not None:
+                return existing
+        if upload.state != Upload.State.READY:
+            raise Conflict("Your file isn't ready yet. Please wait until the page says “Ready to submit”.")
+        flagged = upload.moderation_action == ModerationAction.REVIEW
+        keys = {"original": upload.file_key, **upload.variant_keys}
+        prompt = Prompt.objects.create(
+            author=user, upload=upload, content=content, ai_generator=ai_generator,
+            title="Processing...", slug=None, status=Prompt.Status.DRAFT, publish_requested=not save_as_draft,
+            media_type=upload.media_type, media_keys=keys, width=upload.width, height=upload.height,
+            blurhash=upload.blurhash,
+            b2_image_url=storage.public_url(upload.file_key) if upload.media_type == "image" else "",
+            b2_video_url=storage.public_url(upload.file_key) if upload.media_type == "video" else "",
+            b2_thumb_url=storage.public_url(keys.get("thumb", "")),
+            b2_medium_url=storage.public_url(keys.get("medium", "")),
+            b2_large_url=storage.public_url(keys.get("large", "")),
+            b2_webp_url=storage.public_url(keys.get("webp", "")),
+            moderation_status=Prompt.ModerationStatus.PENDING if flagged else Prompt.ModerationStatus.NOT_NEEDED,
+            moderation_severity=upload.moderation_severity,
+            moderation_violations=upload.moderation_violations,
+        )
+        upload.state = Upload.State.SUBMITTED
+        upload.save(update_fields=["state", "updated_at"])
+        queue_ai_content(prompt)
+    return prompt
+
+
+def queue_ai_content(prompt: Prompt) -> None:
+    """Queue the AI task once the surrounding transaction has committed."""
+    prompt_id = prompt.id
+    transaction.on_commit(
+        lambda: async_task("prompts.tasks.generate_ai_content", prompt_id, task_name=f"ai_content_{prompt_id}")
+    )
+
+
+# --- The AI task ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # "skipped", "success", "partial", "fallback"
+    reason: str = ""
+
+
+def generate_ai_content(*, prompt_id: int) -> Outcome:
+    prompt = Prompt.objects.select_related("upload").filter(id=prompt_id).first()
+    if prompt is None or prompt.is_deleted:
+        return Outcome("skipped", "deleted")
+    if prompt.processing_complete:
+        return Outcome("skipped", "complete")
+    Prompt.objects.filter(id=prompt.id).update(ai_attempts=prompt.ai_attempts + 1)
+    try:
+        image_bytes, content_type = _image_for(prompt)
+    except storage.StorageError as exc:
+        logger.warning("prompt %s: image download failed: %s", prompt.id, exc)
+        return apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.DOWNLOAD_FAILED)
+    try:
+        result = ai.generate_content(
+            image_bytes=image_bytes, content_type=content_type, prompt_text=prompt.content,
+            generator_label=prompt.get_ai_generator_display(), available_tags=vocabulary(),
+        )
+    except ai.AIError as exc:
+        logger.warning("prompt %s: AI content failed (%s): %s", prompt.id, exc.reason, exc)
+        return apply_fallback(prompt_id=prompt.id, reason=_AI_REASON.get(exc.reason, Prompt.ReviewReason.AI_ERROR))
+    return apply_ai_result(prompt_id=prompt.id, result=result)
+
+
+def _image_for(prompt: Prompt) -> tuple[bytes, str]:
+    if prompt.upload is not None and prompt.upload.file_key == prompt.media_keys.get("original"):
+        return analysis_image(prompt.upload)
+    # After the SEO rename the upload's key is gone; the large variant is what the AI needs.
+    key = prompt.media_keys.get("large") or prompt.media_keys.get("original")
+    return storage.read_bytes(key), "image/jpeg"
+
+
+def vocabulary() -> list[str]:
+    return list(Tag.objects.order_by("name").values_list("name", flat=True))
+
+
+def clean_text(value: str | None, *, limit: int) -> str:
+    """AI text as plain text: no markup, no control characters, whitespace folded, bounded."""
+    if not value:
+        return ""
+    text = html.unescape(_TAG_RE.sub(" ", str(value)))
+    text = "".join(ch for ch in text if ch.isprintable() or ch in "\n ")
+    text = text.replace("<", "").replace(">", "")
+    text = " ".join(text.split())
+    return text[:limit].rstrip()
+
+
+def clean_title(value: str | None) -> str:
+    title = clean_text(value, limit=200).strip(" \"'“”‘’.")
+    words = title.split()
+    if len(words) > 12:
+        title = " ".join(words[:10])
+    return title[:120].rstrip()
+
+
+def choose_tags(names: list[str]) -> list[Tag]:
+    """Up to five tags that already exist in the vocabulary; anything else is dropped, never created."""
+    wanted = []
+    for name in names or []:
+        if isinstance(name, str) and name.strip() and name.strip().lower() not in [w.lower() for w in wanted]:
+            wanted.append(name.strip())
+    if not wanted:
+        return []
+    by_lower = {tag.name.lower(): tag for tag in Tag.objects.all()}
+    chosen = [by_lower[name.lower()] for name in wanted if name.lower() in by_lower]
+    return chosen[:MAX_TAGS]
+
+
+def fallback_title(content: str) -> str:
+    text = " ".join(content.split())
+    if len(text) <= FALLBACK_TITLE_LENGTH:
+        return text
+    return text[:FALLBACK_TITLE_LENGTH].rstrip() + "..."
+
+
+def apply_ai_result(*, prompt_id: int, result: ai.ContentResult) -> Outcome:
+    title = clean_title(result.title)
+    description = clean_text(result.description, limit=2000)
+    tags = choose_tags(result.tags)
+    partial = not (title and description and tags)
+    fields = {
+        "title": title or None,
+        "excerpt": description,
+        "relevance_score": result.relevance_score if isinstance(result.relevance_score, (int, float)) else None,
+        "relevance_explanation": clean_text(result.relevance_explanation, limit=500),
+    }
+    reason = Prompt.ReviewReason.PARTIAL if partial else ""
+    return _finish(prompt_id=prompt_id, fields=fields, tags=tags, review_reason=reason)
+
+
+def apply_fallback(*, prompt_id: int, reason: str) -> Outcome:
+    """Spec section 8: the prompt is saved as a draft with a title from the prompt text, for review."""
+    return _finish(prompt_id=prompt_id, fields={"title": None, "excerpt": ""}, tags=None, review_reason=reason)
+
+
+def _finish(*, prompt_id: int, fields: dict, tags: list[Tag] | None, review_reason: str) -> Outcome:
+    with transaction.atomic():
+        prompt = Prompt.objects.select_for_update().filter(id=prompt_id).first()
+        if prompt is None or prompt.is_deleted:
+            return Outcome("skipped", "deleted")
+        if prompt.processing_complete:
+            return Outcome("skipped", "complete")
+        was_fallback = prompt.needs_seo_review and prompt.seo_review_reason in AI_FAILURE_REASONS
+        was_published = prompt.status == Prompt.Status.PUBLISHED
+        keep_previous = tags is None and prompt.needs_seo_review and prompt.slug
+        if not keep_previous:
+            prompt.title = fields.get("title") or fallback_title(prompt.content)
+            prompt.excerpt = fields.get("excerpt", "")
+            prompt.relevance_score = fields.get("relevance_score")
+            prompt.relevance_explanation = fields.get("relevance_explanation", "")
+        generator_label = prompt.get_ai_generator_display()
+        prompt.alt_text = seo.alt_text(title=prompt.title, generator_label=generator_label)
+        if not prompt.seo_filename_base:
+            prompt.seo_filename_base = seo.seo_filename_base(title=prompt.title, generator_slug=prompt.ai_generator)
+        moderation_hold = prompt.moderation_status == Prompt.ModerationStatus.PENDING
+        prompt.needs_seo_review = bool(review_reason)
+        prompt.seo_review_reason = review_reason
+        prompt.ai_next_retry_at = None
+        publish = prompt.publish_requested and not review_reason and not moderation_hold
+        prompt.status = Prompt.Status.PUBLISHED if publish else Prompt.Status.DRAFT
+        prompt.processing_complete = True
+        # A slug made from a fallback title is replaced once the AI gives a real title, as long
+        # as the prompt was never public under it.
+        replace_slug = was_fallback and not review_reason and not was_published
+        if not prompt.slug or replace_slug:
+            _save_with_unique_slug(prompt)
+        else:
+            prompt.save()
+        if tags is not None:
+            prompt.tags.set(tags)
+    outcome = "fallback" if review_reason and tags is None else ("partial" if review_reason else "success")
+    return Outcome(outcome, review_reason)
+
+
+def unique_slug(title: str, *, exclude_id: int | None = None) -> str:
+    base = seo.slugify_title(title)[:190]
+    taken = set(Prompt.objects.filter(slug__startswith=base).exclude(id=exclude_id).values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def _save_with_unique_slug(prompt: Prompt) -> None:
+    """Save with a slug from the title; a number is appended on collision, never an error."""
+    for _attempt in range(5):
+        prompt.slug = unique_slug(prompt.title, exclude_id=prompt.id)
+        try:
+            with transaction.atomic():
+                prompt.save()
+            return
+        except IntegrityError:
+            continue  # another prompt took the same slug between our read and write
+    prompt.slug = f"{seo.slugify_title(prompt.title)[:180]}-{uuid.uuid4().hex[:8]}"
+    prompt.save()
+
+
+# --- Author actions ---------------------------------------------------------------------
+
+def get_own_prompt(*, user, processing_uuid) -> Prompt:
+    try:
+        return Prompt.objects.get(processing_uuid=uuid.UUID(str(processing_uuid)), author=user)
+    except (Prompt.DoesNotExist, ValueError):
+        raise NotFound("This prompt was not found.")
+
+
+def cancel_prompt(*, user, processing_uuid) -> Prompt:
+    """Soft delete (trash). A running AI task sees `is_deleted` and stops."""
+    from prompts.services import lifecycle
+
+    prompt = get_own_prompt(user=user, processing_uuid=processing_uuid)
+    return lifecycle.trash_prompt(prompt=prompt, cancelled_during_processing=not prompt.processing_complete)
+
+
+def retry_ai_content(*, user, processing_uuid) -> Prompt:
+    """'Try Again': queue the AI once more for a prompt that fell back or seems stuck."""
+    prompt = get_own_prompt(user=user, processing_uuid=processing_uuid)
+    return requeue_ai(prompt=prompt)
+
+
+def requeue_ai(*, prompt: Prompt) -> Prompt:
+    if prompt.is_deleted:
+        raise NotFound("This prompt was not found.")
+    if prompt.processing_complete and prompt.seo_review_reason not in AI_FAILURE_REASONS:
+        raise Conflict("This prompt already has its details.")
+    if prompt.ai_attempts >= MAX_AI_ATTEMPTS + 3:
+        raise Conflict("We've tried several times already. Our team will complete this prompt for you.")
+    with transaction.atomic():
+        Prompt.objects.filter(id=prompt.id).update(processing_complete=False, updated_on=timezone.now())
+        queue_ai_content(prompt)
+    prompt.refresh_from_db()
+    return prompt
+
+
+def status_of(*, user, processing_uuid) -> dict:
+    """The status endpoint's answer (spec section 18)."""
+    try:
+        key = uuid.UUID(str(processing_uuid))
+    except ValueError:
+        raise NotFound("This prompt was not found.")
+    row = (
+        Prompt.objects.filter(processing_uuid=key, author=user, is_deleted=False)
+        .values("id", "processing_complete", "created_on", "needs_seo_review", "title", "excerpt", "slug", "status")
+        .first()
+    )
+    if row is None:
+        raise NotFound("This prompt was not found.")
+    if not row["processing_complete"]:
+        return {
+            "processing_complete": False,
+            "elapsed_seconds": round((timezone.now() - row["created_on"]).total_seconds(), 1),
+        }
+    from django.urls import reverse
+
+    answer = {
+        "processing_complete": True,
+        "success": not row["needs_seo_review"],
+        "title": row["title"],
+        "description": row["excerpt"],
+        "tags": list(Tag.objects.filter(taggit_taggeditem_items__object_id=row["id"],
+                                        taggit_taggeditem_items__content_type__model="prompt")
+                     .order_by("name").values_list("name", flat=True)),
+        "slug": row["slug"],
+        "final_url": reverse("prompt_detail", kwargs={"slug": row["slug"]}),
+        "is_draft": row["status"] == Prompt.Status.DRAFT,
+    }
+    if row["needs_seo_review"]:
+        answer["needs_review"] = True
+    return answer

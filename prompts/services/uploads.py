@@ -1,0 +1,332 @@
+"""Direct uploads: presign -> (browser PUT) -> complete -> moderate -> variants.
+
+`Upload.state` moves presigned -> uploaded -> moderated -> ready (or rejected), and to submitted
+when a prompt takes it. Every step is owned by one user, checks the state it starts from, and is
+safe to call twice (the browser may retry).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from prompts import ai
+from prompts.media import direct_upload, images, storage
+from prompts.models import ModerationAction, Profile, Severity, Upload
+from prompts.services.errors import Conflict, InvalidInput, NotFound, RateLimited, ServiceUnavailable, TooLarge, UnsupportedType
+
+logger = logging.getLogger(__name__)
+
+IMAGE_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
+VIDEO_TYPES = {"mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime"}
+# What browsers also send for the same files.
+TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "video/x-m4v": "video/mp4"}
+UNSUPPORTED_TYPE = "File type not supported. Please upload JPG, PNG, GIF, WebP, MP4, WebM, or MOV."
+HOURLY_LIMIT_MESSAGE = (
+    "You've reached the maximum of {limit} uploads per hour. Please wait a bit before uploading more."
+)
+WEEKLY_LIMIT_MESSAGE = (
+    "You've reached the maximum of {limit} uploads this week. Upgrade to Premium for unlimited uploads, "
+    "or try again in {wait}."
+)
+MISSING_FILE = "We didn't receive your file. Please try uploading it again."
+COUNTED_STATES = [Upload.State.UPLOADED, Upload.State.MODERATED, Upload.State.READY, Upload.State.SUBMITTED,
+                  Upload.State.REJECTED]
+MODERATION_FAILED_NOTE = (
+    "We couldn't check this image automatically right now, so a moderator will look at it before it is published."
+)
+SEVERITY_ACTIONS = {
+    Severity.NONE: ModerationAction.ALLOW,
+    Severity.LOW: ModerationAction.ALLOW,
+    Severity.MEDIUM: ModerationAction.ALLOW,
+    Severity.HIGH: ModerationAction.REVIEW,
+    Severity.CRITICAL: ModerationAction.REJECT,
+}
+MODERATION_MESSAGES = {
+    ModerationAction.ALLOW: "Your image passed our content guidelines.",
+    ModerationAction.REVIEW: (
+        "Your image may contain content that needs admin review before it can be published."
+    ),
+    ModerationAction.REJECT: "This image contains content that violates our community guidelines.",
+}
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    upload: Upload
+    url: str
+    headers: dict[str, str]
+    expires_in: int
+
+
+def megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}"
+
+
+def is_premium(user) -> bool:
+    return Profile.objects.filter(user=user, is_premium=True).exists()
+
+
+def weekly_upload_count(user) -> int:
+    since = timezone.now() - timedelta(days=7)
+    return Upload.objects.filter(owner=user, created_at__gte=since, state__in=COUNTED_STATES).count()
+
+
+def _human_wait(seconds: float) -> str:
+    hours = math.ceil(seconds / 3600)
+    if hours < 24:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    days = math.ceil(hours / 24)
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+def _check_rate_limits(user) -> None:
+    now = timezone.now()
+    hour_ago = now - timedelta(hours=1)
+    recent = list(
+        Upload.objects.filter(owner=user, created_at__gte=hour_ago).order_by("created_at").values_list("created_at", flat=True)
+    )
+    limit = settings.UPLOAD_HOURLY_PRESIGN_LIMIT
+    if len(recent) >= limit:
+        wait = (recent[len(recent) - limit] + timedelta(hours=1) - now).total_seconds()
+        raise RateLimited(HOURLY_LIMIT_MESSAGE.format(limit=limit), retry_after=wait)
+    if is_premium(user):
+        return
+    week_ago = now - timedelta(days=7)
+    weekly = list(
+        Upload.objects.filter(owner=user, created_at__gte=week_ago, state__in=COUNTED_STATES)
+        .order_by("created_at").values_list("created_at", flat=True)
+    )
+    limit = settings.UPLOAD_WEEKLY_LIMIT
+    if len(weekly) >= limit:
+        wait = (weekly[len(weekly) - limit] + timedelta(days=7) - now).total_seconds()
+        raise RateLimited(WEEKLY_LIMIT_MESSAGE.format(limit=limit, wait=_human_wait(wait)), retry_after=wait)
+
+
+def validate_file(*, filename: str, content_type: str, file_size: int) -> tuple[str, str, str]:
+    """(extension, canonical content type, media type) for an acceptable file, or a DomainError."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    content_type = TYPE_ALIASES.get(content_type.lower().strip(), content_type.lower().strip())
+    if extension in IMAGE_TYPES:
+        media_type, expected, limit, noun = "image", IMAGE_TYPES[extension], settings.UPLOAD_MAX_IMAGE_BYTES, "Image"
+    elif extension in VIDEO_TYPES:
+        media_type, expected, limit, noun = "video", VIDEO_TYPES[extension], settings.UPLOAD_MAX_VIDEO_BYTES, "Video"
+    else:
+        raise UnsupportedType(UNSUPPORTED_TYPE)
+    if content_type != expected:
+        raise UnsupportedType(
+            f"The file's type ({content_type or 'unknown'}) doesn't match its .{extension} extension. "
+            "Please upload the original JPG, PNG, GIF, WebP, MP4, WebM, or MOV file."
+        )
+    if file_size <= 0:
+        raise InvalidInput("This file is empty. Please choose another one.")
+    if file_size > limit:
+        raise TooLarge(f"{noun} must be under {limit // (1024 * 1024)}MB. Your file is {megabytes(file_size)} MB.")
+    return ("jpg" if extension == "jpeg" else extension), expected, media_type
+
+
+def _clean_filename(filename: str) -> str:
+    """The user's file name, kept only as data: no path, no control characters, bounded."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable())
+    return name[:200]
+
+
+def presign_upload(*, user, filename: str, content_type: str, file_size: int) -> PresignedUpload:
+    extension, content_type, media_type = validate_file(filename=filename, content_type=content_type, file_size=file_size)
+    upload_id = uuid.uuid4()
+    with transaction.atomic():
+        # Serialise one user's presigns so two concurrent requests cannot both pass the limit.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        _check_rate_limits(user)
+        upload = Upload.objects.create(
+            id=upload_id, owner=user, file_key=f"uploads/{upload_id}/original.{extension}",
+            original_filename=_clean_filename(filename), content_type=content_type,
+            declared_size=file_size, media_type=media_type,
+        )
+    try:
+        signed = direct_upload.presign_put(
+            key=upload.file_key, content_type=content_type, size=file_size,
+            expires_in=settings.PRESIGN_EXPIRES_SECONDS,
+        )
+    except storage.StorageError as exc:
+        logger.error("presign failed for upload %s: %s", upload.id, exc)
+        upload.delete()
+        raise ServiceUnavailable("Our storage service isn't answering right now. Please try again in a minute.") from exc
+    return PresignedUpload(upload=upload, url=signed.url, headers=signed.headers, expires_in=signed.expires_in)
+
+
+def get_owned_upload(*, user, upload_id) -> Upload:
+    try:
+        return Upload.objects.get(id=uuid.UUID(str(upload_id)), owner=user)
+    except (Upload.DoesNotExist, ValueError, TypeError, AttributeError):
+        raise NotFound("This upload was not found. Please upload your file again.")
+
+
+def _size_limit(upload: Upload) -> int:
+    return settings.UPLOAD_MAX_VIDEO_BYTES if upload.media_type == "video" else settings.UPLOAD_MAX_IMAGE_BYTES
+
+
+def _discard_object(upload: Upload) -> None:
+    try:
+        storage.delete(upload.file_key)
+    except storage.StorageError as exc:  # the orphan sweep deletes it later
+        logger.warning("could not delete rejected object %s: %s", upload.file_key, exc)
+
+
+def complete_upload(*, user, upload_id) -> Upload:
+    """Check the object really is in storage, within its limit, and really the declared kind."""
+    upload = get_owned_upload(user=user, upload_id=upload_id)
+    if upload.state != Upload.State.PRESIGNED:
+        if upload.state == Upload.State.REJECTED:
+            raise Conflict("This upload was rejected. Please upload a different file.")
+        return upload  # already verified: a retried request gets the same answer
+    limit = _size_limit(upload)
+    try:
+        size, _stored_type = storage.head(upload.file_key)
+    except storage.ObjectMissing:
+        raise InvalidInput(MISSING_FILE)
+    except storage.StorageError as exc:
+        raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
+    noun = "Video" if upload.media_type == "video" else "Image"
+    if size > limit:
+        _discard_object(upload)
+        raise TooLarge(f"{noun} must be under {limit // (1024 * 1024)}MB. Your file is {megabytes(size)} MB.")
+    if size == 0:
+        _discard_object(upload)
+        raise InvalidInput(MISSING_FILE)
+    try:
+        data = storage.read_bytes(upload.file_key, limit=limit)
+    except storage.StorageError as exc:
+        raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
+    try:
+        if upload.media_type == "image":
+            info = images.inspect_image(data)
+            if info.content_type != upload.content_type:
+                raise images.ImageProcessingError(
+                    "This file's contents don't match its type. Please upload the original image file."
+                )
+            width, height = info.width, info.height
+        else:
+            video = images.inspect_video(data)
+            width, height = video.width, video.height
+    except images.ImageProcessingError as exc:
+        _discard_object(upload)
+        raise UnsupportedType(str(exc)) from exc
+    upload.size = size
+    upload.width, upload.height = width, height
+    upload.sha256 = hashlib.sha256(data).hexdigest()
+    upload.state = Upload.State.UPLOADED
+    upload.save(update_fields=["size", "width", "height", "sha256", "state", "updated_at"])
+    return upload
+
+
+# --- Moderation -------------------------------------------------------------------------
+
+def image_cache_key(*, user_id: int, file_key: str) -> str:
+    return f"ai_image_cache:{user_id}:{hashlib.md5(file_key.encode()).hexdigest()}"
+
+
+def analysis_image(upload: Upload) -> tuple[bytes, str]:
+    """The bytes an AI looks at: the image itself, or a video's poster frame (JPEG)."""
+    key = image_cache_key(user_id=upload.owner_id, file_key=upload.file_key)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    data = storage.read_bytes(upload.file_key, limit=_size_limit(upload))
+    if upload.media_type == "video":
+        data, content_type = images.encode_jpeg(images.video_poster(data)), "image/jpeg"
+    else:
+        content_type = upload.content_type
+    cache.set(key, (data, content_type), timeout=settings.IMAGE_CACHE_SECONDS)
+    return data, content_type
+
+
+def moderate_upload(*, user, upload_id) -> Upload:
+    upload = get_owned_upload(user=user, upload_id=upload_id)
+    if upload.state in (Upload.State.MODERATED, Upload.State.READY, Upload.State.REJECTED, Upload.State.SUBMITTED):
+        return upload
+    if upload.state != Upload.State.UPLOADED:
+        raise Conflict("This upload isn't finished yet. Please wait for the upload to complete.")
+    try:
+        data, content_type = analysis_image(upload)
+    except storage.ObjectMissing:
+        raise InvalidInput(MISSING_FILE)
+    except storage.StorageError as exc:
+        raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
+    try:
+        result = ai.moderate_image(image_bytes=data, content_type=content_type)
+        severity, violations, checked, note = result.severity, list(result.violations), result.checked, ""
+    except ai.AIError as exc:
+        # Fail closed but kind: an unchecked image is held for a moderator, never published.
+        logger.warning("moderation failed for upload %s (%s): %s", upload.id, exc.reason, exc)
+        severity, violations, checked, note = Severity.HIGH, [], False, MODERATION_FAILED_NOTE
+    action = SEVERITY_ACTIONS[Severity(severity)]
+    upload.moderation_severity = severity
+    upload.moderation_action = action
+    upload.moderation_violations = violations[:20]
+    upload.moderation_checked = checked
+    upload.moderation_note = note
+    upload.state = Upload.State.REJECTED if action == ModerationAction.REJECT else Upload.State.MODERATED
+    upload.save(update_fields=["moderation_severity", "moderation_action", "moderation_violations",
+                               "moderation_checked", "moderation_note", "state", "updated_at"])
+    if action == ModerationAction.REJECT:
+        _discard_object(upload)
+        cache.delete(image_cache_key(user_id=upload.owner_id, file_key=upload.file_key))
+    return upload
+
+
+def moderation_message(upload: Upload) -> str:
+    return upload.moderation_note or MODERATION_MESSAGES[ModerationAction(upload.moderation_action)]
+
+
+# --- Variants ---------------------------------------------------------------------------
+
+def make_upload_variants(*, user, upload_id) -> Upload:
+    """thumb/medium/large/webp next to the original; for a video, from its poster frame."""
+    upload = get_owned_upload(user=user, upload_id=upload_id)
+    if upload.state in (Upload.State.READY, Upload.State.SUBMITTED):
+        return upload
+    if upload.state == Upload.State.REJECTED:
+        raise Conflict("This upload was rejected and cannot be used.")
+    if upload.state != Upload.State.MODERATED:
+        raise Conflict("This upload hasn't been checked yet. Please wait for the content check.")
+    try:
+        data = storage.read_bytes(upload.file_key, limit=_size_limit(upload))
+    except storage.ObjectMissing:
+        raise InvalidInput(MISSING_FILE)
+    except storage.StorageError as exc:
+        raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
+    try:
+        if upload.media_type == "video":
+            variants = images.variants_from_image(images.video_poster(data))
+        else:
+            variants = images.make_variants(data)
+    except images.ImageProcessingError as exc:
+        raise UnsupportedType(str(exc)) from exc
+    folder = upload.file_key.rsplit("/", 1)[0]
+    keys = {}
+    try:
+        for name, blob in variants.files.items():
+            keys[name] = f"{folder}/{name}.{variants.EXTENSIONS[name]}"
+            storage.save_bytes(keys[name], blob, content_type=variants.CONTENT_TYPES[name])
+    except storage.StorageError as exc:
+        raise ServiceUnavailable("We couldn't save the resized images. Please try again.") from exc
+    upload.variant_keys = keys
+    upload.blurhash = variants.blurhash
+    upload.state = Upload.State.READY
+    upload.save(update_fields=["variant_keys", "blurhash", "state", "updated_at"])
+    return upload
+
+
+def variant_urls(upload: Upload) -> dict[str, str]:
+    return {name: storage.public_url(key) for name, key in upload.variant_keys.items()}

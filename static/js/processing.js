@@ -1,0 +1,175 @@
+// Processing page: poll the status endpoint, fill in the AI's title, description and tags, and
+// open the completion modal. Never navigates by itself. Pauses while the tab is hidden.
+import { getJSON, postJSON, showDialog } from './common.js';
+
+const page = document.getElementById('processing-page');
+const dialog = document.getElementById('processing-dialog');
+const POLL_MS = Number(page.dataset.pollMs) || 3000;
+const WARNING_MS = Number(page.dataset.warningMs) || 60000;
+const ERROR_MS = Number(page.dataset.errorMs) || 120000;
+
+let startedAt = Date.now();
+let timer = null;
+let stopped = page.dataset.complete === 'true';
+let inFlight = false;
+
+const titleEl = document.getElementById('prompt-title');
+const descriptionEl = document.getElementById('prompt-description');
+const tagsEl = document.getElementById('prompt-tags');
+const slowNotice = document.getElementById('slow-notice');
+const errorNotice = document.getElementById('error-notice');
+const editLink = document.getElementById('edit-link');
+
+function schedule(delay = POLL_MS) {
+  clearTimeout(timer);
+  if (!stopped && !document.hidden) timer = setTimeout(poll, delay);
+}
+
+async function poll() {
+  if (stopped || inFlight) return;
+  inFlight = true;
+  try {
+    const data = await getJSON(page.dataset.statusUrl);
+    if (data.processing_complete) {
+      stopped = true;
+      showResult(data);
+      return;
+    }
+  } catch (error) {
+    if (error.status === 404) {
+      stopped = true;
+      return;
+    }
+    // a failed poll is not the end: keep trying on the normal rhythm
+  } finally {
+    inFlight = false;
+  }
+  const elapsed = Date.now() - startedAt;
+  if (elapsed >= ERROR_MS) {
+    stopped = true;
+    slowNotice.hidden = true;
+    errorNotice.hidden = false;
+    return;
+  }
+  if (elapsed >= WARNING_MS) slowNotice.hidden = false;
+  schedule();
+}
+
+function fill(data) {
+  titleEl.textContent = data.title;
+  titleEl.classList.remove('generating');
+  descriptionEl.textContent = data.description || 'No description yet.';
+  descriptionEl.classList.remove('generating');
+  tagsEl.classList.remove('generating');
+  tagsEl.replaceChildren();
+  if (data.tags && data.tags.length) {
+    const list = document.createElement('ul');
+    list.className = 'tags';
+    data.tags.forEach((name) => {
+      const item = document.createElement('li');
+      item.textContent = name;
+      list.append(item);
+    });
+    tagsEl.append(list);
+  } else {
+    tagsEl.textContent = 'No tags yet.';
+  }
+  editLink.removeAttribute('aria-disabled');
+  editLink.removeAttribute('tabindex');
+  editLink.href = page.dataset.editUrl;
+  slowNotice.hidden = true;
+  errorNotice.hidden = true;
+}
+
+async function showResult(data) {
+  fill(data);
+  if (data.success) {
+    const quoted = document.createElement('p');
+    quoted.className = 'modal-title';
+    quoted.textContent = `“${data.title}”`;
+    const answer = await showDialog(dialog, {
+      title: '✅ Your prompt is ready!',
+      message: [quoted, data.is_draft
+        ? 'Your prompt has been saved as a draft. Only you can see it until you publish it.'
+        : 'Your prompt has been published and is now live.'],
+      actions: [{ label: 'View Your Prompt', value: 'view', primary: true }],
+    });
+    if (answer === 'view') window.location.assign(data.final_url);
+    return;
+  }
+  const answer = await showDialog(dialog, {
+    title: '⚠️ Your prompt was saved with limited details',
+    message: [
+      "We couldn't automatically generate the title, description, and tags for your prompt. This sometimes happens due to high demand.",
+      'Your prompt has been saved as a DRAFT and our team has been notified to complete it shortly.',
+    ],
+    actions: [
+      { label: 'View Draft', value: 'view', primary: true },
+      { label: 'Edit Now', value: 'edit' },
+      { label: 'Try Again', value: 'retry' },
+    ],
+  });
+  if (answer === 'view') window.location.assign(data.final_url);
+  else if (answer === 'edit') window.location.assign(page.dataset.editUrl);
+  else if (answer === 'retry') tryAgain();
+}
+
+async function tryAgain() {
+  try {
+    await postJSON(page.dataset.retryUrl, {});
+  } catch (error) {
+    await showDialog(dialog, { title: "We couldn't try again", message: error.message, actions: [{ label: 'OK', value: 'ok', primary: true }] });
+    return;
+  }
+  ['prompt-title', 'prompt-description', 'prompt-tags'].forEach((id) => {
+    const el = document.getElementById(id);
+    el.textContent = '⏳ Generating...';
+    el.classList.add('generating');
+  });
+  errorNotice.hidden = true;
+  slowNotice.hidden = true;
+  startedAt = Date.now();
+  stopped = false;
+  schedule(0);
+}
+
+async function confirmDelete(event) {
+  event.preventDefault();
+  const answer = await showDialog(dialog, {
+    title: '🗑️ Cancel this upload?',
+    message: ['This prompt will be moved to your trash.', 'You can restore it within 5 days if you change your mind.'],
+    actions: [{ label: 'Keep It', value: 'keep' }, { label: 'Move to Trash', value: 'trash', primary: true, danger: true }],
+  });
+  if (answer === 'trash') {
+    stopped = true;
+    document.getElementById('cancel-form').submit();
+  }
+}
+
+async function copyPrompt(event) {
+  const text = document.getElementById('prompt-text').textContent;
+  const status = document.querySelector('[data-copy-status]');
+  try {
+    await navigator.clipboard.writeText(text);
+    status.textContent = 'Copied!';
+  } catch (error) {
+    const range = document.createRange();
+    range.selectNodeContents(document.getElementById('prompt-text'));
+    window.getSelection().removeAllRanges();
+    window.getSelection().addRange(range);
+    status.textContent = 'Press Ctrl+C (or ⌘C) to copy.';
+  }
+  event.currentTarget.blur();
+}
+
+document.getElementById('cancel-form').addEventListener('submit', confirmDelete);
+document.querySelectorAll('[data-delete]').forEach((button) => {
+  if (!button.closest('form')) button.addEventListener('click', confirmDelete);
+});
+document.querySelectorAll('[data-copy-prompt]').forEach((button) => button.addEventListener('click', copyPrompt));
+document.querySelector('[data-try-again]').addEventListener('click', tryAgain);
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) clearTimeout(timer);
+  else schedule(0);
+});
+schedule(0);

@@ -1,0 +1,309 @@
+// Upload page: instant preview, then presign -> PUT (with progress) -> complete -> moderate ->
+// variants in the background while the person types. URLs come from data-* attributes.
+import { ApiError, postJSON, showDialog } from './common.js';
+
+const page = document.getElementById('upload-page');
+const urls = {
+  presign: page.dataset.presignUrl,
+  complete: page.dataset.completeUrl,
+  moderate: page.dataset.moderateUrl,
+  variants: page.dataset.variantsUrl,
+};
+const LIMITS = { image: Number(page.dataset.maxImage), video: Number(page.dataset.maxVideo) };
+const TYPES = {
+  jpg: ['image', 'image/jpeg'], jpeg: ['image', 'image/jpeg'], png: ['image', 'image/png'],
+  gif: ['image', 'image/gif'], webp: ['image', 'image/webp'],
+  mp4: ['video', 'video/mp4'], webm: ['video', 'video/webm'], mov: ['video', 'video/quicktime'],
+};
+const UNSUPPORTED = 'File type not supported. Please upload JPG, PNG, GIF, WebP, MP4, WebM, or MOV.';
+
+const $ = (id) => document.getElementById(id);
+const dropzone = $('dropzone');
+const fileInput = $('file-input');
+const preview = $('preview');
+const previewImage = $('preview-image');
+const previewVideo = $('preview-video');
+const caption = $('preview-caption');
+const progress = $('upload-progress');
+const progressLabel = $('progress-label');
+const fields = $('prompt-fields');
+const form = $('upload-form');
+const submitButton = $('submit-button');
+const hint = $('form-hint');
+const uploadIdInput = $('upload-id');
+const dialog = $('upload-dialog');
+const panels = { allow: $('moderation-ok'), review: $('moderation-review'), reject: $('moderation-reject') };
+
+let run = null; // the upload in flight: {id, file, xhr, controller, objectUrl, ready, action}
+let runCounter = 0;
+
+function megabytes(size) {
+  return (size / (1024 * 1024)).toFixed(1);
+}
+
+// The same rules the server applies, checked first so a person hears at once.
+function validate(file) {
+  const extension = (file.name.split('.').pop() || '').toLowerCase();
+  const known = file.name.includes('.') ? TYPES[extension] : undefined;
+  if (!known) return { error: UNSUPPORTED };
+  const [kind, contentType] = known;
+  const limit = LIMITS[kind];
+  if (file.size > limit) {
+    const noun = kind === 'video' ? 'Video' : 'Image';
+    return { error: `${noun} must be under ${Math.round(limit / 1048576)}MB. Your file is ${megabytes(file.size)} MB.`, title: 'File too large' };
+  }
+  return { kind, contentType };
+}
+
+function setStep(name, state, text) {
+  const item = document.querySelector(`#steps [data-step="${name}"]`);
+  item.classList.remove('active', 'done', 'failed');
+  if (state) item.classList.add(state);
+  if (text) item.textContent = text;
+}
+
+function resetSteps() {
+  setStep('upload', null, 'Uploading...');
+  setStep('moderate', null, 'Checking content safety...');
+  setStep('variants', null, 'Optimizing images...');
+  setStep('ready', null, 'Ready to submit');
+  progress.value = 0;
+  progressLabel.textContent = 'Uploading... 0%';
+  Object.values(panels).forEach((panel) => { panel.hidden = true; });
+}
+
+function setSubmit({ enabled, label }) {
+  submitButton.disabled = !enabled;
+  submitButton.textContent = label || 'Submit';
+}
+
+function stopRun() {
+  if (!run) return;
+  if (run.xhr) run.xhr.abort();
+  run.controller.abort();
+  if (run.objectUrl) URL.revokeObjectURL(run.objectUrl);
+  run = null;
+}
+
+function clearFile() {
+  stopRun();
+  uploadIdInput.value = '';
+  previewImage.hidden = true;
+  previewImage.removeAttribute('src');
+  previewVideo.hidden = true;
+  previewVideo.removeAttribute('src');
+  preview.hidden = true;
+  dropzone.hidden = false;
+  resetSteps();
+  setSubmit({ enabled: false });
+  hint.textContent = 'Select an image or video to enable the form';
+  fileInput.value = '';
+}
+
+function chooseDifferent() {
+  clearFile();
+  fileInput.click();
+}
+
+async function chooseFile(file) {
+  if (!file) return;
+  const checked = validate(file);
+  if (checked.error) {
+    const answer = await showDialog(dialog, {
+      title: checked.title || 'File not supported',
+      message: checked.error,
+      actions: [{ label: 'Upload Different Image', value: 'different', primary: true }, { label: 'OK', value: 'ok' }],
+    });
+    if (answer === 'different') fileInput.click();
+    return;
+  }
+  stopRun();
+  resetSteps();
+  // The preview comes from the browser's memory: nothing has been uploaded yet.
+  const objectUrl = URL.createObjectURL(file);
+  if (checked.kind === 'video') {
+    previewImage.hidden = true;
+    previewVideo.src = objectUrl;
+    previewVideo.hidden = false;
+  } else {
+    previewVideo.hidden = true;
+    previewImage.src = objectUrl;
+    previewImage.hidden = false;
+  }
+  caption.textContent = 'From your device (not uploaded yet)';
+  preview.hidden = false;
+  dropzone.hidden = true;
+  fields.disabled = false;
+  hint.textContent = "We're getting your file ready while you type. Submit turns on when it's done.";
+  runCounter += 1;
+  run = { id: runCounter, file, contentType: checked.contentType, controller: new AbortController(), objectUrl, ready: false };
+  process(run);
+}
+
+function putFile(current, presigned) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    current.xhr = xhr;
+    xhr.open('PUT', presigned.presigned_url);
+    Object.entries(presigned.headers || {}).forEach(([name, value]) => xhr.setRequestHeader(name, value));
+    xhr.upload.addEventListener('progress', (event) => {
+      if (!event.lengthComputable) return;
+      const percent = Math.min(100, Math.round((event.loaded / event.total) * 100));
+      progress.value = percent;
+      progressLabel.textContent = `Uploading... ${percent}%`;
+    });
+    xhr.addEventListener('load', () => {
+      current.xhr = null;
+      if (xhr.status >= 200 && xhr.status < 300) resolve();
+      else reject(new ApiError(`The upload was refused (error ${xhr.status}). Please try again.`, xhr.status));
+    });
+    xhr.addEventListener('error', () => reject(new ApiError('The upload was interrupted. Check your connection and try again.', 0)));
+    xhr.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+    xhr.send(current.file);
+  });
+}
+
+async function process(current) {
+  const alive = () => run === current;
+  const signal = current.controller.signal;
+  let step = 'upload';
+  try {
+    setStep('upload', 'active', 'Uploading...');
+    const presigned = await postJSON(urls.presign, {
+      filename: current.file.name, content_type: current.contentType, file_size: current.file.size,
+    }, { signal });
+    if (!alive()) return;
+    current.uploadId = presigned.upload_id;
+    await putFile(current, presigned);
+    if (!alive()) return;
+    progress.value = 100;
+    progressLabel.textContent = 'Uploading... 100%';
+    await postJSON(urls.complete, { upload_id: current.uploadId }, { signal });
+    if (!alive()) return;
+    setStep('upload', 'done', '✓ Uploaded');
+    caption.textContent = 'Uploaded';
+
+    step = 'moderate';
+    setStep('moderate', 'active', 'Checking content safety...');
+    const moderation = await postJSON(urls.moderate, { upload_id: current.uploadId }, { signal });
+    if (!alive()) return;
+    current.action = moderation.action;
+    const panel = panels[moderation.action];
+    if (panel) {
+      panel.querySelectorAll('[data-moderation-message]').forEach((el) => { el.textContent = moderation.message; });
+      panel.hidden = false;
+    }
+    if (moderation.action === 'reject') {
+      setStep('moderate', 'failed', '✗ Content rejected');
+      setSubmit({ enabled: false });
+      hint.textContent = 'This file cannot be shared. Please choose a different image.';
+      return;
+    }
+    setStep('moderate', 'done', moderation.action === 'review' ? '⚠ Flagged for review' : '✓ Content verified');
+
+    step = 'variants';
+    setStep('variants', 'active', 'Optimizing images...');
+    await postJSON(urls.variants, { upload_id: current.uploadId }, { signal });
+    if (!alive()) return;
+    setStep('variants', 'done', '✓ Images optimized');
+    setStep('ready', 'done', '✓ Ready to submit');
+    uploadIdInput.value = current.uploadId;
+    current.ready = true;
+    const review = moderation.action === 'review';
+    setSubmit({ enabled: true, label: review ? 'Submit as Draft' : 'Submit' });
+    hint.textContent = review ? 'Your prompt will be saved as a draft until our team approves it.' : 'Ready when you are.';
+  } catch (error) {
+    if (error.name === 'AbortError' || !alive()) return;
+    setStep(step, 'failed');
+    await reportFailure(error, current);
+  }
+}
+
+async function reportFailure(error, current) {
+  if (error.status === 429) {
+    const wait = error.retryAfter ? ` You can try again in about ${Math.ceil(error.retryAfter / 60)} minutes.` : '';
+    await showDialog(dialog, {
+      title: '⛔ Upload Limit Reached',
+      message: [error.message + wait, 'Upgrade to Premium for higher limits.'],
+      actions: [{ label: 'OK', value: 'ok', primary: true }],
+    });
+    return;
+  }
+  const retryable = error.status === 0 || error.status >= 500;
+  const actions = retryable
+    ? [{ label: 'Retry', value: 'retry', primary: true }, { label: 'Upload Different Image', value: 'different' }]
+    : [{ label: 'Upload Different Image', value: 'different', primary: true }, { label: 'OK', value: 'ok' }];
+  const answer = await showDialog(dialog, {
+    title: retryable ? 'Upload interrupted' : "We couldn't use this file",
+    message: [error.message, 'What you typed is kept.'],
+    actions,
+  });
+  if (answer === 'retry' && run === current) {
+    const file = current.file;
+    stopRun();
+    chooseFile(file);
+  } else if (answer === 'different') {
+    chooseDifferent();
+  }
+}
+
+// --- wiring -----------------------------------------------------------------------------
+fileInput.addEventListener('change', () => chooseFile(fileInput.files[0]));
+dropzone.addEventListener('click', (event) => {
+  if (event.target === dropzone || !event.target.closest('label')) fileInput.click();
+});
+dropzone.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' || event.key === ' ') {
+    event.preventDefault();
+    fileInput.click();
+  }
+});
+['dragenter', 'dragover'].forEach((name) => dropzone.addEventListener(name, (event) => {
+  event.preventDefault();
+  dropzone.classList.add('dragover');
+}));
+['dragleave', 'drop'].forEach((name) => dropzone.addEventListener(name, () => dropzone.classList.remove('dragover')));
+dropzone.addEventListener('drop', (event) => {
+  event.preventDefault();
+  const file = event.dataTransfer && event.dataTransfer.files[0];
+  chooseFile(file);
+});
+$('change-image').addEventListener('click', chooseDifferent);
+
+// The form came back with an error: the upload is already ready, so show it again.
+if (page.dataset.readyUpload) {
+  run = { id: 0, controller: new AbortController(), ready: true, uploadId: page.dataset.readyUpload };
+  uploadIdInput.value = page.dataset.readyUpload;
+  previewImage.src = page.dataset.readyThumb;
+  previewImage.hidden = false;
+  caption.textContent = 'Uploaded';
+  preview.hidden = false;
+  dropzone.hidden = true;
+  fields.disabled = false;
+  ['upload', 'moderate', 'variants', 'ready'].forEach((name) => setStep(name, 'done'));
+  progress.value = 100;
+  progressLabel.textContent = 'Uploading... 100%';
+  const review = page.dataset.readyAction === 'review';
+  setSubmit({ enabled: true, label: review ? 'Submit as Draft' : 'Submit' });
+  hint.textContent = 'Ready when you are.';
+}
+document.querySelectorAll('[data-different-image]').forEach((button) => button.addEventListener('click', chooseDifferent));
+document.querySelectorAll('[data-submit-as-draft]').forEach((button) => button.addEventListener('click', () => {
+  if (!run || !run.ready) {
+    hint.textContent = 'Almost there: Submit turns on when your images are optimized.';
+    return;
+  }
+  form.requestSubmit(submitButton);
+}));
+form.addEventListener('submit', (event) => {
+  if (!run || !run.ready || !uploadIdInput.value) {
+    event.preventDefault();
+    return;
+  }
+  if (!form.reportValidity()) {
+    event.preventDefault();
+    return;
+  }
+  submitButton.disabled = true;
+  submitButton.textContent = 'Submitting...';
+});

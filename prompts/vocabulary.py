@@ -24,3 +24,15 @@ COMPOSITIONS = [
 ]
 
 TAG_VOCABULARY = SUBJECTS + STYLES + MOODS + COMPOSITIONS
+
+
+def ensure_tag_vocabulary(tag_model=None) -> int:
+    """Create the vocabulary's tags that are missing; returns how many were created."""
+    from django.utils.text import slugify
+
+    if tag_model is None:
+        from taggit.models import Tag as tag_model
+    existing = set(tag_model.objects.values_list("name", flat=True))
+    missing = [tag_model(name=name, slug=slugify(name)) for name in TAG_VOCABULARY if name not in existing]
+    tag_model.objects.bulk_create(missing)
+    return len(missing)

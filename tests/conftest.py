@@ -8,12 +8,15 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from prompts.models import Profile
+from prompts.vocabulary import ensure_tag_vocabulary
 from tests.fixtures_media import local_media, moto_server, s3_media  # noqa: F401  (fixtures)
 
 PASSWORD = "correct-horse-battery-staple"
 
 
 def make_user(username: str, *, premium: bool = False, staff: bool = False):
+    # Transactional tests flush the database, data migrations included: put the vocabulary back.
+    ensure_tag_vocabulary()
     user = get_user_model().objects.create_user(username=username, password=PASSWORD, is_staff=staff)
     if premium:
         Profile.objects.create(user=user, is_premium=True)

@@ -1,13 +1,10 @@
 from django.db import migrations
-from django.utils.text import slugify
 
 
 def seed_vocabulary(apps, schema_editor):
-    from prompts.vocabulary import TAG_VOCABULARY
+    from prompts.vocabulary import ensure_tag_vocabulary
 
-    Tag = apps.get_model("taggit", "Tag")
-    for name in TAG_VOCABULARY:
-        Tag.objects.get_or_create(name=name, defaults={"slug": slugify(name)})
+    ensure_tag_vocabulary(apps.get_model("taggit", "Tag"))
 
 
 class Migration(migrations.Migration):

@@ -178,10 +178,13 @@ def choose_tags(names: list[str]) -> list[Tag]:
 
 
 def fallback_title(content: str) -> str:
-    text = " ".join(content.split())
+    """The first 50 characters of the prompt, cut at a word, + "..." (spec section 8)."""
+    text = clean_text(content, limit=len(content))
     if len(text) <= FALLBACK_TITLE_LENGTH:
-        return text
-    return text[:FALLBACK_TITLE_LENGTH].rstrip() + "..."
+        return text or "Untitled prompt"
+    cut = text[: FALLBACK_TITLE_LENGTH + 1]
+    cut = cut[: cut.rindex(" ")] if " " in cut else text[:FALLBACK_TITLE_LENGTH]
+    return cut.rstrip(" ,;:.-") + "..."
 
 
 def apply_ai_result(*, prompt_id: int, result: ai.ContentResult) -> Outcome:

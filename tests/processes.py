@@ -40,16 +40,18 @@ def start_qcluster(*, extra_env: dict[str, str] | None = None, workers: int = 1)
 
 
 def stop_process(proc: subprocess.Popen, *, sig=signal.SIGTERM, timeout: float = 15) -> None:
-    if proc.poll() is not None:
-        return
+    """Signal the main process (qcluster stops its own workers on SIGTERM), then make sure the group is gone."""
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, sig)
+            proc.wait(timeout=timeout)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
     try:
-        os.killpg(proc.pid, sig)
+        os.killpg(proc.pid, signal.SIGKILL)  # leftovers of a cluster that did not stop cleanly
     except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        pass
+    if proc.poll() is None:
         proc.wait(timeout=5)
 
 

@@ -1,0 +1,69 @@
+"""Submit -> real qcluster -> finished prompt, with the fake OpenAI server answering the worker over HTTP."""
+import pytest
+from django_q.models import Task
+
+from prompts.models import Prompt
+from prompts.services import processing
+from tests.processes import start_qcluster, stop_process, wait_until
+from tests.upload_flow import make_ready_upload
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+
+@pytest.fixture
+def worker(fake_openai, settings):
+    env = {**fake_openai.env(timeout=1, max_retries=0), "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+    process = start_qcluster(extra_env=env)
+    yield process
+    stop_process(process)
+
+
+def submit(client, user, content):
+    upload = make_ready_upload(user)
+    response = client.post("/upload/submit/", {
+        "csrfmiddlewaretoken": client.cookies["csrftoken"].value, "upload_id": str(upload.id),
+        "content": content, "ai_generator": "flux",
+    })
+    assert response.status_code == 302
+    return Prompt.objects.get(upload=upload)
+
+
+def wait_complete(client, prompt, timeout=30):
+    url = f"/api/prompt/status/{prompt.processing_uuid}/"
+    return wait_until(lambda: (lambda a: a if a["processing_complete"] else None)(client.get(url).json()),
+                      timeout=timeout, interval=0.1, message="processing_complete")
+
+
+def test_worker_turns_a_submit_into_a_published_prompt_and_renames_its_files(alice, alice_client, worker):
+    prompt = submit(alice_client, alice, "a lighthouse on a cliff at dusk, oil painting")
+    answer = wait_complete(alice_client, prompt)
+    assert answer["success"] is True and answer["is_draft"] is False
+    assert answer["final_url"] == "/prompt/glowing-horizon-over-a-quiet-dreamlike-scene/"
+    assert alice_client.get(answer["final_url"]).status_code == 200
+    # the deferred SEO rename runs after completion, without the user waiting
+    renamed = wait_until(lambda: Prompt.objects.filter(id=prompt.id, media_keys__thumb__startswith="renamed/").first(),
+                         timeout=30, message="the SEO rename")
+    assert renamed.b2_thumb_url.endswith(f"renamed/{renamed.seo_filename_base}/thumb.jpg")
+    assert alice_client.get(renamed.b2_thumb_url).status_code == 200
+    assert renamed.stale_media_keys == []
+
+
+def test_worker_falls_back_when_the_ai_times_out(alice, alice_client, worker):
+    prompt = submit(alice_client, alice, "a koi pond in the rain [[ai:timeout]]")
+    answer = wait_complete(alice_client, prompt)
+    assert answer["success"] is False and answer["needs_review"] is True and answer["is_draft"] is True
+    prompt.refresh_from_db()
+    assert prompt.seo_review_reason == "ai_timeout" and prompt.title == "a koi pond in the rain [[ai:timeout]]"
+
+
+def test_cancel_while_the_ai_runs_publishes_nothing(alice, alice_client, worker, fake_openai):
+    prompt = submit(alice_client, alice, "a desert caravan at noon [[ai:delay=0.8]]")
+    wait_until(lambda: fake_openai.requests_of("content"), timeout=20, message="the AI call to start")
+    processing.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
+    # the task finishes its AI call, sees the prompt was deleted, and saves nothing
+    done = wait_until(lambda: Task.objects.filter(name=f"ai_content_{prompt.id}").first(), timeout=20,
+                      message="the AI task to finish")
+    assert done.success and done.result == {"status": "skipped", "reason": "deleted"}
+    prompt.refresh_from_db()
+    assert prompt.is_deleted and prompt.status == Prompt.Status.DRAFT and prompt.processing_complete is False
+    assert prompt.title == "Processing..."

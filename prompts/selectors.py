@@ -44,3 +44,24 @@ def ready_upload_for(*, user, upload_id):
     except (ValueError, TypeError):
         return None
     return Upload.objects.filter(id=key, owner=user, state=Upload.State.READY).first()
+
+
+def trash_for(*, user) -> list[dict]:
+    """The author's trashed prompts, newest first, with the days left to restore each."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from prompts.services.lifecycle import retention_days
+
+    days = retention_days(user)
+    now = timezone.now()
+    items = []
+    for prompt in Prompt.objects.filter(author=user, is_deleted=True).order_by("-deleted_at"):
+        left = prompt.deleted_at + timedelta(days=days) - now
+        items.append({
+            "prompt": prompt,
+            "days_left": max(0, left.days + (1 if left.seconds else 0)) if left.total_seconds() > 0 else 0,
+            "restorable": left.total_seconds() > 0 and prompt.files_deleted_at is None,
+        })
+    return items

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from prompts import selectors
 from prompts.forms import PromptEditForm, SubmitForm
 from prompts.models import AIGenerator
-from prompts.services import editing, processing, uploads
+from prompts.services import editing, lifecycle, processing, uploads
 from prompts.services.errors import DomainError, NotFound
 
 
@@ -129,3 +129,37 @@ def prompt_detail(request, slug):
     if prompt is None:
         raise Http404("Prompt not found")
     return render(request, "prompts/prompt_detail.html", {"prompt": prompt, "tags": list(prompt.tags.all())})
+
+
+@login_required
+@require_POST
+def prompt_delete(request, processing_uuid):
+    prompt = selectors.own_prompt(user=request.user, processing_uuid=processing_uuid)
+    if prompt is None:
+        raise Http404("Not found")
+    lifecycle.trash_prompt(prompt=prompt)
+    days = lifecycle.retention_days(request.user)
+    messages.success(request, f"“{prompt.title}” was moved to your trash. You can restore it within {days} days.")
+    return redirect("trash")
+
+
+@login_required
+def trash(request):
+    return render(request, "prompts/trash.html", {
+        "items": selectors.trash_for(user=request.user),
+        "retention_days": lifecycle.retention_days(request.user),
+    })
+
+
+@login_required
+@require_POST
+def trash_restore(request, prompt_id):
+    try:
+        prompt = lifecycle.restore_prompt(user=request.user, prompt_id=prompt_id)
+    except NotFound:
+        raise Http404("Not found")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("trash")
+    messages.success(request, f"“{prompt.title}” was restored.")
+    return redirect(prompt.get_absolute_url())

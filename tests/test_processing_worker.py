@@ -67,3 +67,31 @@ def test_cancel_while_the_ai_runs_publishes_nothing(alice, alice_client, worker,
     prompt.refresh_from_db()
     assert prompt.is_deleted and prompt.status == Prompt.Status.DRAFT and prompt.processing_complete is False
     assert prompt.title == "Processing..."
+
+
+def test_a_task_lost_with_a_killed_worker_is_recovered_and_not_duplicated(alice, alice_client, fake_openai, settings):
+    import signal
+
+    from prompts.services import lifecycle
+
+    env = {**fake_openai.env(timeout=5, max_retries=0), "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+    first = start_qcluster(extra_env=env)
+    prompt = submit(alice_client, alice, "a misty pine forest [[ai:delay=3]]")
+    wait_until(lambda: fake_openai.requests_of("content"), timeout=20, message="the AI call to start")
+    stop_process(first, sig=signal.SIGKILL)  # the worker dies mid-task
+    prompt.refresh_from_db()
+    assert prompt.processing_complete is False
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    assert lifecycle.recover_stuck_prompts(now=timezone.now() + timedelta(minutes=11))["requeued"] == 1
+    second = start_qcluster(extra_env=env)
+    try:
+        answer = wait_complete(alice_client, prompt, timeout=30)
+    finally:
+        stop_process(second)
+    assert answer["success"] is True
+    prompt.refresh_from_db()
+    assert sorted(prompt.tags.names()) and prompt.tags.count() == 3  # applied once, not twice
+    assert Prompt.objects.filter(upload=prompt.upload).count() == 1

@@ -139,6 +139,9 @@ class Prompt(models.Model):
     moderation_status = models.CharField(max_length=10, choices=ModerationStatus.choices, blank=True, db_index=True)
     moderation_severity = models.CharField(max_length=10, choices=Severity.choices, blank=True)
     moderation_violations = models.JSONField(default=list, blank=True)
+    # Appeal of a rejection or a hold: once, with a short message.
+    appeal_message = models.CharField(max_length=500, blank=True)
+    appealed_at = models.DateTimeField(null=True, blank=True)
 
     is_deleted = models.BooleanField(default=False, db_index=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -201,3 +204,75 @@ class Prompt(models.Model):
     @property
     def display_image_url(self) -> str:
         return self.b2_medium_url or self.b2_large_url or self.b2_image_url
+
+
+class SlugRedirect(models.Model):
+    """An old slug that keeps working after a title (and so the slug) changed."""
+
+    old_slug = models.SlugField(max_length=220, unique=True)
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="old_slugs")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.old_slug} -> {self.prompt_id}"
+
+
+class ModerationDecision(models.Model):
+    """The audit trail of moderation: approvals, rejections, appeals and their outcomes."""
+
+    class Action(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        APPEALED = "appealed", "Appealed"
+        APPEAL_UPHELD = "appeal_upheld", "Appeal upheld"
+        APPEAL_DENIED = "appeal_denied", "Appeal denied"
+
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="moderation_decisions")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    note = models.TextField(blank=True)
+    # Shown to the author once, on their next visit; set when they have seen it.
+    author_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} #{self.prompt_id}"
+
+
+class Like(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="likes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "prompt"], name="like_once")]
+
+
+class Comment(models.Model):
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="comments")
+    body = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"Comment by {self.author_id} on {self.prompt_id}"
+
+
+class Collection(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections")
+    name = models.CharField(max_length=80)
+    prompts = models.ManyToManyField(Prompt, related_name="collections", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="collection_name_per_owner")]
+
+    def __str__(self):
+        return self.name

@@ -65,3 +65,38 @@ def trash_for(*, user) -> list[dict]:
             "restorable": left.total_seconds() > 0 and prompt.files_deleted_at is None,
         })
     return items
+
+
+def related_prompts(prompt: Prompt, *, tag_ids: list[int], limit: int = 6) -> list[Prompt]:
+    """Published prompts sharing tags (most shared first) or the generator: one query."""
+    from django.db.models import Count, Q
+
+    return list(
+        published_prompts()
+        .exclude(id=prompt.id)
+        .filter(Q(tags__in=tag_ids) | Q(ai_generator=prompt.ai_generator))
+        .annotate(shared=Count("tags", filter=Q(tags__in=tag_ids), distinct=True))
+        .order_by("-shared", "-created_on")[:limit]
+    )
+
+
+def prompts_tagged(tag_slug: str):
+    return published_prompts().filter(tags__slug=tag_slug).distinct()
+
+
+def prompts_by_generator(generator: str):
+    return published_prompts().filter(ai_generator=generator)
+
+
+def prompts_by_author(user):
+    return published_prompts().filter(author=user)
+
+
+def prompt_for_old_slug(slug: str) -> Prompt | None:
+    """A published prompt whose slug changed from `slug` (old URLs keep working)."""
+    from prompts.models import SlugRedirect
+
+    redirect = SlugRedirect.objects.select_related("prompt").filter(old_slug=slug).first()
+    if redirect is None or not redirect.prompt.is_published or not redirect.prompt.slug:
+        return None
+    return redirect.prompt

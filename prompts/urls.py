@@ -1,9 +1,24 @@
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path
 
-from prompts.views import api, media, pages
+from prompts.sitemaps import SITEMAPS
+from prompts.views import api, media, pages, public
 
 urlpatterns = [
-    path("", pages.home, name="home"),
+    path("", public.home, name="home"),
+    path("robots.txt", public.robots_txt, name="robots"),
+    path("sitemap.xml", sitemap_views.index, {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap_section"},
+         name="sitemap_index"),
+    path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": SITEMAPS}, name="sitemap_section"),
+    path("tag/<slug:slug>/", public.tag_page, name="tag"),
+    path("generator/<slug:slug>/", public.generator_page, name="generator"),
+    path("u/<str:username>/", public.profile_page, name="profile"),
+    path("collections/", public.collections, name="collections"),
+    path("collections/<int:collection_id>/", public.collection_detail, name="collection_detail"),
+    path("prompt/<slug:slug>/like/", public.like, name="prompt_like"),
+    path("prompt/<slug:slug>/comments/", public.comment, name="prompt_comment"),
+    path("prompt/<slug:slug>/save/", public.save_to_collection, name="prompt_save"),
+    path("comments/<int:comment_id>/delete/", public.comment_delete, name="comment_delete"),
     path("accounts/signup/", pages.signup, name="signup"),
     path("upload/", pages.upload_page, name="upload_page"),
     path("upload/submit/", pages.upload_submit, name="upload_submit"),
@@ -13,7 +28,7 @@ urlpatterns = [
     path("prompt/delete/<uuid:processing_uuid>/", pages.prompt_delete, name="prompt_delete"),
     path("trash/", pages.trash, name="trash"),
     path("trash/<int:prompt_id>/restore/", pages.trash_restore, name="trash_restore"),
-    path("prompt/<slug:slug>/", pages.prompt_detail, name="prompt_detail"),
+    path("prompt/<slug:slug>/", public.prompt_detail, name="prompt_detail"),
     path("api/upload/b2/presign/", api.presign, name="api_presign"),
     path("api/upload/b2/complete/", api.complete, name="api_complete"),
     path("api/upload/b2/moderate/", api.moderate, name="api_moderate"),

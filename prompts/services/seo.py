@@ -45,3 +45,48 @@ def seo_filename_base(*, title: str, generator_slug: str, timestamp: int | None 
     keywords = "-".join(words[:3])[:30].strip("-") or "image"
     stamp = int(time.time()) if timestamp is None else timestamp
     return f"{keywords}-{slugify(generator_slug)}-prompt-{stamp}"
+
+
+def meta_title(title: str) -> str:
+    return truncate_at_word(title, TITLE_MAX)
+
+
+def meta_description(text: str, *, fallback: str = "") -> str:
+    return truncate_at_word(text or fallback, META_DESCRIPTION_MAX)
+
+
+def json_ld(*, prompt, page_url: str, image_url: str, thumb_url: str, author_url: str, generator_url: str,
+            home_url: str, like_count: int, tags: list[str]) -> list[dict]:
+    """schema.org ImageObject (spec section 11) and the breadcrumb, as plain data to serialise safely."""
+    image = {
+        "@context": "https://schema.org",
+        "@type": "ImageObject",
+        "name": prompt.title,
+        "description": prompt.excerpt,
+        "contentUrl": image_url,
+        "thumbnailUrl": thumb_url,
+        "url": page_url,
+        "creator": {"@type": "Person", "name": prompt.author.username, "url": author_url},
+        "datePublished": prompt.created_on.isoformat(),
+        "dateModified": prompt.updated_on.isoformat(),
+        "interactionStatistic": [
+            {"@type": "InteractionCounter", "interactionType": "https://schema.org/LikeAction",
+             "userInteractionCount": like_count},
+            {"@type": "InteractionCounter", "interactionType": "https://schema.org/ViewAction",
+             "userInteractionCount": prompt.view_count},
+        ],
+        "keywords": ", ".join(tags),
+    }
+    if prompt.width and prompt.height:
+        image["width"], image["height"] = prompt.width, prompt.height
+    breadcrumb = {
+        "@context": "https://schema.org",
+        "@type": "BreadcrumbList",
+        "itemListElement": [
+            {"@type": "ListItem", "position": 1, "name": "Home", "item": home_url},
+            {"@type": "ListItem", "position": 2, "name": f"{prompt.get_ai_generator_display()} Prompts",
+             "item": generator_url},
+            {"@type": "ListItem", "position": 3, "name": prompt.title, "item": page_url},
+        ],
+    }
+    return [image, breadcrumb]

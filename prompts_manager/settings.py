@@ -48,7 +48,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "prompts.admin_site.PromptFinderAdminConfig",  # django.contrib.admin with our site (the staff queues)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django.contrib.humanize",
     "taggit",
+    "csp",
     "django_q",
     "prompts",
 ]
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "prompts.middleware.MediaOriginsCSPMiddleware",
 ]
 
 ROOT_URLCONF = "prompts_manager.urls"
@@ -86,6 +89,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "prompts.context_processors.moderation_outcome_messages",
             ],
         },
     },
@@ -276,3 +280,25 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 CSRF_FAILURE_VIEW = "prompts.views.api.csrf_failure"
+
+# --- Content Security Policy (django-csp) -------------------------------------------------
+# No inline script anywhere (JSON-LD blocks are data, not script). Inline style attributes are
+# allowed only for the BlurHash placeholders; images also come as data: (placeholders) and blob:
+# (the upload preview). The storage and CDN origins are added per response by
+# prompts.middleware.MediaOriginsCSPMiddleware, since the browser PUTs straight to the bucket.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}

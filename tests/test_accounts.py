@@ -32,3 +32,22 @@ def test_wrong_password_is_refused(alice, client):
     response = client.post("/accounts/login/", {"username": "alice", "password": "nope"})
     assert response.status_code == 200
     assert b"Please enter a correct username and password" in response.content
+
+
+def test_password_guessing_is_throttled_after_five_failures(alice, client):
+    from django.core.cache import cache
+
+    cache.clear()
+    for _ in range(5):
+        response = client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+        assert b"Please enter a correct username and password" in response.content
+    response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    assert b"Too many failed log-in attempts" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_open_redirects_in_next_are_refused(alice, client):
+    response = client.post("/accounts/login/?next=https://evil.example/", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+    response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD, "next": "//evil.example/x"})
+    assert response["Location"] in ("/",)

@@ -192,3 +192,10 @@ def public_url(key: str) -> str:
     if _is_s3() and settings.MEDIA_CDN_URL:
         return f"{settings.MEDIA_CDN_URL}/{key}"
     return _storage().url(key)
+
+
+def upload_endpoint() -> str:
+    """Where browsers send direct uploads: the S3 endpoint, or '' for our own (local) URLs."""
+    if not _is_s3():
+        return ""
+    return _storage().endpoint_url or f"https://s3.{_storage().region_name}.amazonaws.com"

@@ -36,3 +36,35 @@ class PromptEditForm(forms.Form):
         if len(tags) > 5:
             raise forms.ValidationError("Choose at most 5 tags.")
         return tags
+
+
+class SeoReviewForm(forms.Form):
+    """Staff completing a flagged prompt (the SEO review queue): every detail is required."""
+
+    # The admin's own field classes, so the form looks like the rest of the admin.
+    title = forms.CharField(max_length=120, strip=True, widget=forms.TextInput(attrs={"class": "vTextField"}),
+                            error_messages={"required": "Please write a title."})
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "class": "vLargeTextField"}),
+                                  max_length=2000, strip=True,
+                                  error_messages={"required": "Please write a description."})
+    tags = forms.ModelMultipleChoiceField(
+        queryset=Tag.objects.order_by("name"), widget=forms.SelectMultiple(attrs={"size": 12}),
+        help_text="Choose 1 to 5 tags from the vocabulary (Ctrl/Cmd-click to choose several).",
+        error_messages={"required": "Please choose at least one tag."},
+    )
+
+    def clean_tags(self):
+        tags = self.cleaned_data["tags"]
+        if len(tags) > 5:
+            raise forms.ValidationError("Choose at most 5 tags.")
+        return tags
+
+
+class ModerationNoteForm(forms.Form):
+    """A moderator's note to the author: optional when approving, required when rejecting."""
+
+    note = forms.CharField(
+        label="Note for the author", required=False, max_length=1000, strip=True,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "vLargeTextField"}),
+        help_text="Shown to the author once, on their next visit. Required when you reject.",
+    )

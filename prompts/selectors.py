@@ -100,3 +100,19 @@ def prompt_for_old_slug(slug: str) -> Prompt | None:
     if redirect is None or not redirect.prompt.is_published or not redirect.prompt.slug:
         return None
     return redirect.prompt
+
+
+def seo_review_queue() -> QuerySet[Prompt]:
+    """Prompts whose details a person must complete (spec section 8), oldest first."""
+    return (
+        Prompt.objects.filter(needs_seo_review=True, is_deleted=False)
+        .select_related("author").order_by("created_on")
+    )
+
+
+def moderation_queue() -> QuerySet[Prompt]:
+    """Prompts held for a moderator's decision, oldest first."""
+    return (
+        Prompt.objects.filter(moderation_status=Prompt.ModerationStatus.PENDING, is_deleted=False)
+        .select_related("author").order_by("created_on")
+    )

@@ -1,0 +1,45 @@
+"""PromptFinder's admin site: Django's, plus the staff queues (spec sections 8 and 14).
+
+`PromptFinderAdminConfig` (in INSTALLED_APPS instead of "django.contrib.admin") makes this class
+the default site, so `admin.site`, `@admin.register` and django_q's own admin pages all use it and
+the admin stays at /admin/. It adds two pages, both behind `admin_view` (active staff only; anyone
+else gets the admin login page) and the "change prompt" permission:
+
+    /admin/seo-review/             prompts whose AI details failed, oldest first
+    /admin/seo-review/<id>/        "Edit & Complete": title, description, tags -> published
+    /admin/moderation/             prompts held by moderation, with Approve and Reject
+    /admin/moderation/<id>/decide/ POST: decision=approve|reject, note
+
+and the size of both queues (and of Django-Q's failed tasks) on the admin index.
+"""
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+from django.urls import path
+
+
+class PromptFinderAdminSite(admin.AdminSite):
+    site_header = "PromptFinder administration"
+    site_title = "PromptFinder admin"
+    index_title = "Site administration"
+
+    def get_urls(self):
+        from prompts.views import staff
+
+        extra = [
+            path("seo-review/", self.admin_view(staff.seo_review_queue), name="seo_review_queue"),
+            path("seo-review/<int:prompt_id>/", self.admin_view(staff.seo_review_edit), name="seo_review_edit"),
+            path("moderation/", self.admin_view(staff.moderation_queue), name="moderation_queue"),
+            path("moderation/<int:prompt_id>/decide/", self.admin_view(staff.moderation_decide),
+                 name="moderation_decide"),
+        ]
+        # Before Django's own patterns, which end with a catch-all view.
+        return extra + super().get_urls()
+
+    def index(self, request, extra_context=None):
+        from prompts.views import staff
+
+        return super().index(request, extra_context={**staff.queue_counts(request), **(extra_context or {})})
+
+
+class PromptFinderAdminConfig(AdminConfig):
+    default_site = "prompts.admin_site.PromptFinderAdminSite"

@@ -1,0 +1,246 @@
+"""Staff work on prompts: the SEO review queue (spec section 8), moderation decisions, bulk actions.
+
+Completing a review is the human version of the AI task's `_finish`: it fills the details, clears
+the flag and publishes when the author wanted it and no moderation hold is pending. A title change
+gives the prompt a new slug; the old one is kept as a `SlugRedirect`, so shared links keep working.
+Every moderation decision writes a `ModerationDecision` row; the author sees its outcome once
+(`take_unseen_outcomes`).
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from taggit.models import Tag
+
+from prompts.models import ModerationDecision, Prompt, SlugRedirect
+from prompts.services import lifecycle, processing, seo
+from prompts.services.errors import Conflict, DomainError, InvalidInput, NotFound
+
+logger = logging.getLogger(__name__)
+
+HELD = (Prompt.ModerationStatus.PENDING, Prompt.ModerationStatus.REJECTED)
+# Outcomes the author is told about; an appeal is the author's own act.
+AUTHOR_VISIBLE_ACTIONS = (
+    ModerationDecision.Action.APPROVED, ModerationDecision.Action.REJECTED,
+    ModerationDecision.Action.APPEAL_UPHELD, ModerationDecision.Action.APPEAL_DENIED,
+)
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did: how many prompts it changed, and why the others were skipped."""
+
+    done: int = 0
+    skipped: Counter = field(default_factory=Counter)  # reason (a sentence) -> count
+
+
+# --- SEO review ---------------------------------------------------------------------------
+
+def complete_seo_review(*, prompt: Prompt, reviewer, title: str, description: str, tags: list[Tag]) -> Prompt:
+    """Fill in the details of a flagged prompt, clear the flag and publish it if the author asked to."""
+    title = processing.clean_title(title)
+    description = processing.clean_text(description, limit=2000)
+    tags = list(tags)
+    if not title:
+        raise InvalidInput("Please write a title.")
+    if not description:
+        raise InvalidInput("Please write a description.")
+    if not tags:
+        raise InvalidInput("Please choose at least one tag.")
+    if len(tags) > processing.MAX_TAGS:
+        raise InvalidInput(f"Choose at most {processing.MAX_TAGS} tags.")
+    with transaction.atomic():
+        prompt = Prompt.objects.select_for_update().filter(id=prompt.id, is_deleted=False).first()
+        if prompt is None:
+            raise NotFound("This prompt was not found (it may have been moved to the trash).")
+        title_changed = title != prompt.title
+        prompt.title = title
+        prompt.excerpt = description
+        prompt.alt_text = seo.alt_text(title=title, generator_label=prompt.get_ai_generator_display())
+        prompt.needs_seo_review = False
+        prompt.seo_review_reason = ""
+        prompt.ai_next_retry_at = None
+        # The person's details win over an AI retry still in the queue: it will see "complete" and stop.
+        prompt.processing_complete = True
+        prompt.status = Prompt.Status.PUBLISHED if _may_publish(prompt) else Prompt.Status.DRAFT
+        if title_changed or not prompt.slug:
+            _save_with_new_slug(prompt)
+        else:
+            prompt.save()
+        prompt.tags.set(tags)
+    logger.info("prompt %s: SEO review completed by %s", prompt.id, getattr(reviewer, "username", reviewer))
+    return prompt
+
+
+def _may_publish(prompt: Prompt) -> bool:
+    return (
+        prompt.publish_requested and prompt.processing_complete and not prompt.needs_seo_review
+        and prompt.moderation_status not in HELD and not prompt.is_deleted
+    )
+
+
+def _save_with_new_slug(prompt: Prompt) -> None:
+    """Save with a slug made from the (new) title; the old slug becomes a redirect to the prompt."""
+    old_slug = prompt.slug
+    processing._save_with_unique_slug(prompt)
+    if old_slug and old_slug != prompt.slug:
+        SlugRedirect.objects.update_or_create(old_slug=old_slug, defaults={"prompt": prompt})
+    # A slug that is live again must not also be a redirect (e.g. a title changed back).
+    SlugRedirect.objects.filter(old_slug=prompt.slug).delete()
+
+
+# --- Moderation ---------------------------------------------------------------------------
+
+def publishes_on_approval(prompt: Prompt) -> bool:
+    """Whether approving would publish it now: the author wants it public and nothing else is missing."""
+    return prompt.publish_requested and prompt.processing_complete and not _needs_details(prompt)
+
+
+def _needs_details(prompt: Prompt) -> bool:
+    # A "moderation flag" review is settled by the moderator's decision; any other reason needs details.
+    return prompt.needs_seo_review and prompt.seo_review_reason != Prompt.ReviewReason.MODERATION
+
+
+def approve_moderation(*, prompt: Prompt, moderator, note: str = "") -> Prompt:
+    with transaction.atomic():
+        prompt = _pending(prompt)
+        prompt.moderation_status = Prompt.ModerationStatus.APPROVED
+        if prompt.needs_seo_review and prompt.seo_review_reason == Prompt.ReviewReason.MODERATION:
+            prompt.needs_seo_review = False
+            prompt.seo_review_reason = ""
+        prompt.status = Prompt.Status.PUBLISHED if _may_publish(prompt) else Prompt.Status.DRAFT
+        if prompt.status == Prompt.Status.PUBLISHED and not prompt.slug:
+            processing._save_with_unique_slug(prompt)
+        else:
+            prompt.save()
+        ModerationDecision.objects.create(
+            prompt=prompt, actor=moderator, action=ModerationDecision.Action.APPROVED, note=note.strip(),
+        )
+    return prompt
+
+
+def reject_moderation(*, prompt: Prompt, moderator, note: str) -> Prompt:
+    """Reject a held prompt: it stays a draft, goes to the author's trash, and the author is told why."""
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput("Please write a note for the author: why was it rejected?")
+    with transaction.atomic():
+        prompt = _pending(prompt)
+        prompt.moderation_status = Prompt.ModerationStatus.REJECTED
+        prompt.status = Prompt.Status.DRAFT
+        prompt.save()
+        ModerationDecision.objects.create(
+            prompt=prompt, actor=moderator, action=ModerationDecision.Action.REJECTED, note=note,
+        )
+        prompt = lifecycle.trash_prompt(prompt=prompt)
+    return prompt
+
+
+def _pending(prompt: Prompt) -> Prompt:
+    """The prompt, locked, if it is waiting for a moderator; otherwise a Conflict."""
+    locked = Prompt.objects.select_for_update().filter(id=prompt.id, is_deleted=False).first()
+    if locked is None:
+        raise NotFound("This prompt was not found (it may have been moved to the trash).")
+    if locked.moderation_status != Prompt.ModerationStatus.PENDING:
+        raise Conflict("This prompt is not waiting for moderation.")
+    return locked
+
+
+def take_unseen_outcomes(*, user) -> list[tuple[str, str]]:
+    """The moderation outcomes `user` has not seen yet, as (level, message); marks them seen.
+
+    Each is claimed with a conditional update, so two pages rendered at once show it only once.
+    """
+    if not user.is_authenticated:
+        return []
+    unseen = (
+        ModerationDecision.objects.filter(prompt__author=user, author_seen_at__isnull=True,
+                                          action__in=AUTHOR_VISIBLE_ACTIONS)
+        .select_related("prompt").order_by("created_at")
+    )
+    notices = []
+    for decision in unseen:
+        claimed = ModerationDecision.objects.filter(id=decision.id, author_seen_at__isnull=True).update(
+            author_seen_at=timezone.now()
+        )
+        if claimed:
+            notices.append(outcome_message(decision))
+    return notices
+
+
+def outcome_message(decision: ModerationDecision) -> tuple[str, str]:
+    """What the author reads about a decision: (message level, text)."""
+    prompt = decision.prompt
+    title = f"“{prompt.title}”"
+    note = f" Note from the moderator: {decision.note}" if decision.note else ""
+    if decision.action in (ModerationDecision.Action.APPROVED, ModerationDecision.Action.APPEAL_UPHELD):
+        opening = ("A moderator approved your prompt" if decision.action == ModerationDecision.Action.APPROVED
+                   else "Your appeal was accepted for")
+        state = "It is now published." if prompt.is_published else "It is saved as a draft: only you can see it."
+        return "success", f"{opening} {title}. {state}{note}"
+    if decision.action == ModerationDecision.Action.REJECTED:
+        where = " It was moved to your trash." if prompt.is_deleted else ""
+        return "warning", f"A moderator rejected your prompt {title}.{where}{note}"
+    return "warning", f"Your appeal for {title} was not accepted.{note}"
+
+
+# --- Bulk actions (the Prompt changelist) ------------------------------------------------------
+
+def retry_ai(*, prompts: Iterable[Prompt]) -> BulkResult:
+    """Queue the AI content task again for each prompt, within `processing.requeue_ai`'s limits."""
+    return _each(prompts, lambda prompt: processing.requeue_ai(prompt=prompt))
+
+
+def approve_many(*, prompts: Iterable[Prompt], moderator) -> BulkResult:
+    return _each(prompts, lambda prompt: approve_moderation(prompt=prompt, moderator=moderator))
+
+
+def reject_many(*, prompts: Iterable[Prompt], moderator, note: str) -> BulkResult:
+    if not (note or "").strip():
+        raise InvalidInput("Please write a note for the authors: why were these rejected?")
+    return _each(prompts, lambda prompt: reject_moderation(prompt=prompt, moderator=moderator, note=note))
+
+
+def publish_prompt(*, prompt: Prompt) -> Prompt:
+    """Publish a finished prompt that nothing holds back; the author's choice of draft is respected."""
+    with transaction.atomic():
+        prompt = Prompt.objects.select_for_update().filter(id=prompt.id, is_deleted=False).first()
+        if prompt is None:
+            raise NotFound("This prompt is in the trash.")
+        if prompt.status == Prompt.Status.PUBLISHED:
+            raise Conflict("It is already published.")
+        if not prompt.processing_complete:
+            raise Conflict("It is still being processed.")
+        if prompt.moderation_status in HELD:
+            raise Conflict("It is held by moderation.")
+        if prompt.needs_seo_review:
+            raise Conflict("It needs an SEO review first.")
+        if not prompt.publish_requested:
+            raise Conflict("Its author chose to keep it as a draft.")
+        prompt.status = Prompt.Status.PUBLISHED
+        if prompt.slug:
+            prompt.save()
+        else:
+            processing._save_with_unique_slug(prompt)
+    return prompt
+
+
+def publish_many(*, prompts: Iterable[Prompt]) -> BulkResult:
+    return _each(prompts, lambda prompt: publish_prompt(prompt=prompt))
+
+
+def _each(prompts: Iterable[Prompt], action) -> BulkResult:
+    result = BulkResult()
+    for prompt in prompts:
+        try:
+            action(prompt)
+        except DomainError as exc:
+            result.skipped[exc.message] += 1
+        else:
+            result.done += 1
+    return result

@@ -164,6 +164,7 @@ class Prompt(models.Model):
 
     processing_uuid = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     processing_complete = models.BooleanField(default=False, db_index=True)
+    processing_completed_at = models.DateTimeField(null=True, blank=True)
     ai_attempts = models.PositiveSmallIntegerField(default=0)
     ai_next_retry_at = models.DateTimeField(null=True, blank=True)
     stuck_requeued_at = models.DateTimeField(null=True, blank=True)

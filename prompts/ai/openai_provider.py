@@ -4,6 +4,7 @@ The only module that imports `openai`. Each call is one vision chat completion w
 schema (structured output); every SDK failure leaves here as an AIError subclass.
 """
 import base64
+import functools
 import json
 import logging
 from typing import Literal, TypeVar
@@ -135,13 +136,12 @@ Answer = TypeVar("Answer", bound=BaseModel)
 
 def _ask(kind: str, messages: list[dict], schema: type[Answer], *, max_tokens: int) -> Answer:
     try:
-        with _client() as client:
-            completion = client.chat.completions.parse(
-                model=settings.OPENAI_MODEL,
-                messages=messages,
-                response_format=schema,
-                max_completion_tokens=max_tokens,
-            )
+        completion = _client().chat.completions.parse(
+            model=settings.OPENAI_MODEL,
+            messages=messages,
+            response_format=schema,
+            max_completion_tokens=max_tokens,
+        )
     except openai.APITimeoutError as exc:
         raise _failed(kind, AITimeout, exc) from exc
     except (openai.APIConnectionError, openai.APIStatusError) as exc:
@@ -169,12 +169,16 @@ def _ask(kind: str, messages: list[dict], schema: type[Answer], *, max_tokens: i
 def _client() -> openai.OpenAI:
     # The SDK's defaults are 2 retries and a 10-minute timeout; both come from settings so that
     # timeout x (retries + 1) stays below the Django-Q task timeout.
-    return openai.OpenAI(
-        api_key=settings.OPENAI_API_KEY,
-        base_url=settings.OPENAI_BASE_URL,
-        timeout=settings.AI_TIMEOUT_SECONDS,
-        max_retries=settings.AI_MAX_RETRIES,
-    )
+    return _cached_client(settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, float(settings.AI_TIMEOUT_SECONDS),
+                          int(settings.AI_MAX_RETRIES))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_client(api_key: str, base_url: str | None, timeout: float, max_retries: int) -> openai.OpenAI:
+    # One client per configuration and process: building one loads the CA bundle (~270 ms here)
+    # and a shared client reuses its connection pool. Keyed on the settings, so changing them
+    # (override_settings in tests) gets a new client.
+    return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
 
 
 def _failed(kind: str, error_class: type[AIError], cause: Exception | str) -> AIError:

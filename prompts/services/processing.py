@@ -233,6 +233,7 @@ def _finish(*, prompt_id: int, fields: dict, tags: list[Tag] | None, review_reas
         publish = prompt.publish_requested and not review_reason and not moderation_hold
         prompt.status = Prompt.Status.PUBLISHED if publish else Prompt.Status.DRAFT
         prompt.processing_complete = True
+        prompt.processing_completed_at = timezone.now()
         # A slug made from a fallback title is replaced once the AI gives a real title, as long
         # as the prompt was never public under it.
         replace_slug = was_fallback and not review_reason and not was_published
@@ -316,7 +317,8 @@ def status_of(*, user, processing_uuid) -> dict:
         raise NotFound("This prompt was not found.")
     row = (
         Prompt.objects.filter(processing_uuid=key, author=user, is_deleted=False)
-        .values("id", "processing_complete", "created_on", "needs_seo_review", "title", "excerpt", "slug", "status")
+        .values("id", "processing_complete", "created_on", "needs_seo_review", "title", "excerpt", "slug", "status",
+                "moderation_status")
         .first()
     )
     if row is None:
@@ -342,4 +344,6 @@ def status_of(*, user, processing_uuid) -> dict:
     }
     if row["needs_seo_review"]:
         answer["needs_review"] = True
+    if row["moderation_status"] == Prompt.ModerationStatus.PENDING:
+        answer["awaiting_moderation"] = True  # a draft the author cannot publish until staff approve it
     return answer

@@ -1,0 +1,11 @@
+"""Tiny tasks for the queue benchmark: each execution leaves one line in a file (O_APPEND is atomic)."""
+import os
+
+
+def mark(path: str, number: int) -> int:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, f"{number}\n".encode())
+    finally:
+        os.close(fd)
+    return number

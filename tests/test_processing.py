@@ -235,3 +235,45 @@ def test_edit_completes_a_flagged_prompt_and_publishes(alice, alice_client, fake
     assert not prompt.needs_seo_review and prompt.status == Prompt.Status.PUBLISHED
     assert prompt.title == "Cinematic Eighties Street Portrait" and list(prompt.tags.names()) == ["Landscape"]
     assert csrf_client().get(f"/prompt/{prompt.slug}/").status_code == 200
+
+
+def test_waiting_shows_queue_position_and_an_estimate(alice, bob, alice_client, fake_openai):
+    earlier = [submitted(bob), submitted(bob)]
+    mine = submitted(alice)
+    code, answer = status(alice_client, mine)
+    assert answer["queue_position"] == 2
+    assert answer["estimated_seconds"] >= 1
+    assert answer["estimate_text"].startswith("About ") and answer["estimate_text"].endswith("2 uploads ahead of yours")
+    for prompt in earlier:
+        tasks.generate_ai_content(prompt.id)
+    code, answer = status(alice_client, mine)
+    assert answer["queue_position"] == 0 and "ahead" not in answer["estimate_text"]
+
+
+def test_long_poll_answers_when_the_prompt_completes(alice, alice_client, fake_openai):
+    import threading
+
+    from django.db import connection
+
+    prompt = submitted(alice)
+    url = f"/api/prompt/status/{prompt.processing_uuid}/?wait=15"
+
+    def finish_soon():
+        import time
+
+        time.sleep(0.5)
+        tasks.generate_ai_content(prompt.id)
+        connection.close()
+
+    worker = threading.Thread(target=finish_soon)
+    worker.start()
+    answer = alice_client.get(url).json()
+    worker.join()
+    assert answer["processing_complete"] is True and answer["success"] is True
+
+
+def test_long_poll_gives_up_at_its_deadline_with_the_current_state(alice, alice_client, fake_openai):
+    prompt = submitted(alice)
+    answer = alice_client.get(f"/api/prompt/status/{prompt.processing_uuid}/?wait=0.3").json()
+    assert answer["processing_complete"] is False and "estimate_text" in answer
+    assert alice_client.get(f"/api/prompt/status/{prompt.processing_uuid}/?wait=abc").status_code == 200

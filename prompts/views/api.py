@@ -125,7 +125,15 @@ def csrf_failure(request, reason=""):
 
 @api_view("GET")
 def prompt_status(request, processing_uuid):
-    return JsonResponse(processing.status_of(user=request.user, processing_uuid=processing_uuid))
+    try:
+        wait = float(request.GET.get("wait", "0"))
+    except ValueError:
+        wait = 0.0
+    if wait > 0:
+        answer = processing.wait_for_status(user=request.user, processing_uuid=processing_uuid, wait_seconds=wait)
+    else:
+        answer = processing.status_of(user=request.user, processing_uuid=processing_uuid)
+    return JsonResponse(answer)
 
 
 @api_view("POST")

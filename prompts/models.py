@@ -74,6 +74,10 @@ class Upload(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    dhash = models.BigIntegerField(null=True, blank=True)
+    # What the image said about how it was made (prompt, negative prompt, settings); data only.
+    generation_metadata = models.JSONField(default=dict, blank=True)
+    duplicate_of = models.ForeignKey("Prompt", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     moderation_severity = models.CharField(max_length=10, choices=Severity.choices, blank=True)
     moderation_action = models.CharField(max_length=10, choices=ModerationAction.choices, blank=True)
@@ -161,6 +165,10 @@ class Prompt(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     blurhash = models.CharField(max_length=100, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    dhash = models.BigIntegerField(null=True, blank=True)
+    generation_settings = models.JSONField(default=dict, blank=True)
+    duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     processing_uuid = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     processing_complete = models.BooleanField(default=False, db_index=True)

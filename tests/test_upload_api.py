@@ -1,4 +1,5 @@
 """The direct-upload API on both media backends, over real HTTP (live server / moto's S3 server)."""
+import hashlib
 import io
 import time
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -106,14 +107,18 @@ def test_weekly_limit_applies_to_free_users_but_not_premium(alice, carol, settin
 # --- PUT and complete -------------------------------------------------------------------
 
 def test_jpeg_upload_completes_with_real_size_and_dimensions(alice_client, backend):
-    data = media_samples.jpeg_bytes((800, 600), orientation=6)
+    data = media_samples.jpeg_bytes((800, 600), orientation=6, gps=True)
     done = upload_file(alice_client, data, base_url=backend[0])
-    assert done["state"] == "uploaded" and done["size"] == len(data)
+    stored = storage.read_bytes(Upload.objects.get(id=done["upload_id"]).file_key)
+    assert done["state"] == "uploaded" and done["size"] == len(stored)
     assert (done["width"], done["height"]) == (600, 800)  # orientation 6 stands the image up
-    assert done["media_type"] == "image"
+    assert done["media_type"] == "image" and done["found_prompt"] is None
     upload = Upload.objects.get(id=done["upload_id"])
-    assert upload.state == Upload.State.UPLOADED and len(upload.sha256) == 64
-    assert storage.read_bytes(upload.file_key) == data
+    assert upload.state == Upload.State.UPLOADED and upload.sha256 == hashlib.sha256(data).hexdigest()
+    # the stored original keeps its pixels and orientation but loses GPS and camera data
+    exif = Image.open(io.BytesIO(stored)).getexif()
+    assert exif.get(0x0112) == 6 and not exif.get_ifd(0x8825) and 0x010F not in exif
+    assert len(stored) < len(data) and stored.endswith(data[-1000:])
     # a retried complete answers the same and changes nothing
     again = post_json(alice_client, "/api/upload/b2/complete/", {"upload_id": done["upload_id"]})
     assert again == (200, done)

@@ -86,6 +86,23 @@ def inspect_image(data: bytes) -> ImageInfo:
     return ImageInfo(format=fmt, content_type=ALLOWED_FORMATS[fmt], width=width, height=height)
 
 
+def orientation_of(data: bytes) -> int:
+    return _orientation_of(data)
+
+
+def perceptual_hash(data: bytes) -> int | None:
+    """64-bit dHash of the image (for near-duplicates), from a reduced decode."""
+    from prompts.media.metadata import dhash
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.seek(0)
+            img.draft("L", (64, 64))
+            return dhash(img)
+    except Exception:  # the hash is a hint for moderators, never a reason to fail an upload
+        return None
+
+
 def _orientation_of(data: bytes) -> int:
     try:
         with Image.open(io.BytesIO(data)) as img:

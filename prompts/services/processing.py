@@ -76,7 +76,8 @@ def submit_prompt(*, user, upload_id, content: str, ai_generator: str, save_as_d
                 return existing
         if upload.state != Upload.State.READY:
             raise Conflict("Your file isn't ready yet. Please wait until the page says “Ready to submit”.")
-        flagged = upload.moderation_action == ModerationAction.REVIEW
+        # A file someone else already shared is held for a moderator, like a flagged one.
+        flagged = upload.moderation_action == ModerationAction.REVIEW or upload.duplicate_of_id is not None
         keys = {"original": upload.file_key, **upload.variant_keys}
         prompt = Prompt.objects.create(
             author=user, upload=upload, content=content, ai_generator=ai_generator,
@@ -89,6 +90,8 @@ def submit_prompt(*, user, upload_id, content: str, ai_generator: str, save_as_d
             b2_medium_url=storage.public_url(keys.get("medium", "")),
             b2_large_url=storage.public_url(keys.get("large", "")),
             b2_webp_url=storage.public_url(keys.get("webp", "")),
+            sha256=upload.sha256, dhash=upload.dhash, duplicate_of=upload.duplicate_of,
+            generation_settings=upload.generation_metadata,
             moderation_status=Prompt.ModerationStatus.PENDING if flagged else Prompt.ModerationStatus.NOT_NEEDED,
             moderation_severity=upload.moderation_severity,
             moderation_violations=upload.moderation_violations,

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from prompts import ai
-from prompts.media import direct_upload, images, storage
+from prompts.media import direct_upload, images, metadata, storage
 from prompts.models import ModerationAction, Profile, Severity, Upload
 from prompts.services.errors import Conflict, InvalidInput, NotFound, RateLimited, ServiceUnavailable, TooLarge, UnsupportedType
 
@@ -222,12 +222,57 @@ def complete_upload(*, user, upload_id) -> Upload:
     except images.ImageProcessingError as exc:
         _discard_object(upload)
         raise UnsupportedType(str(exc)) from exc
-    upload.size = size
-    upload.width, upload.height = width, height
     upload.sha256 = hashlib.sha256(data).hexdigest()
+    _refuse_own_duplicate(upload)
+    if upload.media_type == "image":
+        upload.generation_metadata = metadata.read_generation_metadata(data)
+        upload.dhash = images.perceptual_hash(data)
+        data = _store_without_metadata(upload, data, info.format)
+    upload.duplicate_of = _same_image_from_someone_else(upload)
+    upload.size = len(data)
+    upload.width, upload.height = width, height
     upload.state = Upload.State.UPLOADED
-    upload.save(update_fields=["size", "width", "height", "sha256", "state", "updated_at"])
+    upload.save(update_fields=["size", "width", "height", "sha256", "dhash", "generation_metadata", "duplicate_of",
+                               "state", "updated_at"])
     return upload
+
+
+def _refuse_own_duplicate(upload: Upload) -> None:
+    """The same person sharing the same file again is told at once, before anything is processed."""
+    from prompts.models import Prompt
+
+    existing = (
+        Prompt.objects.filter(author_id=upload.owner_id, sha256=upload.sha256, is_deleted=False)
+        .exclude(upload=upload).order_by("created_on").first()
+    )
+    if existing is None:
+        return
+    _discard_object(upload)
+    upload.state = Upload.State.REJECTED
+    upload.moderation_note = "duplicate of your own prompt"
+    upload.save(update_fields=["sha256", "state", "moderation_note", "updated_at"])
+    raise Conflict("You already shared this image.", extra={"existing_url": existing.get_absolute_url()})
+
+
+def _same_image_from_someone_else(upload: Upload):
+    from prompts.models import Prompt
+
+    return (
+        Prompt.objects.filter(sha256=upload.sha256, is_deleted=False).exclude(author_id=upload.owner_id)
+        .order_by("created_on").first()
+    )
+
+
+def _store_without_metadata(upload: Upload, data: bytes, image_format: str) -> bytes:
+    """Write the original back without EXIF/GPS, XMP or text chunks (same pixels, no re-encode)."""
+    orientation = images.orientation_of(data)
+    cleaned = metadata.strip_metadata(data, image_format, orientation=orientation)
+    if cleaned != data:
+        try:
+            storage.save_bytes(upload.file_key, cleaned, content_type=upload.content_type)
+        except storage.StorageError as exc:
+            raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
+    return cleaned
 
 
 # --- Moderation -------------------------------------------------------------------------
@@ -330,3 +375,12 @@ def make_upload_variants(*, user, upload_id) -> Upload:
 
 def variant_urls(upload: Upload) -> dict[str, str]:
     return {name: storage.public_url(key) for name, key in upload.variant_keys.items()}
+
+
+def found_prompt(upload: Upload) -> dict | None:
+    """What the page offers: 'We found the prompt in your image — use it?'"""
+    found = upload.generation_metadata or {}
+    if not found.get("prompt"):
+        return None
+    return {"prompt": found["prompt"], "negative_prompt": found.get("negative_prompt", ""),
+            "generator": found.get("generator", ""), "source": found.get("source", "")}

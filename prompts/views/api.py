@@ -11,8 +11,8 @@ from prompts.services import processing, uploads
 from prompts.services.errors import DomainError, InvalidInput
 
 
-def json_error(message: str, status: int, headers: dict[str, str] | None = None) -> JsonResponse:
-    response = JsonResponse({"error": message}, status=status)
+def json_error(message: str, status: int, headers: dict[str, str] | None = None, extra: dict | None = None) -> JsonResponse:
+    response = JsonResponse({"error": message, **(extra or {})}, status=status)
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -32,7 +32,7 @@ def api_view(*methods: str):
             try:
                 return view(request, *args, **kwargs)
             except DomainError as exc:
-                return json_error(exc.message, exc.status, exc.headers)
+                return json_error(exc.message, exc.status, exc.headers, exc.extra)
 
         return wrapper
 
@@ -89,6 +89,7 @@ def complete(request):
     return JsonResponse({
         "upload_id": str(upload.id), "state": "uploaded", "size": upload.size, "content_type": upload.content_type,
         "width": upload.width, "height": upload.height, "media_type": upload.media_type,
+        "found_prompt": uploads.found_prompt(upload),
     })
 
 

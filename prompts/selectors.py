@@ -1,5 +1,5 @@
 """Read-side queries: what each page lists. Drafts and deleted prompts never appear in public lists."""
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from prompts.models import Prompt
 
@@ -113,6 +113,7 @@ def seo_review_queue() -> QuerySet[Prompt]:
 def moderation_queue() -> QuerySet[Prompt]:
     """Prompts held for a moderator's decision, oldest first."""
     return (
-        Prompt.objects.filter(moderation_status=Prompt.ModerationStatus.PENDING, is_deleted=False)
+        Prompt.objects.filter(moderation_status=Prompt.ModerationStatus.PENDING)
+        .filter(Q(is_deleted=False) | Q(appealed_at__isnull=False))  # appeals of rejections wait in the trash
         .select_related("author").order_by("created_on")
     )

@@ -26,6 +26,7 @@ urlpatterns = [
     path("prompt/processing/<uuid:processing_uuid>/cancel/", pages.prompt_cancel, name="prompt_cancel"),
     path("prompt/edit/<uuid:processing_uuid>/", pages.prompt_edit, name="prompt_edit"),
     path("prompt/delete/<uuid:processing_uuid>/", pages.prompt_delete, name="prompt_delete"),
+    path("prompt/appeal/<uuid:processing_uuid>/", pages.prompt_appeal, name="prompt_appeal"),
     path("trash/", pages.trash, name="trash"),
     path("trash/<int:prompt_id>/restore/", pages.trash_restore, name="trash_restore"),
     path("prompt/<slug:slug>/", public.prompt_detail, name="prompt_detail"),

@@ -150,6 +150,9 @@ def restore_prompt(*, user, prompt_id: int) -> Prompt:
     prompt = Prompt.objects.filter(id=prompt_id, author=user, is_deleted=True).first()
     if prompt is None:
         raise NotFound("This prompt is not in your trash.")
+    if prompt.moderation_status == Prompt.ModerationStatus.REJECTED or prompt.appealed_at is not None and \
+            prompt.moderation_status == Prompt.ModerationStatus.PENDING:
+        raise Conflict("A moderator removed this prompt, so it can't be restored. You can appeal the decision.")
     if prompt.files_deleted_at is not None:
         raise Conflict("This upload's files were already removed, so it can't be restored.")
     if prompt.deleted_at < timezone.now() - timedelta(days=retention_days(user)):
@@ -180,7 +183,9 @@ def cleanup_deleted_prompts(*, now=None) -> dict:
     """Files first, then the row, of prompts past their retention; a storage error keeps the row."""
     now = now or timezone.now()
     premium_ids = Profile.objects.filter(is_premium=True).values("user_id")
-    expired = Prompt.objects.filter(is_deleted=True).filter(
+    expired = Prompt.objects.filter(is_deleted=True).exclude(
+        moderation_status=Prompt.ModerationStatus.PENDING, appealed_at__isnull=False,  # an appeal is waiting
+    ).filter(
         Q(deleted_at__lt=now - timedelta(days=FREE_RETENTION_DAYS)) & ~Q(author_id__in=premium_ids)
         | Q(deleted_at__lt=now - timedelta(days=PREMIUM_RETENTION_DAYS), author_id__in=premium_ids)
     )

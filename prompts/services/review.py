@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from taggit.models import Tag
 
@@ -106,9 +107,41 @@ def _needs_details(prompt: Prompt) -> bool:
     return prompt.needs_seo_review and prompt.seo_review_reason != Prompt.ReviewReason.MODERATION
 
 
+APPEAL_MAX = 500
+
+
+def submit_appeal(*, user, prompt: Prompt, message: str) -> Prompt:
+    """The author asks once for a held or rejected prompt to be looked at again."""
+    message = " ".join((message or "").split())
+    if not message:
+        raise InvalidInput("Please tell us in a few words why we should look again.")
+    if len(message) > APPEAL_MAX:
+        raise InvalidInput(f"Please keep your appeal under {APPEAL_MAX} characters.")
+    with transaction.atomic():
+        locked = Prompt.objects.select_for_update().filter(id=prompt.id, author=user).first()
+        if locked is None:
+            raise NotFound("This prompt was not found.")
+        if locked.appealed_at is not None:
+            raise Conflict("You have already appealed this decision. A moderator will answer it.")
+        if locked.moderation_status not in (Prompt.ModerationStatus.PENDING, Prompt.ModerationStatus.REJECTED):
+            raise Conflict("There is no moderation decision to appeal for this prompt.")
+        locked.appeal_message = message
+        locked.appealed_at = timezone.now()
+        # A rejected prompt waits in the trash (kept from the cleanup) until the appeal is answered.
+        locked.moderation_status = Prompt.ModerationStatus.PENDING
+        locked.save(update_fields=["appeal_message", "appealed_at", "moderation_status", "updated_on"])
+        ModerationDecision.objects.create(prompt=locked, actor=user, action=ModerationDecision.Action.APPEALED,
+                                          note=message, author_seen_at=timezone.now())
+    return locked
+
+
 def approve_moderation(*, prompt: Prompt, moderator, note: str = "") -> Prompt:
     with transaction.atomic():
         prompt = _pending(prompt)
+        appeal = prompt.appealed_at is not None and ModerationDecision.objects.filter(
+            prompt=prompt, action=ModerationDecision.Action.REJECTED).exists()
+        if prompt.is_deleted:  # an upheld appeal brings a rejected prompt back out of the trash
+            prompt.is_deleted, prompt.deleted_at = False, None
         prompt.moderation_status = Prompt.ModerationStatus.APPROVED
         if prompt.needs_seo_review and prompt.seo_review_reason == Prompt.ReviewReason.MODERATION:
             prompt.needs_seo_review = False
@@ -119,7 +152,8 @@ def approve_moderation(*, prompt: Prompt, moderator, note: str = "") -> Prompt:
         else:
             prompt.save()
         ModerationDecision.objects.create(
-            prompt=prompt, actor=moderator, action=ModerationDecision.Action.APPROVED, note=note.strip(),
+            prompt=prompt, actor=moderator, note=note.strip(),
+            action=ModerationDecision.Action.APPEAL_UPHELD if appeal else ModerationDecision.Action.APPROVED,
         )
     return prompt
 
@@ -131,11 +165,13 @@ def reject_moderation(*, prompt: Prompt, moderator, note: str) -> Prompt:
         raise InvalidInput("Please write a note for the author: why was it rejected?")
     with transaction.atomic():
         prompt = _pending(prompt)
+        appeal = prompt.appealed_at is not None
         prompt.moderation_status = Prompt.ModerationStatus.REJECTED
         prompt.status = Prompt.Status.DRAFT
         prompt.save()
         ModerationDecision.objects.create(
-            prompt=prompt, actor=moderator, action=ModerationDecision.Action.REJECTED, note=note,
+            prompt=prompt, actor=moderator, note=note,
+            action=ModerationDecision.Action.APPEAL_DENIED if appeal else ModerationDecision.Action.REJECTED,
         )
         prompt = lifecycle.trash_prompt(prompt=prompt)
     return prompt
@@ -143,7 +179,8 @@ def reject_moderation(*, prompt: Prompt, moderator, note: str) -> Prompt:
 
 def _pending(prompt: Prompt) -> Prompt:
     """The prompt, locked, if it is waiting for a moderator; otherwise a Conflict."""
-    locked = Prompt.objects.select_for_update().filter(id=prompt.id, is_deleted=False).first()
+    locked = Prompt.objects.select_for_update().filter(
+        Q(is_deleted=False) | Q(appealed_at__isnull=False), id=prompt.id).first()
     if locked is None:
         raise NotFound("This prompt was not found (it may have been moved to the trash).")
     if locked.moderation_status != Prompt.ModerationStatus.PENDING:

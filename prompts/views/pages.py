@@ -163,3 +163,25 @@ def trash_restore(request, prompt_id):
         return redirect("trash")
     messages.success(request, f"“{prompt.title}” was restored.")
     return redirect(prompt.get_absolute_url())
+
+
+@login_required
+@require_POST
+def prompt_appeal(request, processing_uuid):
+    from prompts.models import Prompt
+    from prompts.services import review
+
+    prompt = Prompt.objects.filter(processing_uuid=processing_uuid, author=request.user).first()
+    if prompt is None:
+        raise Http404("Not found")
+    try:
+        review.submit_appeal(user=request.user, prompt=prompt, message=request.POST.get("message", ""))
+    except NotFound:
+        raise Http404("Not found")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Thank you. A moderator will look at your appeal, and you'll see the outcome here.")
+    if request.POST.get("back") == "trash" or prompt.is_deleted:
+        return redirect("trash")
+    return redirect(prompt.get_absolute_url())

@@ -13,6 +13,7 @@ urlpatterns = [
     path("tag/<slug:slug>/", public.tag_page, name="tag"),
     path("generator/<slug:slug>/", public.generator_page, name="generator"),
     path("u/<str:username>/", public.profile_page, name="profile"),
+    path("me/retry-all/", public.retry_all_limited, name="retry_all_limited"),
     path("collections/", public.collections, name="collections"),
     path("collections/<int:collection_id>/", public.collection_detail, name="collection_detail"),
     path("prompt/<slug:slug>/like/", public.like, name="prompt_like"),

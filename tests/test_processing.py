@@ -277,3 +277,22 @@ def test_long_poll_gives_up_at_its_deadline_with_the_current_state(alice, alice_
     answer = alice_client.get(f"/api/prompt/status/{prompt.processing_uuid}/?wait=0.3").json()
     assert answer["processing_complete"] is False and "estimate_text" in answer
     assert alice_client.get(f"/api/prompt/status/{prompt.processing_uuid}/?wait=abc").status_code == 200
+
+
+def test_retry_all_requeues_every_limited_prompt_of_the_author_only(alice, bob, fake_openai):
+    from django_q.models import OrmQ
+
+    fake_openai.script("content", status=500)
+    mine = [submitted(alice), submitted(alice)]
+    others = submitted(bob)
+    for prompt in [*mine, others]:
+        tasks.generate_ai_content(prompt.id)
+    OrmQ.objects.all().delete()
+    client = csrf_client(alice)
+    profile = client.get("/u/alice/").content.decode()
+    assert "Saved with limited details (2)" in profile and "Retry all" in profile
+    assert "Saved with limited details" not in csrf_client(bob).get("/u/alice/").content.decode()
+    response = client.post("/me/retry-all/", {"csrfmiddlewaretoken": client.cookies["csrftoken"].value}, follow=True)
+    assert "2 prompts queued to try the AI again." in response.content.decode()
+    queued = sorted(t.task["args"][0] for t in OrmQ.objects.all() if t.func() == "prompts.tasks.generate_ai_content")
+    assert queued == sorted(p.id for p in mine)

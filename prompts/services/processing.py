@@ -410,3 +410,21 @@ def status_of(*, user, processing_uuid) -> dict:
     if row["moderation_status"] == Prompt.ModerationStatus.PENDING:
         answer["awaiting_moderation"] = True  # a draft the author cannot publish until staff approve it
     return answer
+
+
+def limited_prompts(*, user):
+    """The author's prompts that ended with limited details because the AI failed."""
+    return Prompt.objects.filter(author=user, is_deleted=False, processing_complete=True, needs_seo_review=True,
+                                 seo_review_reason__in=AI_FAILURE_REASONS).order_by("-created_on")
+
+
+def retry_all_limited(*, user) -> tuple[int, int]:
+    """'Retry all': queue the AI again for each limited prompt (within requeue_ai's limits)."""
+    queued = skipped = 0
+    for prompt in limited_prompts(user=user):
+        try:
+            requeue_ai(prompt=prompt)
+            queued += 1
+        except (Conflict, NotFound):
+            skipped += 1
+    return queued, skipped

@@ -15,7 +15,7 @@ from taggit.models import Tag
 
 from prompts import selectors
 from prompts.models import AIGenerator, Collection, Prompt
-from prompts.services import seo, social
+from prompts.services import processing, seo, social
 from prompts.services.errors import DomainError
 
 PAGE_SIZE = 24
@@ -75,9 +75,11 @@ def generator_page(request, slug):
 
 def profile_page(request, username):
     author = get_object_or_404(get_user_model(), username=username)
+    own = request.user.is_authenticated and request.user.pk == author.pk
     return _listing(request, selectors.prompts_by_author(author), template="prompts/home.html", context={
         "heading": f"Prompts by @{author.username}",
         "profile": author,
+        "limited": list(processing.limited_prompts(user=author)[:50]) if own else [],
         "meta_title": f"@{author.username}'s AI prompts — PromptFinder",
         "meta_description": f"AI images and prompts shared by @{author.username} on PromptFinder.",
     })
@@ -211,3 +213,14 @@ def robots_txt(request):
         f"Sitemap: {absolute(request, reverse('sitemap_index'))}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
+
+
+@login_required
+@require_POST
+def retry_all_limited(request):
+    queued, skipped = processing.retry_all_limited(user=request.user)
+    text = f"{queued} prompt{'s' if queued != 1 else ''} queued to try the AI again."
+    if skipped:
+        text += f" {skipped} could not be retried (tried too often): our team will complete them."
+    messages.success(request, text)
+    return redirect("profile", username=request.user.username)

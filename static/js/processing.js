@@ -81,6 +81,14 @@ function fill(data) {
   errorNotice.hidden = true;
 }
 
+function resultMessage(data) {
+  if (data.awaiting_moderation) {
+    return 'Your prompt has been saved as a draft while our team reviews your image (usually within 24 hours).';
+  }
+  if (data.is_draft) return 'Your prompt has been saved as a draft. Only you can see it until you publish it.';
+  return 'Your prompt has been published and is now live.';
+}
+
 async function showResult(data) {
   fill(data);
   if (data.success) {
@@ -89,9 +97,7 @@ async function showResult(data) {
     quoted.textContent = `“${data.title}”`;
     const answer = await showDialog(dialog, {
       title: '✅ Your prompt is ready!',
-      message: [quoted, data.is_draft
-        ? 'Your prompt has been saved as a draft. Only you can see it until you publish it.'
-        : 'Your prompt has been published and is now live.'],
+      message: [quoted, resultMessage(data)],
       actions: [{ label: 'View Your Prompt', value: 'view', primary: true }],
     });
     if (answer === 'view') window.location.assign(data.final_url);

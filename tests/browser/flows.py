@@ -1,0 +1,108 @@
+"""What a person does in the browser, as small steps the browser tests share."""
+import base64
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import expect
+
+from prompts.services import processing
+from tests import media_samples
+from tests.conftest import csrf_client
+from tests.upload_flow import ready_upload
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 812}
+PROCESSING_URL = re.compile(r"/prompt/processing/[0-9a-f-]{36}/$")
+# Uploading, checking and resizing: a few seconds at most on a slow machine.
+UPLOAD_TIMEOUT_MS = 30_000
+# The worker polls every 0.1 s, the page every 0.3 s; the fake AI answers at once unless told otherwise.
+AI_TIMEOUT_MS = 30_000
+
+# Builds the File in the page (from base64 bytes, or `size` zero bytes) and drops it on the drop
+# zone with real drag events carrying a DataTransfer, as a file dragged from the desktop does.
+_DROP = """
+({name, type, data, size}) => {
+  const bytes = data === null ? new Uint8Array(size) : Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+  const file = new File([bytes], name, { type });
+  const transfer = new DataTransfer();
+  transfer.items.add(file);
+  const zone = document.querySelector('[data-dropzone]');
+  for (const kind of ['dragenter', 'dragover', 'drop']) {
+    zone.dispatchEvent(new DragEvent(kind, { bubbles: true, cancelable: true, dataTransfer: transfer }));
+  }
+}
+"""
+
+
+def log_in(context, user, base_url: str) -> None:
+    """Give the browser context a session for `user` (signing up through the form has its own test)."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base_url}])
+
+
+def drop_file(page, name: str, data: bytes | None = None, *, content_type: str = "image/jpeg", size: int = 0) -> None:
+    page.wait_for_load_state()  # upload.js is a module: it runs once the document is parsed
+    payload = {"name": name, "type": content_type, "size": size,
+               "data": None if data is None else base64.b64encode(data).decode("ascii")}
+    page.evaluate(_DROP, payload)
+
+
+def choose_file(page, name: str, data: bytes, *, content_type: str = "image/jpeg") -> None:
+    """The Browse path: the hidden file input gets the file, as the system file picker would set it."""
+    page.wait_for_load_state()
+    page.locator("#file-input").set_input_files({"name": name, "mimeType": content_type, "buffer": data})
+
+
+def expect_ready(page) -> None:
+    for text in ("✓ Uploaded", "✓ Content verified", "✓ Images optimized", "✓ Ready to submit"):
+        expect(page.get_by_text(text, exact=True)).to_be_visible(timeout=UPLOAD_TIMEOUT_MS)
+    expect(page.get_by_role("button", name="Submit", exact=True)).to_be_enabled()
+
+
+def fill_prompt(page, text: str, generator: str = "Midjourney") -> None:
+    page.get_by_label("Prompt *", exact=True).fill(text)
+    page.get_by_label("Generator *", exact=True).select_option(label=generator)
+
+
+def submit(page, button: str = "Submit") -> None:
+    page.get_by_role("button", name=button, exact=True).click()
+    page.wait_for_url(PROCESSING_URL)
+
+
+def wait_for(page, predicate, *, timeout_ms: int = 10_000, message: str = "condition") -> None:
+    """Wait for something only Python can see (e.g. a held route); Playwright's events run while it waits."""
+    waited = 0
+    while not predicate():
+        if waited >= timeout_ms:
+            raise AssertionError(f"timed out after {timeout_ms} ms waiting for {message}")
+        page.wait_for_timeout(20)
+        waited += 20
+
+
+def dialog(page, title: str):
+    return page.get_by_role("dialog", name=title)
+
+
+def submitted_prompt(user, *, base_url: str, content: str = "A quiet harbour at dawn, soft fog"):
+    """A prompt that was uploaded and submitted without a browser (for tests of the processing page)."""
+    upload_id = ready_upload(csrf_client(user), media_samples.jpeg_bytes(), base_url=base_url)
+    return processing.submit_prompt(user=user, upload_id=upload_id, content=content, ai_generator="midjourney",
+                                    save_as_draft=False)
+
+
+def image_loaded(locator) -> bool:
+    return locator.evaluate("(img) => img.complete && img.naturalWidth > 0")
+
+
+def screenshot(page, name: str) -> None:
+    """Full-page screenshots at desktop and phone width under tests/artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for label, viewport in (("1280", DESKTOP), ("375", PHONE)):
+        page.set_viewport_size(viewport)
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)

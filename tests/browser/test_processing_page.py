@@ -1,0 +1,120 @@
+"""The processing page when things do not go to plan: the AI fails, the person cancels, the AI is slow,
+nothing happens at all, or someone else opens the address."""
+import re
+
+import pytest
+from django_q.models import OrmQ, Success
+from playwright.sync_api import expect
+
+from prompts.models import Prompt
+from tests.browser.flows import AI_TIMEOUT_MS, dialog, log_in, submitted_prompt
+from tests.processes import wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+GENERATING = "⏳ Generating..."
+
+
+def open_processing_page(page, prompt: Prompt) -> None:
+    page.goto(f"/prompt/processing/{prompt.processing_uuid}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(GENERATING)
+
+
+def test_when_the_ai_fails_the_prompt_is_saved_as_a_draft_with_limited_details(alice_page, alice, live_server,
+                                                                            start_worker):
+    prompt = submitted_prompt(alice, base_url=live_server.url, content="Neon koi fish in a rainy alley [[ai:error]]")
+    start_worker()
+    page = alice_page
+    open_processing_page(page, prompt)
+    limited = dialog(page, "⚠️ Your prompt was saved with limited details")
+    expect(limited).to_be_visible(timeout=AI_TIMEOUT_MS)
+    expect(limited).to_contain_text("Your prompt has been saved as a DRAFT")
+    for name in ("View Draft", "Edit Now", "Try Again"):
+        expect(limited.get_by_role("button", name=name)).to_be_visible()
+    limited.get_by_role("button", name="View Draft").click()
+    prompt.refresh_from_db()
+    page.wait_for_url(f"**/prompt/{prompt.slug}/")
+    # The title falls back to the start of the prompt text.
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Neon koi fish in a rainy alley"))
+    expect(page.get_by_text("Draft — only you can see this page")).to_be_visible()
+    assert prompt.status == Prompt.Status.DRAFT
+    assert prompt.needs_seo_review
+
+
+def test_deleting_during_processing_moves_the_prompt_to_trash(alice_page, alice, live_server, fake_openai,
+                                                               start_worker):
+    prompt = submitted_prompt(alice, base_url=live_server.url, content="A slow one [[ai:delay=3]]")
+    start_worker()
+    page = alice_page
+    open_processing_page(page, prompt)
+    wait_until(lambda: fake_openai.requests_of("content"), timeout=20, message="the AI call to start")
+
+    page.get_by_role("button", name="🗑️ Delete").click()
+    confirm = dialog(page, "🗑️ Cancel this upload?")
+    expect(confirm).to_contain_text("You can restore it within 5 days if you change your mind.")
+    confirm.get_by_role("button", name="Keep It").click()
+    expect(confirm).to_be_hidden()
+    expect(page).to_have_url(re.compile(r"/prompt/processing/"))
+
+    page.get_by_role("button", name="🗑️ Delete").click()
+    confirm.get_by_role("button", name="Move to Trash").click()
+    page.wait_for_url("**/upload/")
+    expect(page.get_by_text("Upload cancelled. You can restore it from trash within 5 days.")).to_be_visible()
+    prompt.refresh_from_db()
+    assert prompt.is_deleted and prompt.deleted_at is not None
+
+    # The AI call that was running finishes, sees the prompt is in the trash, and stops.
+    wait_until(lambda: Success.objects.filter(name=f"ai_content_{prompt.id}").exists(), timeout=20,
+               message="the AI task to finish")
+    prompt.refresh_from_db()
+    assert prompt.is_deleted and not prompt.processing_complete
+    # The page is gone for its author too.
+    assert page.goto(f"/prompt/processing/{prompt.processing_uuid}/").status == 404
+
+
+def test_another_user_gets_not_found(context, page, alice, bob, live_server):
+    prompt = submitted_prompt(alice, base_url=live_server.url)
+    log_in(context, bob, live_server.url)
+    response = page.goto(f"/prompt/processing/{prompt.processing_uuid}/")
+    assert response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+    expect(page.get_by_text(prompt.content)).to_have_count(0)
+    status = page.request.get(f"/api/prompt/status/{prompt.processing_uuid}/")
+    assert status.status == 404
+
+
+def test_a_slow_ai_shows_the_taking_longer_notice_then_the_result(alice_page, alice, live_server, settings,
+                                                                  start_worker):
+    settings.PROCESSING_WARNING_MS = 1500
+    prompt = submitted_prompt(alice, base_url=live_server.url, content="A slow lighthouse [[ai:delay=4]]")
+    start_worker()
+    page = alice_page
+    open_processing_page(page, prompt)
+    slow = page.get_by_role("status").filter(has_text="⏳ Taking longer than expected...")
+    expect(slow).to_be_visible(timeout=10_000)
+    expect(slow).to_contain_text("Close this page - your prompt will still be processed")
+    expect(page.get_by_text("❌ Something went wrong")).to_be_hidden()
+    expect(dialog(page, "✅ Your prompt is ready!")).to_be_visible(timeout=AI_TIMEOUT_MS)
+    expect(slow).to_be_hidden()
+
+
+def test_when_nothing_happens_the_page_gives_up_and_offers_try_again(alice_page, alice, live_server, settings):
+    """No worker runs: the page warns, then gives up; Try Again queues the AI again and waits anew."""
+    settings.PROCESSING_WARNING_MS = 800
+    settings.PROCESSING_ERROR_MS = 2000
+    prompt = submitted_prompt(alice, base_url=live_server.url)
+    page = alice_page
+    open_processing_page(page, prompt)
+    expect(page.get_by_text("⏳ Taking longer than expected...")).to_be_visible(timeout=5_000)
+    failed = page.get_by_role("alert").filter(has_text="❌ Something went wrong")
+    expect(failed).to_be_visible(timeout=10_000)
+    expect(failed).to_contain_text("Your image has been saved and our team has been notified.")
+    expect(page.get_by_text("⏳ Taking longer than expected...")).to_be_hidden()
+    queued = OrmQ.objects.count()
+
+    failed.get_by_role("button", name="Try Again").click()
+    expect(failed).to_be_hidden()
+    expect(page.get_by_role("heading", level=1)).to_have_text(GENERATING)
+    wait_until(lambda: OrmQ.objects.count() == queued + 1, timeout=10, message="the AI task queued again")
+    # Still nothing runs, so the page gives up again on the same schedule.
+    expect(failed).to_be_visible(timeout=10_000)

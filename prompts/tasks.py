@@ -35,3 +35,7 @@ def recover_stuck_prompts() -> dict:
 
 def retry_failed_ai() -> dict:
     return lifecycle.retry_failed_ai()
+
+
+def purge_stale_media() -> dict:
+    return lifecycle.purge_stale_media()

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from prompts.views.accounts import LoginView
+from prompts.views.media import serve_local_media
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,9 +12,6 @@ urlpatterns = [
     path("", include("prompts.urls")),
 ]
 
-if settings.MEDIA_BACKEND == "local":
-    from prompts.views.media import serve_local_media
-
-    # Local media is served by Django itself (development and the default one-command run).
-    # Production uses MEDIA_BACKEND=s3 and a CDN.
-    urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve_local_media, name="local_media")]
+# Local media is served by Django itself (development and the default one-command run); the view
+# answers 404 unless MEDIA_BACKEND is "local". Production uses MEDIA_BACKEND=s3 and a CDN.
+urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve_local_media, name="local_media")]

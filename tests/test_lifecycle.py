@@ -42,15 +42,20 @@ def test_rename_moves_every_file_to_its_seo_name_and_deletes_the_old(alice, fake
     assert queued("prompts.tasks.rename_files_for_seo") == [(prompt.id,)]
     assert tasks.rename_files_for_seo(prompt.id) == {"status": "renamed"}
     prompt.refresh_from_db()
-    folder = f"renamed/{prompt.seo_filename_base}"
+    folder = f"renamed/{prompt.seo_filename_base}-{prompt.processing_uuid.hex[:8]}"
     assert prompt.media_keys == {"original": f"{folder}/original.jpg", "thumb": f"{folder}/thumb.jpg",
                                  "medium": f"{folder}/medium.jpg", "large": f"{folder}/large.jpg",
                                  "webp": f"{folder}/webp.webp"}
     assert prompt.b2_thumb_url.endswith(f"{folder}/thumb.jpg") and prompt.b2_image_url.endswith(f"{folder}/original.jpg")
     for key in prompt.media_keys.values():
         assert storage.exists(key)
-    for key in old.values():
-        assert not storage.exists(key)
+    # the old files outlive the rename for a grace period (pages rendered just before may load them)
+    assert sorted(prompt.stale_media_keys) == sorted(old.values())
+    assert all(storage.exists(key) for key in old.values())
+    assert lifecycle.purge_stale_media() == {"purged": 0, "kept_for_retry": 0}
+    assert lifecycle.purge_stale_media(now=timezone.now() + timedelta(minutes=11))["purged"] == 1
+    assert not any(storage.exists(key) for key in old.values())
+    assert Prompt.objects.get(id=prompt.id).stale_media_keys == []
     # and again: nothing to do, nothing broken
     assert tasks.rename_files_for_seo(prompt.id) == {"status": "renamed"}
     assert all(storage.exists(key) for key in prompt.media_keys.values())
@@ -63,6 +68,7 @@ def test_rename_after_a_crash_between_copy_and_save_finishes_the_job(alice, fake
     for name in ("thumb", "medium"):  # the crash came after two of the copies
         storage.copy(old[name], targets[name])
     tasks.rename_files_for_seo(prompt.id)
+    lifecycle.purge_stale_media(now=timezone.now() + timedelta(minutes=11))
     prompt.refresh_from_db()
     assert prompt.media_keys == targets and prompt.stale_media_keys == []
     assert all(storage.exists(k) for k in targets.values()) and not any(storage.exists(k) for k in old.values())
@@ -76,6 +82,7 @@ def test_rename_after_a_crash_between_save_and_delete_removes_the_leftovers(alic
         storage.copy(old[name], targets[name])
     Prompt.objects.filter(id=prompt.id).update(media_keys=targets, stale_media_keys=list(old.values()))
     tasks.rename_files_for_seo(prompt.id)
+    lifecycle.purge_stale_media(now=timezone.now() + timedelta(minutes=11))
     prompt.refresh_from_db()
     assert prompt.stale_media_keys == [] and not any(storage.exists(k) for k in old.values())
     assert all(storage.exists(k) for k in targets.values())
@@ -240,3 +247,14 @@ def test_ai_retry_queue_backs_off_and_gives_up_after_three_tries(alice, fake_ope
     assert waits == [1, 5, 30]
     assert prompt.ai_next_retry_at is None and prompt.needs_seo_review and prompt.ai_attempts == 4
     assert lifecycle.retry_failed_ai(now=timezone.now() + timedelta(days=1)) == {"queued": 0}
+
+
+def test_two_prompts_with_the_same_title_in_the_same_second_never_share_files(alice, bob, fake_openai):
+    first, second = finished(alice), finished(bob)
+    Prompt.objects.filter(id=second.id).update(seo_filename_base=first.seo_filename_base)
+    tasks.rename_files_for_seo(first.id)
+    tasks.rename_files_for_seo(second.id)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert set(first.media_keys.values()).isdisjoint(second.media_keys.values())
+    assert storage.read_bytes(first.media_keys["thumb"]) != storage.read_bytes(second.media_keys["thumb"])

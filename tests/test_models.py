@@ -62,3 +62,4 @@ def test_scheduled_jobs_exist_after_migrate_without_anyone_creating_them(db):
     assert schedules["recover_stuck_prompts"].minutes == 5
     assert schedules["sweep_orphaned_uploads"].schedule_type == "H"
     assert schedules["retry_failed_ai"].func == "prompts.tasks.retry_failed_ai"
+    assert schedules["purge_stale_media"].minutes == 5

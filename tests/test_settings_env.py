@@ -53,7 +53,9 @@ def test_refuses_to_start_without_secret_key_when_debug_is_off():
 
 
 def test_production_mode_turns_on_security_and_check_deploy_is_clean():
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG", "PROMPTFINDER_TESTING"}}
+    # (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment never has it)
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "DEBUG", "PROMPTFINDER_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(
         DJANGO_SETTINGS_MODULE="prompts_manager.settings",
         SECRET_KEY="a-long-random-production-secret-" + "x" * 40,

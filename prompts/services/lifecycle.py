@@ -20,6 +20,7 @@ FREE_RETENTION_DAYS = 5
 PREMIUM_RETENTION_DAYS = 30
 ORPHAN_UPLOAD_HOURS = 24
 STUCK_REQUEUE_AFTER = timedelta(minutes=10)
+STALE_GRACE = timedelta(minutes=10)
 STUCK_FALLBACK_AFTER = timedelta(minutes=30)
 # Automatic AI retries after a failure: wait 1, 5, then 30 minutes; at most three tries.
 AI_RETRY_DELAYS = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30)]
@@ -69,7 +70,9 @@ def _extension(key: str) -> str:
 
 
 def renamed_keys(prompt: Prompt) -> dict[str, str]:
-    folder = f"renamed/{prompt.seo_filename_base}"
+    # The time in the name is to the second, and titles repeat: a piece of the prompt's own UUID
+    # keeps two prompts from ever sharing a folder.
+    folder = f"renamed/{prompt.seo_filename_base}-{prompt.processing_uuid.hex[:8]}"
     return {name: f"{folder}/{name}.{_extension(key)}" for name, key in prompt.media_keys.items() if key}
 
 
@@ -84,10 +87,11 @@ def _url_fields(prompt: Prompt, keys: dict[str, str]) -> dict[str, str]:
 
 
 def rename_files_for_seo(*, prompt_id: int) -> str:
-    """Copy every file to its SEO name, point the prompt at the copies in one save, delete the old.
+    """Copy every file to its SEO name and point the prompt at the copies in one save.
 
     Safe to run again after a crash at any point: copies are repeatable, the prompt only ever
-    points at files that exist, and old keys are remembered until they are deleted.
+    points at files that exist, and the old keys are remembered (`stale_media_keys`) until
+    purge_stale_media deletes them after a grace period.
     """
     prompt = Prompt.objects.filter(id=prompt_id).first()
     if prompt is None or prompt.is_deleted:
@@ -112,11 +116,26 @@ def rename_files_for_seo(*, prompt_id: int) -> str:
                 setattr(current, field, url)
             current.save()
         prompt = current
-    if prompt.stale_media_keys:
-        for key in prompt.stale_media_keys:
-            storage.delete(key)
-        Prompt.objects.filter(id=prompt_id).update(stale_media_keys=[])
+    # The old files are deleted by purge_stale_media once no page rendered before the rename can
+    # still be loading them.
     return "renamed"
+
+
+def purge_stale_media(*, now=None) -> dict:
+    """Delete the files a rename replaced, STALE_GRACE after the prompt last changed."""
+    now = now or timezone.now()
+    purged = failed = 0
+    for prompt in Prompt.objects.exclude(stale_media_keys=[]).filter(updated_on__lt=now - STALE_GRACE):
+        try:
+            for key in prompt.stale_media_keys:
+                storage.delete(key)
+        except storage.StorageError as exc:
+            logger.warning("stale media of prompt %s kept for the next run: %s", prompt.id, exc)
+            failed += 1
+            continue
+        Prompt.objects.filter(id=prompt.id, stale_media_keys=prompt.stale_media_keys).update(stale_media_keys=[])
+        purged += 1
+    return {"purged": purged, "kept_for_retry": failed}
 
 
 def _delete_quietly(keys: list[str]) -> None:

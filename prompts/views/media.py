@@ -1,6 +1,6 @@
 """Local media backend: serving stored files (GET) and receiving direct uploads (signed PUT)."""
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.static import serve
 
@@ -9,7 +9,9 @@ from prompts.models import Upload
 
 
 def serve_local_media(request, path):
-    # MEDIA_ROOT is read per request so the setting can change (tests, management commands).
+    # The settings are read per request (not when the URLconf is built) so they can change.
+    if settings.MEDIA_BACKEND != "local":
+        raise Http404("Media is not served here")
     response = serve(request, path, document_root=settings.MEDIA_ROOT)
     response["Cache-Control"] = "public, max-age=86400"
     response["X-Content-Type-Options"] = "nosniff"
@@ -25,6 +27,8 @@ def local_upload_put(request, key):
     """
     if request.method != "PUT":
         return HttpResponseNotAllowed(["PUT"])
+    if settings.MEDIA_BACKEND != "local":
+        raise Http404("Uploads do not come here")
     try:
         limit = direct_upload.verify_local_put(
             key=key, content_type=request.GET.get("ct", ""), size=request.GET.get("size", ""),

@@ -78,7 +78,10 @@ class Table:
     def render(self) -> str:
         cells = [[_text(c) for c in row] for row in [self.headers, *self.rows]]
         widths = [max(len(row[i]) for row in cells) for i in range(len(self.headers))]
-        numeric = [all(_is_number(row[i]) for row in self.rows) and bool(self.rows) for i in range(len(self.headers))]
+        # A column is right-aligned when every cell that is not a placeholder reads as a number.
+        numeric = [any(_is_number(row[i]) for row in cells[1:])
+                   and all(_is_number(row[i]) or row[i] in PLACEHOLDERS for row in cells[1:])
+                   for i in range(len(self.headers))]
 
         def line(row: list[str]) -> str:
             return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric)).rstrip()
@@ -92,14 +95,56 @@ class Table:
         return {"title": self.title, "headers": self.headers, "rows": self.rows, "notes": self.notes}
 
 
+PLACEHOLDERS = {"—", "-", ""}
+
+
 def _text(value: object) -> str:
     if isinstance(value, float):
-        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}" if abs(value) >= 1 else f"{value:.4f}"
+        return f"{value:.4f}" if abs(value) < 1 else f"{value:.1f}"
     return str(value)
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def _is_number(text: str) -> bool:
+    try:
+        float(text.rstrip("×%"))
+    except ValueError:
+        return False
+    return True
+
+
+class OtherLoad:
+    """How much of the machine's CPU time other processes used while the block ran.
+
+    Busy time of all CPUs (from /proc/stat) minus this process's own CPU time, as a share of
+    wall time x CPUs. Unlike the load average it has no lag; None where /proc/stat is missing.
+    """
+
+    share: float | None = None
+
+    def __enter__(self) -> "OtherLoad":
+        self._start = (_machine_busy_seconds(), _own_cpu_seconds(), time.perf_counter())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        busy, own, wall = _machine_busy_seconds(), _own_cpu_seconds(), time.perf_counter()
+        if busy is None or self._start[0] is None:
+            return
+        others = (busy - self._start[0]) - (own - self._start[1])
+        self.share = max(0.0, others / ((wall - self._start[2]) * (os.cpu_count() or 1)))
+
+
+def _machine_busy_seconds() -> float | None:
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def verdict(ok: bool) -> str:
@@ -123,6 +168,7 @@ def machine() -> dict:
         "python": platform.python_version(),
         "pillow": pillow_version,
         "platform": platform.platform(),
+        "loadavg_1min": round(os.getloadavg()[0], 2),
     }
 
 
@@ -142,5 +188,5 @@ def write_results(name: str, tables: list[Table], **extra: object) -> Path:
 
 def print_header(name: str) -> None:
     info = machine()
-    print(f"== bench {name} == {info['cpu_model']} x{info['nproc']}, "
-          f"Python {info['python']}, Pillow {info['pillow']}")
+    print(f"== bench {name} == {info['cpu_model']} x{info['nproc']}, Python {info['python']}, "
+          f"Pillow {info['pillow']}, load average {info['loadavg_1min']}")

@@ -237,6 +237,9 @@ AI_MAX_RETRIES = int(os.environ.get("AI_MAX_RETRIES", "1"))
 PROCESSING_POLL_MS = int(os.environ.get("PROCESSING_POLL_MS", "3000"))
 PROCESSING_WARNING_MS = int(os.environ.get("PROCESSING_WARNING_MS", "60000"))
 PROCESSING_ERROR_MS = int(os.environ.get("PROCESSING_ERROR_MS", "120000"))
+# Seconds a status request may wait for completion (0 turns the long poll off: plain polling only).
+# Each waiting browser holds a gunicorn thread that long: size --threads for it (Procfile).
+PROCESSING_LONG_POLL_SECONDS = int(os.environ.get("PROCESSING_LONG_POLL_SECONDS", "20"))
 
 # --- Django-Q2 (spec section 14; DESIGN.md "What we know about our dependencies") --------
 Q_CLUSTER = {

@@ -93,3 +93,13 @@ def test_variants_twice_does_no_harm(alice_client, base_url):
     assert Upload.objects.get(id=upload_id).variant_keys == before
     for url in again["variants"].values():
         assert url  # public URLs for the page to show
+
+
+def test_variants_are_the_same_bytes_every_time():
+    # Two threads once encoded from one Image and picked up each other's options (bench finding).
+    from prompts.media import images
+
+    data = media_samples.jpeg_bytes((2400, 1800), orientation=6)
+    first = images.make_variants(data).files
+    for _ in range(12):
+        assert images.make_variants(data).files == first

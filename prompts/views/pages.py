@@ -83,6 +83,9 @@ def processing_page(request, processing_uuid):
         "tags": list(prompt.tags.all()) if prompt.processing_complete else [],
         "more_from": selectors.more_from_author(prompt, limit=4),
         "poll_ms": settings.PROCESSING_POLL_MS,
+        "long_poll_seconds": settings.PROCESSING_LONG_POLL_SECONDS,
+        "estimate_text": "" if prompt.processing_complete else processing.status_of(
+            user=request.user, processing_uuid=prompt.processing_uuid).get("estimate_text", ""),
         "warning_ms": settings.PROCESSING_WARNING_MS,
         "error_ms": settings.PROCESSING_ERROR_MS,
     })

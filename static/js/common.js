@@ -55,7 +55,9 @@ async function readAnswer(response) {
   if (!response.ok) {
     const retryAfter = parseInt(response.headers.get('Retry-After') || '0', 10) || 0;
     const message = data.error || `Something went wrong (error ${response.status}). Please try again.`;
-    throw new ApiError(message, response.status, retryAfter);
+    const error = new ApiError(message, response.status, retryAfter);
+    error.data = data;
+    throw error;
   }
   return data;
 }

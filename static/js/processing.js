@@ -7,6 +7,11 @@ const dialog = document.getElementById('processing-dialog');
 const POLL_MS = Number(page.dataset.pollMs) || 3000;
 const WARNING_MS = Number(page.dataset.warningMs) || 60000;
 const ERROR_MS = Number(page.dataset.errorMs) || 120000;
+// Long poll: the server answers the moment the prompt completes (or after this many seconds);
+// plain polling every POLL_MS is the fallback when a long poll fails.
+const LONG_POLL_S = Number(page.dataset.longPollSeconds) || 0;
+let longPoll = LONG_POLL_S > 0;
+const estimateEl = document.getElementById('wait-estimate');
 
 let startedAt = Date.now();
 let timer = null;
@@ -28,19 +33,34 @@ function schedule(delay = POLL_MS) {
 async function poll() {
   if (stopped || inFlight) return;
   inFlight = true;
+  let answered = false;
   try {
-    const data = await getJSON(page.dataset.statusUrl);
+    let url = page.dataset.statusUrl;
+    if (longPoll) {
+      // never wait past the next notice (60 s warning, 120 s error)
+      const elapsed = Date.now() - startedAt;
+      const nextNotice = (elapsed < WARNING_MS ? WARNING_MS : ERROR_MS) - elapsed;
+      const wait = Math.max(0, Math.min(LONG_POLL_S, nextNotice / 1000));
+      url += `?wait=${wait.toFixed(1)}`;
+    }
+    const data = await getJSON(url);
+    answered = true;
     if (data.processing_complete) {
       stopped = true;
+      if (estimateEl) estimateEl.hidden = true;
       showResult(data);
       return;
+    }
+    if (estimateEl && data.estimate_text) {
+      estimateEl.textContent = data.estimate_text;
+      estimateEl.hidden = false;
     }
   } catch (error) {
     if (error.status === 404) {
       stopped = true;
       return;
     }
-    // a failed poll is not the end: keep trying on the normal rhythm
+    longPoll = false; // a failed poll is not the end: keep trying on the normal rhythm
   } finally {
     inFlight = false;
   }
@@ -52,7 +72,7 @@ async function poll() {
     return;
   }
   if (elapsed >= WARNING_MS) slowNotice.hidden = false;
-  schedule();
+  schedule(longPoll && answered ? 0 : POLL_MS);
 }
 
 function fill(data) {

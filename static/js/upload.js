@@ -1,6 +1,7 @@
 // Upload page: instant preview, then presign -> PUT (with progress) -> complete -> moderate ->
 // variants in the background while the person types. URLs come from data-* attributes.
 import { ApiError, postJSON, showDialog } from './common.js';
+import { forget, rememberFile, rememberText, storedFile, storedText } from './resume.js';
 
 const page = document.getElementById('upload-page');
 const urls = {
@@ -70,6 +71,7 @@ function resetSteps() {
   progress.value = 0;
   progressLabel.textContent = 'Uploading... 0%';
   Object.values(panels).forEach((panel) => { panel.hidden = true; });
+  $('found-prompt').hidden = true;
 }
 
 function setSubmit({ enabled, label }) {
@@ -137,30 +139,82 @@ async function chooseFile(file) {
   hint.textContent = "We're getting your file ready while you type. Submit turns on when it's done.";
   runCounter += 1;
   run = { id: runCounter, file, contentType: checked.contentType, controller: new AbortController(), objectUrl, ready: false };
+  rememberFile(file);
   process(run);
 }
 
-function putFile(current, presigned) {
+function formatSpeed(bytesPerSecond) {
+  return bytesPerSecond >= 1048576 ? `${(bytesPerSecond / 1048576).toFixed(1)} MB/s` : `${Math.max(1, Math.round(bytesPerSecond / 1024))} KB/s`;
+}
+
+// One PUT attempt, with progress, speed and time left.
+function putOnce(current, presigned) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     current.xhr = xhr;
+    let last = { time: performance.now(), loaded: 0 };
+    let speed = 0;
     xhr.open('PUT', presigned.presigned_url);
     Object.entries(presigned.headers || {}).forEach(([name, value]) => xhr.setRequestHeader(name, value));
     xhr.upload.addEventListener('progress', (event) => {
       if (!event.lengthComputable) return;
       const percent = Math.min(100, Math.round((event.loaded / event.total) * 100));
+      const now = performance.now();
+      if (now - last.time > 200) {
+        const sample = ((event.loaded - last.loaded) * 1000) / (now - last.time);
+        speed = speed ? speed * 0.7 + sample * 0.3 : sample; // smoothed, so the estimate does not jump
+        last = { time: now, loaded: event.loaded };
+      }
       progress.value = percent;
-      progressLabel.textContent = `Uploading... ${percent}%`;
+      const left = speed > 0 ? Math.ceil((event.total - event.loaded) / speed) : null;
+      progressLabel.textContent = speed > 0 && percent < 100
+        ? `Uploading... ${percent}% · ${formatSpeed(speed)} · ${left} s left`
+        : `Uploading... ${percent}%`;
     });
     xhr.addEventListener('load', () => {
       current.xhr = null;
-      if (xhr.status >= 200 && xhr.status < 300) resolve();
-      else reject(new ApiError(`The upload was refused (error ${xhr.status}). Please try again.`, xhr.status));
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve();
+        return;
+      }
+      const error = new ApiError(`The upload was refused (error ${xhr.status}). Please try again.`, xhr.status);
+      error.retryAfter = parseFloat(xhr.getResponseHeader('Retry-After') || '0') || 0;
+      reject(error);
     });
     xhr.addEventListener('error', () => reject(new ApiError('The upload was interrupted. Check your connection and try again.', 0)));
     xhr.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
     xhr.send(current.file);
   });
+}
+
+const PUT_ATTEMPTS = 5;
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+// The PUT, retried with exponential backoff and jitter on network errors, 429 and 5xx (honouring
+// Retry-After). A 403 is an expired or refused signature: retrying it is pointless, so we ask for a
+// fresh presigned URL once instead.
+async function putFile(current, presigned, presign) {
+  let freshUrlTried = false;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await putOnce(current, presigned);
+      return presigned;
+    } catch (error) {
+      if (error.name === 'AbortError' || run !== current) throw error;
+      if (error.status === 403 && !freshUrlTried) {
+        freshUrlTried = true;
+        presigned = await presign();
+        continue;
+      }
+      const retryable = error.status === 0 || error.status === 429 || error.status >= 500;
+      if (!retryable || attempt >= PUT_ATTEMPTS) throw error;
+      const backoff = Math.min(16000, 1000 * 2 ** (attempt - 1));
+      const wait = Math.max(error.retryAfter * 1000 || 0, backoff * (0.5 + Math.random() / 2));
+      progressLabel.textContent = `Connection trouble — retrying in ${Math.ceil(wait / 1000)} s (attempt ${attempt + 1} of ${PUT_ATTEMPTS})`;
+      await sleep(wait);
+      if (run !== current) throw new DOMException('aborted', 'AbortError');
+    }
+  }
 }
 
 async function process(current) {
@@ -169,19 +223,20 @@ async function process(current) {
   let step = 'upload';
   try {
     setStep('upload', 'active', 'Uploading...');
-    const presigned = await postJSON(urls.presign, {
+    const presign = () => postJSON(urls.presign, {
       filename: current.file.name, content_type: current.contentType, file_size: current.file.size,
     }, { signal });
+    const presigned = await putFile(current, await presign(), presign);
     if (!alive()) return;
     current.uploadId = presigned.upload_id;
-    await putFile(current, presigned);
-    if (!alive()) return;
     progress.value = 100;
     progressLabel.textContent = 'Uploading... 100%';
-    await postJSON(urls.complete, { upload_id: current.uploadId }, { signal });
+    const done = await postJSON(urls.complete, { upload_id: current.uploadId }, { signal });
     if (!alive()) return;
     setStep('upload', 'done', '✓ Uploaded');
     caption.textContent = 'Uploaded';
+    progressLabel.textContent = 'Upload complete';
+    if (done.found_prompt) offerFoundPrompt(done.found_prompt);
 
     step = 'moderate';
     setStep('moderate', 'active', 'Checking content safety...');
@@ -219,7 +274,36 @@ async function process(current) {
   }
 }
 
+// "We found the prompt in your image — use it?"
+function offerFoundPrompt(found) {
+  const panel = $('found-prompt');
+  panel.querySelector('[data-found-text]').textContent = found.prompt;
+  panel.hidden = false;
+  panel.querySelector('[data-use-found]').onclick = () => {
+    const textarea = $('id_content');
+    textarea.value = found.prompt;
+    const select = $('id_ai_generator');
+    if (found.generator && [...select.options].some((option) => option.value === found.generator)) {
+      select.value = found.generator;
+    }
+    panel.hidden = true;
+    saveText();
+    textarea.focus();
+  };
+  panel.querySelector('[data-dismiss-found]').onclick = () => { panel.hidden = true; };
+}
+
 async function reportFailure(error, current) {
+  if (error.status === 409 && error.data && error.data.existing_url) {
+    const answer = await showDialog(dialog, {
+      title: 'You already shared this image',
+      message: ['This exact image is already on PromptFinder under your name.'],
+      actions: [{ label: 'View it', value: 'view', primary: true }, { label: 'Upload Different Image', value: 'different' }],
+    });
+    if (answer === 'view') window.location.assign(error.data.existing_url);
+    else if (answer === 'different') chooseDifferent();
+    return;
+  }
   if (error.status === 429) {
     const wait = error.retryAfter ? ` You can try again in about ${Math.ceil(error.retryAfter / 60)} minutes.` : '';
     await showDialog(dialog, {
@@ -295,6 +379,39 @@ document.querySelectorAll('[data-submit-as-draft]').forEach((button) => button.a
   }
   form.requestSubmit(submitButton);
 }));
+function saveText() {
+  rememberText({
+    content: $('id_content').value, generator: $('id_ai_generator').value, draft: $('id_save_as_draft').checked,
+  });
+}
+['input', 'change'].forEach((name) => form.addEventListener(name, saveText));
+
+// Coming back after a reload or a closed tab: offer the same file and the text already typed.
+async function offerResume() {
+  if (page.dataset.readyUpload) return;
+  const file = await storedFile();
+  const text = storedText();
+  if (!file && !(text && text.content)) return;
+  const banner = $('resume-banner');
+  banner.querySelector('[data-resume-name]').textContent = file ? file.name : 'your text';
+  banner.hidden = false;
+  banner.querySelector('[data-resume]').onclick = () => {
+    banner.hidden = true;
+    if (text) {
+      $('id_content').value = text.content || '';
+      $('id_ai_generator').value = text.generator || '';
+      $('id_save_as_draft').checked = Boolean(text.draft);
+    }
+    if (file) chooseFile(file);
+    else fields.disabled = false;
+  };
+  banner.querySelector('[data-discard]').onclick = () => {
+    banner.hidden = true;
+    forget();
+  };
+}
+offerResume();
+
 form.addEventListener('submit', (event) => {
   if (!run || !run.ready || !uploadIdInput.value) {
     event.preventDefault();
@@ -306,4 +423,5 @@ form.addEventListener('submit', (event) => {
   }
   submitButton.disabled = true;
   submitButton.textContent = 'Submitting...';
+  forget();
 });

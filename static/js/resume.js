@@ -57,7 +57,13 @@ export function storedText() {
   }
 }
 
+// The file alone, when the server refused it for good (a duplicate, rejected content, not a real
+// image): offering to resume it would only be refused again. The typed text stays.
+export async function forgetFile() {
+  try { await withStore('readwrite', (store) => store.delete('file')); } catch (error) { /* ignore */ }
+}
+
 export async function forget() {
   try { localStorage.removeItem(TEXT_KEY); } catch (error) { /* ignore */ }
-  try { await withStore('readwrite', (store) => store.delete('file')); } catch (error) { /* ignore */ }
+  await forgetFile();
 }

@@ -1,7 +1,7 @@
 // Upload page: instant preview, then presign -> PUT (with progress) -> complete -> moderate ->
 // variants in the background while the person types. URLs come from data-* attributes.
 import { ApiError, postJSON, showDialog } from './common.js';
-import { forget, rememberFile, rememberText, storedFile, storedText } from './resume.js';
+import { forget, forgetFile, rememberFile, rememberText, storedFile, storedText } from './resume.js';
 
 const page = document.getElementById('upload-page');
 const urls = {
@@ -249,6 +249,7 @@ async function process(current) {
       panel.hidden = false;
     }
     if (moderation.action === 'reject') {
+      forgetFile();
       setStep('moderate', 'failed', '✗ Content rejected');
       setSubmit({ enabled: false });
       hint.textContent = 'This file cannot be shared. Please choose a different image.';
@@ -295,6 +296,7 @@ function offerFoundPrompt(found) {
 
 async function reportFailure(error, current) {
   if (error.status === 409 && error.data && error.data.existing_url) {
+    forgetFile();
     const answer = await showDialog(dialog, {
       title: 'You already shared this image',
       message: ['This exact image is already on PromptFinder under your name.'],
@@ -314,6 +316,7 @@ async function reportFailure(error, current) {
     return;
   }
   const retryable = error.status === 0 || error.status >= 500;
+  if (!retryable) forgetFile();
   const actions = retryable
     ? [{ label: 'Retry', value: 'retry', primary: true }, { label: 'Upload Different Image', value: 'different' }]
     : [{ label: 'Upload Different Image', value: 'different', primary: true }, { label: 'OK', value: 'ok' }];

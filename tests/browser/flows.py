@@ -106,3 +106,44 @@ def screenshot(page, name: str) -> None:
         page.set_viewport_size(viewport)
         page.screenshot(path=str(ARTIFACTS / f"{name}-{label}.png"), full_page=True)
     page.set_viewport_size(DESKTOP)
+
+
+# What upload.js keeps for "resume after reload": the file in IndexedDB, the typed text in localStorage.
+_PENDING_UPLOAD = """
+async () => {
+  const text = localStorage.getItem('promptfinder:upload-draft');
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open('promptfinder', 1);
+    request.onupgradeneeded = () => request.result.createObjectStore('pending-upload');
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const entry = await new Promise((resolve, reject) => {
+    const request = db.transaction('pending-upload', 'readonly').objectStore('pending-upload').get('file');
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  db.close();
+  return { file: entry ? entry.name : null, text: text ? JSON.parse(text) : null };
+}
+"""
+
+
+def pending_upload(page) -> dict:
+    """{"file": the kept file's name or None, "text": the kept form fields or None}."""
+    return page.evaluate(_PENDING_UPLOAD)
+
+
+def record_texts(page, selector: str) -> None:
+    """Keep every text the element at `selector` shows (read back with recorded_texts), so a message
+    that is only shown for a moment can be asserted afterwards without racing it."""
+    page.evaluate("""(selector) => {
+      const el = document.querySelector(selector);
+      window.__recordedTexts = [el.textContent];
+      new MutationObserver(() => window.__recordedTexts.push(el.textContent))
+        .observe(el, { childList: true, characterData: true, subtree: true });
+    }""", selector)
+
+
+def recorded_texts(page) -> list[str]:
+    return page.evaluate("() => window.__recordedTexts || []")

@@ -1,9 +1,17 @@
-"""Request/response plumbing that is not a page: the media origins in the Content Security Policy."""
+"""Request/response plumbing that is not a page: the media origins in the Content Security Policy, and a
+clear 503 while the database is unreachable."""
+import logging
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 
 from prompts.media import storage
+
+
+logger = logging.getLogger(__name__)
 
 
 def _origin(url: str) -> str:
@@ -25,4 +33,34 @@ class MediaOriginsCSPMiddleware:
             for directive in ("img-src", "media-src", "connect-src"):
                 update[directive] = [*update.get(directive, []), *origins]
             response._csp_update = update
+        return response
+
+
+DATABASE_UNAVAILABLE = "We can't reach our database right now. Please try again in a moment."
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that fails because the database is down or restarting answers 503, not 500.
+
+    JSON under /api/ (the one error shape), a readable page elsewhere. The page is rendered without
+    the request, so no context processor (user, messages) touches the database again. With
+    CONN_HEALTH_CHECKS the next request opens a fresh connection once the database is back.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logger.error("database unavailable during %s %s: %s", request.method, request.path, exception)
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"error": DATABASE_UNAVAILABLE}, status=503)
+        else:
+            response = HttpResponse(render_to_string("503.html", {"message": DATABASE_UNAVAILABLE}), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
         return response

@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "prompts.middleware.MediaOriginsCSPMiddleware",
+    # Last, so its process_exception sees a view's database errors first: 503 instead of 500.
+    "prompts.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "prompts_manager.urls"

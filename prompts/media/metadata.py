@@ -194,7 +194,10 @@ def _strip_jpeg(data: bytes, orientation: int) -> bytes:
         exif[0x0112] = orientation
         payload = b"Exif\0\0" + exif.tobytes()
         out[2:2] = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
-    out += data[pos:]
+    # Nothing after the end-of-image marker is kept: a ZIP, a web page or a second picture (MPO, with its
+    # own EXIF) can hide there. Scan data cannot contain FF D9 (an FF in it is followed by 00 or a restart).
+    end = data.find(b"\xff\xd9", pos)
+    out += data[pos:end + 2] if end != -1 else data[pos:]
     return bytes(out)
 
 
@@ -217,10 +220,11 @@ def _strip_webp(data: bytes) -> bytes:
     if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         return data
     chunks, pos = [], 12
-    while pos + 8 <= len(data):
+    end = min(len(data), 8 + struct.unpack("<I", data[4:8])[0])  # bytes after the RIFF container are dropped
+    while pos + 8 <= end:
         kind = data[pos:pos + 4]
         length = struct.unpack("<I", data[pos + 4:pos + 8])[0]
-        chunk = bytearray(data[pos:pos + 8 + length + (length & 1)])
+        chunk = bytearray(data[pos:min(end, pos + 8 + length + (length & 1))])
         if kind == b"VP8X":
             chunk[8] &= ~(0x08 | 0x04) & 0xFF  # clear the EXIF and XMP flags
         if kind not in (b"EXIF", b"XMP "):

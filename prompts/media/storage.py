@@ -62,11 +62,16 @@ def bucket() -> str:
     return _storage().bucket_name
 
 
+_MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
+
+
 def _wrap(exc: Exception, key: str) -> StorageError:
-    text = str(exc)
-    if isinstance(exc, FileNotFoundError) or "404" in text or "NoSuchKey" in text or "Not Found" in text:
+    # Decided by the S3 error code, never by the message: a connection error's message holds the URL,
+    # and a port or an upload's UUID may contain "404".
+    error = (getattr(exc, "response", None) or {}).get("Error", {})  # botocore's ClientError
+    if isinstance(exc, FileNotFoundError) or str(error.get("Code", "")) in _MISSING_CODES:
         return ObjectMissing(f"{key} is not in storage")
-    return StorageError(f"storage failed for {key}: {exc.__class__.__name__}: {text[:200]}")
+    return StorageError(f"storage failed for {key}: {exc.__class__.__name__}: {str(exc)[:200]}")
 
 
 def save_bytes(key: str, data: bytes, *, content_type: str) -> None:

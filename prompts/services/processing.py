@@ -72,6 +72,9 @@ def submit_prompt(*, user, upload_id, content: str, ai_generator: str, save_as_d
             raise NotFound("This upload was not found. Please upload your file again.")
         if upload.state == Upload.State.SUBMITTED:
             existing = Prompt.objects.filter(upload=upload).first()
+            if existing is not None and existing.is_deleted:  # e.g. the form sent again after a cancel
+                raise Conflict("You already shared this file and then deleted it. Restore it from your trash, "
+                               "or upload the file again.")
             if existing is not None:
                 return existing
         if upload.state != Upload.State.READY:

@@ -112,7 +112,7 @@ APPEAL_MAX = 500
 
 def submit_appeal(*, user, prompt: Prompt, message: str) -> Prompt:
     """The author asks once for a held or rejected prompt to be looked at again."""
-    message = " ".join((message or "").split())
+    message = " ".join((message or "").replace("\x00", "").split())  # PostgreSQL refuses NUL in text
     if not message:
         raise InvalidInput("Please tell us in a few words why we should look again.")
     if len(message) > APPEAL_MAX:

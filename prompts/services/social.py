@@ -27,7 +27,7 @@ def toggle_like(*, user, prompt: Prompt) -> tuple[bool, int]:
 
 
 def add_comment(*, user, prompt: Prompt, body: str) -> Comment:
-    body = (body or "").strip()
+    body = (body or "").replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
     if not body:
         raise InvalidInput("Please write something before posting.")
     if len(body) > MAX_COMMENT:
@@ -46,7 +46,7 @@ def delete_comment(*, user, comment_id: int) -> Prompt:
 
 
 def save_to_collection(*, user, prompt: Prompt, collection_id: int | None = None, new_name: str = "") -> Collection:
-    new_name = " ".join((new_name or "").split())[:80]
+    new_name = " ".join((new_name or "").replace("\x00", "").split())[:80]
     if new_name:
         collection, _ = Collection.objects.get_or_create(owner=user, name=new_name)
     else:

@@ -204,6 +204,13 @@ def complete_upload(*, user, upload_id) -> Upload:
     if size == 0:
         _discard_object(upload)
         raise InvalidInput(MISSING_FILE)
+    if size != upload.declared_size:
+        # B2 refuses a body of another length than the signed one; a storage that doesn't, or a PUT cut
+        # off half-way, must not pass either. The same URL can be used again until it expires.
+        _discard_object(upload)
+        error = TooLarge if size > upload.declared_size else InvalidInput
+        raise error(f"We received {size:,} bytes, but the file you chose has {upload.declared_size:,} bytes. "
+                    "Please upload it again.")
     try:
         data = storage.read_bytes(upload.file_key, limit=limit)
     except storage.StorageError as exc:

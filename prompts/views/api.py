@@ -4,11 +4,13 @@ from __future__ import annotations
 import functools
 import json
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
+from django.http.request import RawPostDataException
 from django.views.decorators.cache import never_cache
 
 from prompts.services import processing, uploads
-from prompts.services.errors import DomainError, InvalidInput
+from prompts.services.errors import DomainError, InvalidInput, TooLarge
 
 
 def json_error(message: str, status: int, headers: dict[str, str] | None = None, extra: dict | None = None) -> JsonResponse:
@@ -40,11 +42,17 @@ def api_view(*methods: str):
 
 
 def read_json(request) -> dict:
-    if len(request.body) > 64 * 1024:
+    try:
+        raw = request.body
+    except RequestDataTooBig:  # over DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise TooLarge("The request is too large.")
+    except RawPostDataException:  # a form or multipart body, already parsed (for its CSRF field)
+        raise InvalidInput("The request body must be JSON.")
+    if len(raw) > 64 * 1024:
         raise InvalidInput("The request is too large.")
     try:
-        body = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = json.loads(raw or b"{}")
+    except (ValueError, RecursionError):  # bad JSON or UTF-8, a number too long to convert, nesting too deep
         raise InvalidInput("The request body must be JSON.")
     if not isinstance(body, dict):
         raise InvalidInput("The request body must be a JSON object.")

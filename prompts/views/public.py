@@ -74,6 +74,8 @@ def generator_page(request, slug):
 
 
 def profile_page(request, username):
+    if "\x00" in username:  # no username has one, and PostgreSQL refuses it in a query
+        raise Http404("No such author")
     author = get_object_or_404(get_user_model(), username=username)
     own = request.user.is_authenticated and request.user.pk == author.pk
     return _listing(request, selectors.prompts_by_author(author), template="prompts/home.html", context={

@@ -56,7 +56,7 @@ def make_ready_upload(user, data: bytes | None = None, *, filename="photo.jpg", 
     # A different image each time: the same person uploading the same file twice is refused.
     data = data or media_samples.jpeg_bytes((900, 600), color=next(_COLOURS))
     signed = uploads.presign_upload(user=user, filename=filename, content_type=content_type, file_size=len(data))
-    storage.save_bytes(signed.upload.file_key, data, content_type=content_type)
+    storage.save_bytes(uploads.incoming_key(signed.upload), data, content_type=content_type)
     uploads.complete_upload(user=user, upload_id=signed.upload.id)
     uploads.moderate_upload(user=user, upload_id=signed.upload.id)
     return uploads.make_upload_variants(user=user, upload_id=signed.upload.id)

@@ -234,7 +234,9 @@ def sweep_orphaned_uploads(*, now=None) -> dict:
     removed = failed = 0
     for upload in stale.iterator():
         try:
-            for key in [upload.file_key, *upload.variant_keys.values()]:
+            from prompts.services.uploads import incoming_key
+
+            for key in [incoming_key(upload), upload.file_key, *upload.variant_keys.values()]:
                 storage.delete(key)
         except storage.StorageError as exc:
             logger.warning("orphan sweep: keeping upload %s for the next run: %s", upload.id, exc)

@@ -155,7 +155,7 @@ def presign_upload(*, user, filename: str, content_type: str, file_size: int) ->
         )
     try:
         signed = direct_upload.presign_put(
-            key=upload.file_key, content_type=content_type, size=file_size,
+            key=incoming_key(upload), content_type=content_type, size=file_size,
             expires_in=settings.PRESIGN_EXPIRES_SECONDS,
         )
     except storage.StorageError as exc:
@@ -172,15 +172,23 @@ def get_owned_upload(*, user, upload_id) -> Upload:
         raise NotFound("This upload was not found. Please upload your file again.")
 
 
+def incoming_key(upload: Upload) -> str:
+    """Where the browser's PUT lands. Nothing reads it after complete: the verified bytes move to
+    `file_key`, which no upload URL can write, so reusing a URL within its hour changes nothing."""
+    folder, name = upload.file_key.rsplit("/", 1)
+    return f"{folder}/incoming.{name.rsplit('.', 1)[-1]}"
+
+
 def _size_limit(upload: Upload) -> int:
     return settings.UPLOAD_MAX_VIDEO_BYTES if upload.media_type == "video" else settings.UPLOAD_MAX_IMAGE_BYTES
 
 
 def _discard_object(upload: Upload) -> None:
-    try:
-        storage.delete(upload.file_key)
-    except storage.StorageError as exc:  # the orphan sweep deletes it later
-        logger.warning("could not delete rejected object %s: %s", upload.file_key, exc)
+    for key in (incoming_key(upload), upload.file_key):
+        try:
+            storage.delete(key)
+        except storage.StorageError as exc:  # the orphan sweep deletes it later
+            logger.warning("could not delete rejected object %s: %s", key, exc)
 
 
 def complete_upload(*, user, upload_id) -> Upload:
@@ -192,7 +200,7 @@ def complete_upload(*, user, upload_id) -> Upload:
         return upload  # already verified: a retried request gets the same answer
     limit = _size_limit(upload)
     try:
-        size, _stored_type = storage.head(upload.file_key)
+        size, _stored_type = storage.head(incoming_key(upload))
     except storage.ObjectMissing:
         raise InvalidInput(MISSING_FILE)
     except storage.StorageError as exc:
@@ -212,7 +220,7 @@ def complete_upload(*, user, upload_id) -> Upload:
         raise error(f"We received {size:,} bytes, but the file you chose has {upload.declared_size:,} bytes. "
                     "Please upload it again.")
     try:
-        data = storage.read_bytes(upload.file_key, limit=limit)
+        data = storage.read_bytes(incoming_key(upload), limit=limit)
     except storage.StorageError as exc:
         raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
     try:
@@ -234,7 +242,8 @@ def complete_upload(*, user, upload_id) -> Upload:
     if upload.media_type == "image":
         upload.generation_metadata = metadata.read_generation_metadata(data)
         upload.dhash = images.perceptual_hash(data)
-        data = _store_without_metadata(upload, data, info.format)
+        data = metadata.strip_metadata(data, info.format, orientation=images.orientation_of(data))
+    _store_verified(upload, data)
     upload.duplicate_of = _same_image_from_someone_else(upload)
     upload.size = len(data)
     upload.width, upload.height = width, height
@@ -270,16 +279,16 @@ def _same_image_from_someone_else(upload: Upload):
     )
 
 
-def _store_without_metadata(upload: Upload, data: bytes, image_format: str) -> bytes:
-    """Write the original back without EXIF/GPS, XMP or text chunks (same pixels, no re-encode)."""
-    orientation = images.orientation_of(data)
-    cleaned = metadata.strip_metadata(data, image_format, orientation=orientation)
-    if cleaned != data:
-        try:
-            storage.save_bytes(upload.file_key, cleaned, content_type=upload.content_type)
-        except storage.StorageError as exc:
-            raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
-    return cleaned
+def _store_verified(upload: Upload, data: bytes) -> None:
+    """The checked bytes (images without EXIF/GPS, XMP or text chunks) at the upload's own key."""
+    try:
+        storage.save_bytes(upload.file_key, data, content_type=upload.content_type)
+    except storage.StorageError as exc:
+        raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
+    try:
+        storage.delete(incoming_key(upload))
+    except storage.StorageError as exc:  # harmless: nothing reads it; the sweeps delete it later
+        logger.warning("could not delete %s: %s", incoming_key(upload), exc)
 
 
 # --- Moderation -------------------------------------------------------------------------

@@ -38,7 +38,9 @@ def local_upload_put(request, key):
         return JsonResponse({"error": f"Upload refused: {exc}."}, status=403)
     if request.content_type != request.GET.get("ct"):
         return JsonResponse({"error": "Upload refused: the Content-Type does not match the signed type."}, status=403)
-    if not Upload.objects.filter(file_key=key, state=Upload.State.PRESIGNED).exists():
+    folder, _, name = key.rpartition("/")
+    if not name.startswith("incoming.") or not Upload.objects.filter(
+            file_key=f"{folder}/original.{name.split('.', 1)[1]}", state=Upload.State.PRESIGNED).exists():
         # Once verified, an object is never overwritten through its old URL.
         return JsonResponse({"error": "Upload refused: this upload is already finished."}, status=409)
     declared = request.META.get("CONTENT_LENGTH")

@@ -4,6 +4,7 @@ Each person logs in, then over and over: presign -> PUT -> complete -> moderate 
 submit -> poll the status every 3 s until complete. We count errors (any 5xx, any request that
 failed) and, at the end, check that every submitted prompt exists and completed: none lost.
 The baseline in the same run is one person alone doing the same flow (per-step latency).
+Like a browser, the client re-sends a GET once when a kept-alive connection was closed under it.
 """
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ class Person(threading.Thread):
         try:
             response = call()
         except Exception as exc:  # a connection error is an error of the run, never ignored
-            self.stats["errors"].append(f"{step}: {type(exc).__name__}")
+            self.stats["errors"].append(f"{step}: {type(exc).__name__}: {str(exc)[:160]}")
             return None
         self.stats["latency"][step].append((time.perf_counter() - started) * 1000)
         if response.status_code >= 500:
@@ -59,8 +60,14 @@ class Person(threading.Thread):
 
     def run(self):
         import requests
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
 
         session = requests.Session()
+        # Like a browser: a GET sent on a kept-alive connection that the server closed at that
+        # moment is sent once more. POST/PUT are never retried here.
+        session.mount("http://", HTTPAdapter(max_retries=Retry(total=1, connect=1, read=1, status=0,
+                                                               allowed_methods=frozenset({"GET"}))))
         session.get(f"{self.url}/accounts/login/")
         response = self.timed("login", lambda: session.post(f"{self.url}/accounts/login/", data={
             "username": self.username, "password": self.password,

@@ -15,7 +15,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "promptfinder_bench"
+# BENCH_DB: another name, so two benchmarks can run at once without dropping each other's database.
+DB_NAME = os.environ.get("BENCH_DB", "promptfinder_bench")
 PASSWORD = "bench-password-123"
 
 
@@ -85,6 +86,13 @@ def stop(proc: subprocess.Popen) -> None:
         pass
 
 
+def procfile_web_options() -> dict[str, int]:
+    """--workers and --threads of the Procfile's web process, so a benchmark serves as production does."""
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    words = line.split()
+    return {name: int(words[words.index(f"--{name}") + 1]) for name in ("workers", "threads") if f"--{name}" in words}
+
+
 def start_gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = start([sys.executable, "-m", "gunicorn", "prompts_manager.wsgi", "--bind", f"127.0.0.1:{port}",
@@ -124,6 +132,56 @@ def prepared_site(extra_env: dict[str, str] | None = None):
     Schedule.objects.all().delete()  # only the benchmark's own tasks run
     get_user_model().objects.create_user(username="bench", password=PASSWORD)
     yield env
+
+
+def other_cpu_share(seconds: float = 2.0) -> float | None:
+    """Share of the machine's CPUs that other processes use right now (measured while idle).
+
+    A load test keeps every CPU busy with its own server, so the busy-machine check has to be
+    taken before (and after) it, not while it runs.
+    """
+    from bench.common import OtherLoad
+
+    with OtherLoad() as load:
+        time.sleep(seconds)
+    return load.share
+
+
+def cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
+    """user + system CPU seconds of a live process (plus those of its children it has waited for)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + ((int(fields[13]) + int(fields[14])) if reaped_children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and all its live descendants (gunicorn's workers; qcluster's sentinel, pusher, workers, monitor)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(parents.get(current, []))
+    return tree
+
+
+def database_backends() -> list[int]:
+    """PostgreSQL backend pids connected to the bench database, other than this process's own."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [DB_NAME])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def logged_in_session(url: str) -> requests.Session:

@@ -242,6 +242,9 @@ PROCESSING_ERROR_MS = int(os.environ.get("PROCESSING_ERROR_MS", "120000"))
 # Seconds a status request may wait for completion (0 turns the long poll off: plain polling only).
 # Each waiting browser holds a gunicorn thread that long: size --threads for it (Procfile).
 PROCESSING_LONG_POLL_SECONDS = int(os.environ.get("PROCESSING_LONG_POLL_SECONDS", "20"))
+# At most this many long polls wait at once per web process (the rest answer at once and the page
+# polls every PROCESSING_POLL_MS): waiting requests must never take every thread of a worker.
+PROCESSING_LONG_POLLS_PER_PROCESS = int(os.environ.get("PROCESSING_LONG_POLLS_PER_PROCESS", "6"))
 
 # --- Django-Q2 (spec section 14; DESIGN.md "What we know about our dependencies") --------
 Q_CLUSTER = {
@@ -254,8 +257,11 @@ Q_CLUSTER = {
     "retry": 180,
     "max_attempts": 3,
     "ack_failures": True,
-    "queue_limit": 50,
-    "bulk": 10,
+    # A task claimed into a worker's queue is leased for `retry` seconds: a deep prefetch queue
+    # (50 x bulk 10) would let a backlog of multi-second AI tasks outlive its leases and run
+    # twice (bench/queue.py, a time-scaled run: 16 duplicates with 50/10, none with these).
+    "queue_limit": int(os.environ.get("Q_WORKERS", "2")),
+    "bulk": 1,
     "orm": "default",
     "poll": env_float("Q_POLL", 0.5),
     "save_limit": 250,

@@ -296,3 +296,21 @@ def test_retry_all_requeues_every_limited_prompt_of_the_author_only(alice, bob, 
     assert "2 prompts queued to try the AI again." in response.content.decode()
     queued = sorted(t.task["args"][0] for t in OrmQ.objects.all() if t.func() == "prompts.tasks.generate_ai_content")
     assert queued == sorted(p.id for p in mine)
+
+
+def test_long_polls_past_the_per_process_limit_answer_at_once(alice, alice_client, fake_openai):
+    from prompts.services import processing as processing_service
+
+    prompt = submitted(alice)
+    taken = 0
+    while processing_service._LONG_POLLS.acquire(blocking=False):  # every waiting slot is busy
+        taken += 1
+    try:
+        answer = alice_client.get(f"/api/prompt/status/{prompt.processing_uuid}/?wait=15").json()
+    finally:
+        for _ in range(taken):
+            processing_service._LONG_POLLS.release()
+    assert taken >= 1
+    assert answer["processing_complete"] is False and answer["waited"] is False
+    waited = alice_client.get(f"/api/prompt/status/{prompt.processing_uuid}/?wait=0.2").json()
+    assert waited["waited"] is True

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -154,18 +155,27 @@ def typical_processing_seconds() -> float:
     return _TYPICAL["value"]
 
 
+_LONG_POLLS = threading.BoundedSemaphore(max(1, settings.PROCESSING_LONG_POLLS_PER_PROCESS))
+
+
 def wait_for_status(*, user, processing_uuid, wait_seconds: float) -> dict:
     """Long poll: answer as soon as the prompt is complete, or after `wait_seconds` at most.
 
-    A short database poll on the server side (works on PostgreSQL and SQLite alike); the
-    browser keeps its 3 s polling as the fallback when this fails.
+    A short database poll on the server side (works on PostgreSQL and SQLite alike). Each waiting
+    request holds a web thread, so only a few may wait per process: past that, the answer comes at
+    once with "waited": false and the page falls back to polling every few seconds.
     """
-    deadline = time.monotonic() + max(0.0, min(wait_seconds, LONG_POLL_MAX_SECONDS))
-    while True:
-        answer = status_of(user=user, processing_uuid=processing_uuid)
-        if answer["processing_complete"] or time.monotonic() >= deadline:
-            return answer
-        time.sleep(LONG_POLL_INTERVAL_SECONDS)
+    if not _LONG_POLLS.acquire(blocking=False):
+        return {**status_of(user=user, processing_uuid=processing_uuid), "waited": False}
+    try:
+        deadline = time.monotonic() + max(0.0, min(wait_seconds, LONG_POLL_MAX_SECONDS))
+        while True:
+            answer = status_of(user=user, processing_uuid=processing_uuid)
+            if answer["processing_complete"] or time.monotonic() >= deadline:
+                return {**answer, "waited": True}
+            time.sleep(LONG_POLL_INTERVAL_SECONDS)
+    finally:
+        _LONG_POLLS.release()
 
 
 def generate_ai_content(*, prompt_id: int) -> Outcome:

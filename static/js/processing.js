@@ -44,7 +44,7 @@ async function poll() {
       url += `?wait=${wait.toFixed(1)}`;
     }
     const data = await getJSON(url);
-    answered = true;
+    answered = data.waited !== false; // the server had no thread to spare: poll on the normal rhythm
     if (data.processing_complete) {
       stopped = true;
       if (estimateEl) estimateEl.hidden = true;

@@ -1,0 +1,329 @@
+"""The status endpoint under load: gunicorn (workers and threads from the Procfile) on PostgreSQL.
+
+20 prompts of one user wait in processing (made through the ORM; no AI, no queue). A second
+process (bench/_load.py) runs 8, 32 and 64 closed-loop clients, each GETting
+/api/prompt/status/<uuid>/ (no long poll) with the user's session cookie as fast as the answers
+come. The baseline in the same run is /robots.txt (the whole middleware stack, no database) at
+the same concurrency; the two take turns (robots, status, robots, status; 5 s each) so that a
+busy spell of the shared machine hurts both. Around each turn the CPU time of the gunicorn
+workers, of our database's PostgreSQL backends and of the load client is read from /proc and
+divided by the requests answered: on two cores that, more than the wall clock, is what a
+request costs.
+
+Queries per request are counted in this process on the path gunicorn takes (Django's
+WSGIHandler, so the request_started signal arms the connection health check as it does in
+production), split into the session and user lookups every logged-in request pays, the health
+check's SELECT 1 (CONN_HEALTH_CHECKS), and the endpoint's own.
+
+Then the long poll's price: each waiting processing page holds one gunicorn thread for up to
+PROCESSING_LONG_POLL_SECONDS. N clients long-poll prompts that never complete while 4 clients
+GET /robots.txt, each request on a new connection; we report how long those other requests wait
+(baseline: N = 0).
+
+Targets (PASS/MISS): the endpoint's own queries = 1; no errors; status >= 100 req/s at every
+concurrency (= 300 processing pages polling every 3 s on one web dyno, the load the spec calls
+negligible); while pages long-poll, no other request waits behind them (max < 1 s).
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+
+from bench import _stack
+from bench.common import Table, print_header, verdict, write_results
+
+NAME = "status_load"
+PROMPTS = 20
+CONCURRENCY = (8, 32, 64)
+SECONDS = float(os.environ.get("BENCH_STATUS_SECONDS", "10"))  # per path and concurrency, in two turns
+WARMUP = 0.5
+RATE_TARGET = 100.0
+OWN_QUERIES_TARGET = 1
+POLL_SECONDS = 3.0  # the processing page's plain polling period
+LONG_POLL_WAIT = 20  # what processing.js asks for (PROCESSING_LONG_POLL_SECONDS)
+LONG_POLL_SECONDS = float(os.environ.get("BENCH_LONG_POLL_SECONDS", "22"))  # > one whole long poll
+OTHER_CLIENTS = 4
+OTHER_MAX_TARGET_MS = 1000.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = q * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+# --- CPU accounting from /proc ---------------------------------------------------------------
+
+class CpuMeter:
+    """CPU seconds used by the gunicorn workers, our database's backends and our child processes."""
+
+    def __init__(self, gunicorn_pid: int) -> None:
+        self.gunicorn_pid = gunicorn_pid
+
+    def snapshot(self) -> dict:
+        return {"gunicorn": {p: _stack.cpu_seconds(p) for p in _stack.process_tree(self.gunicorn_pid)},
+                "postgres": {p: _stack.cpu_seconds(p) for p in _stack.database_backends()},
+                "client": resource.getrusage(resource.RUSAGE_CHILDREN)}
+
+    @staticmethod
+    def used(before: dict, after: dict) -> dict[str, float]:
+        # A worker or backend that appeared during the run started from zero.
+        used = {kind: sum(after[kind][p] - before[kind].get(p, 0.0) for p in after[kind]) for kind in ("gunicorn", "postgres")}
+        used["client"] = ((after["client"].ru_utime + after["client"].ru_stime)
+                          - (before["client"].ru_utime + before["client"].ru_stime))
+        return used
+
+
+# --- queries per request -----------------------------------------------------------------------
+
+def make_prompts(user) -> list[str]:
+    from prompts.models import Prompt
+
+    return [str(Prompt.objects.create(author=user, content=f"bench prompt {i}: a lighthouse at dusk, volumetric fog",
+                                      ai_generator="flux").processing_uuid) for i in range(PROMPTS)]
+
+
+def session_cookie(user) -> str:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def count_queries(cookie: str, status_paths: list[str]) -> tuple[Table, dict]:
+    """Queries per request, in this process, through Django's WSGIHandler as gunicorn calls it."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from prompts.services import processing
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="No directory at")  # WhiteNoise: no collectstatic here
+        handler = WSGIHandler()
+    health_checks = [0]
+    is_usable = connection.is_usable
+
+    def counted_is_usable() -> bool:  # the health check's SELECT 1 bypasses Django's cursor wrapper
+        health_checks[0] += 1
+        return is_usable()
+
+    def request(path: str) -> dict:
+        environ = {
+            "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SCRIPT_NAME": "",
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1",
+            "HTTP_COOKIE": f"sessionid={cookie}", "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+        }
+        status = []
+        health_checks[0] = 0
+        with CaptureQueriesContext(connection) as captured:
+            response = handler(environ, lambda line, headers: status.append(line))
+            b"".join(response)
+            response.close()
+        assert status[0].startswith("200"), (path, status)
+        sqls = [q["sql"] for q in captured.captured_queries]
+        auth = sum('"django_session"' in sql or '"auth_user"' in sql for sql in sqls)
+        return {"session/auth": auth, "own": len(sqls) - auth, "health": health_checks[0], "sql": sqls}
+
+    connection.ensure_connection()  # a reused connection, as in a gunicorn thread after its first request
+    connection.is_usable = counted_is_usable
+    try:
+        robots = request("/robots.txt")
+        processing._TYPICAL.update(value=None, at=0.0)  # as in a fresh worker process
+        first = request(status_paths[0])
+        steady = [request(path) for path in status_paths[1:11]]
+    finally:
+        del connection.is_usable
+
+    table = Table("Queries per request, on gunicorn's path (WSGIHandler) in-process",
+                  ["request", "session/auth", "endpoint's own", "health check", "round trips", "target own", "result"])
+
+    def add(name: str, counts: dict, target: str = "—", result: str = "—") -> None:
+        table.add(name, counts["session/auth"], counts["own"], counts["health"],
+                  counts["session/auth"] + counts["own"] + counts["health"], target, result)
+
+    add("GET /robots.txt (baseline)", robots)
+    add("GET status, first in a process", first)
+    worst = {key: max(c[key] for c in steady) for key in ("session/auth", "own", "health")}
+    add(f"GET status, next {len(steady)} (max)", worst, f"= {OWN_QUERIES_TARGET}", verdict(worst["own"] == OWN_QUERIES_TARGET))
+    table.notes.append("session/auth: the django_session and auth_user lookups of every logged-in request; health check: "
+                       "the SELECT 1 Django sends before a reused connection's first query in each request "
+                       "(CONN_HEALTH_CHECKS); the first status request of a process, and one each 30 s, also reads "
+                       "the median processing time for the estimate")
+    return table, {"robots": robots["sql"], "status_first": first["sql"], "status_steady": steady[0]["sql"]}
+
+
+# --- load --------------------------------------------------------------------------------------
+
+def start_load(url: str, cookie: str, label: str, paths: list[str], concurrency: int, seconds: float, *,
+               warmup: float = WARMUP, hard_stop: bool = False, keepalive: bool = True) -> subprocess.Popen:
+    host, port = url.split("://", 1)[1].split(":")
+    spec = {"host": host, "port": int(port), "headers": {"Cookie": f"sessionid={cookie}", "Accept": "application/json"},
+            "phases": [{"label": label, "paths": paths, "concurrency": concurrency, "seconds": seconds, "warmup": warmup,
+                        "hard_stop": hard_stop, "keepalive": keepalive}]}
+    proc = subprocess.Popen([sys.executable, "-m", "bench._load"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=_stack.ROOT)
+    proc.stdin.write(json.dumps(spec))
+    proc.stdin.close()
+    return proc
+
+
+def finish_load(proc: subprocess.Popen) -> dict:
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    if proc.wait(timeout=300) != 0:
+        raise RuntimeError(f"load client failed: {err[-2000:]}")
+    return json.loads(out)[0]
+
+
+def summarise(parts: list[dict]) -> dict:
+    latencies = [v for part in parts for v in part["latencies_ms"]]
+    seconds = sum(part["seconds"] for part in parts)
+    answered = sum(part["answered_total"] for part in parts) or 1
+    return {
+        "requests": len(latencies), "seconds": seconds, "rate": len(latencies) / seconds,
+        "errors": sum(sum(part["errors"].values()) for part in parts),
+        "error_kinds": [part["errors"] for part in parts],
+        "p50_ms": percentile(latencies, 0.5), "p90_ms": percentile(latencies, 0.9),
+        "p99_ms": percentile(latencies, 0.99), "max_ms": max(latencies, default=float("nan")),
+        "mean_ms": statistics.fmean(latencies) if latencies else float("nan"),
+        "cpu_ms_per_request": {kind: sum(part["cpu_s"][kind] for part in parts) * 1000 / answered
+                               for kind in ("gunicorn", "postgres", "client")},
+    }
+
+
+def polling_runs(url: str, cookie: str, status_paths: list[str], meter: CpuMeter) -> tuple[dict, int]:
+    runs: dict[tuple[str, int], list[dict]] = {}
+    connections = 0
+    for concurrency in CONCURRENCY:
+        for _turn in range(2):
+            for label, paths in (("robots", ["/robots.txt"]), ("status", status_paths)):
+                before = meter.snapshot()
+                result = finish_load(start_load(url, cookie, label, paths, concurrency, SECONDS / 2))
+                result["cpu_s"] = CpuMeter.used(before, meter.snapshot())
+                runs.setdefault((label, concurrency), []).append(result)
+        connections = max(connections, len(_stack.database_backends()))
+        print(f"  ... {concurrency} polling clients done", file=sys.stderr)
+    return {key: summarise(parts) for key, parts in runs.items()}, connections
+
+
+def long_poll_levels(workers: int, threads: int) -> tuple[int, ...]:
+    # half of one worker's threads; more than one worker's threads but fewer than all of them
+    return (0, threads // 2, workers * threads * 3 // 4)
+
+
+def long_poll_runs(url: str, cookie: str, status_paths: list[str], levels: tuple[int, ...], meter: CpuMeter) -> dict[int, dict]:
+    """Other requests while `waiting` pages long-poll prompts that never complete."""
+    results = {}
+    wait_paths = [f"{path}?wait={LONG_POLL_WAIT}" for path in status_paths]
+    for waiting in levels:
+        before = meter.snapshot()
+        seconds = LONG_POLL_SECONDS if waiting else SECONDS / 2
+        waiters = (start_load(url, cookie, "long poll", wait_paths, waiting, seconds + 1, warmup=0, hard_stop=True)
+                   if waiting else None)
+        # No warmup: a request stuck from the first second on must count.
+        others = finish_load(start_load(url, cookie, "robots", ["/robots.txt"], OTHER_CLIENTS, seconds, warmup=0.0,
+                                        keepalive=False))
+        waited = finish_load(waiters) if waiters else None
+        used = CpuMeter.used(before, meter.snapshot())
+        others["cpu_s"] = used
+        results[waiting] = {**summarise([others]), "cpu_share_of_one_core": {k: v / (seconds + 1) for k, v in used.items()},
+                            "long_polls_answered": waited["answered_total"] if waited else 0,
+                            "long_poll_errors": waited["errors"] if waited else {}}
+        print(f"  ... {waiting} long polls done", file=sys.stderr)
+        if waiting and waiting != levels[-1]:
+            time.sleep(LONG_POLL_WAIT)  # the dropped long polls still hold their threads on the server
+    return results
+
+
+def run() -> None:
+    print_header(NAME)
+    busy_before = _stack.other_cpu_share()
+    options = _stack.procfile_web_options()
+    workers, threads = options.get("workers", 2), options.get("threads", 4)
+    with _stack.prepared_site() as env:
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.get(username="bench")
+        status_paths = [f"/api/prompt/status/{u}/" for u in make_prompts(user)]
+        cookie = session_cookie(user)
+        queries_table, sql = count_queries(cookie, status_paths)
+
+        web, url = _stack.start_gunicorn(env, workers=workers, threads=threads)
+        try:
+            meter = CpuMeter(web.pid)
+            polling, connections = polling_runs(url, cookie, status_paths, meter)
+            long_polls = long_poll_runs(url, cookie, status_paths, long_poll_levels(workers, threads), meter)
+        finally:
+            _stack.stop(web)
+    busy_after = _stack.other_cpu_share()
+
+    load_table = Table(f"GET status vs GET /robots.txt, closed loop from a second process: gunicorn {workers} workers "
+                       f"x {threads} threads (Procfile), PostgreSQL, {SECONDS:.0f} s each",
+                       ["clients", "request", "req/s", "p50 ms", "p99 ms", "errors", "CPU ms/req web", "CPU ms/req db",
+                        "CPU ms/req client", "vs baseline", "target", "result"])
+    for concurrency in CONCURRENCY:
+        base, status = polling[("robots", concurrency)], polling[("status", concurrency)]
+        for name, row in (("GET /robots.txt (baseline)", base), ("GET status", status)):
+            cpu = row["cpu_ms_per_request"]
+            if row is base:
+                extra = ("—", "errors = 0", verdict(row["errors"] == 0))
+            else:
+                extra = (f"{row['rate'] / base['rate']:.2f}×", f">= {RATE_TARGET:.0f}/s, errors = 0",
+                         verdict(row["rate"] >= RATE_TARGET and row["errors"] == 0))
+            load_table.add(concurrency, name, round(row["rate"], 1), round(row["p50_ms"], 1), round(row["p99_ms"], 1),
+                           row["errors"], round(cpu["gunicorn"], 2), round(cpu["postgres"], 2), round(cpu["client"], 2),
+                           *extra)
+    best = max(polling[("status", c)]["rate"] for c in CONCURRENCY)
+    load_table.notes.append(f"{PROMPTS} prompts in processing, one user, the session cookie on every request. At its best "
+                            f"rate the status endpoint alone serves ~{best * POLL_SECONDS:.0f} processing pages polling "
+                            f"every {POLL_SECONDS:.0f} s")
+    load_table.notes.append("CPU ms/req: CPU time of the gunicorn workers / our PostgreSQL backends / the load client "
+                            "during the turn, divided by the requests answered (the three share 2 CPUs)")
+    load_table.notes.append(f"PostgreSQL connections held open by gunicorn after the runs: {connections} "
+                            f"(one per thread that served a query, kept CONN_MAX_AGE s; Heroku's small plans allow 20)")
+    for share, when in ((busy_before, "before"), (busy_after, "after")):
+        if share is not None:
+            busy = share > 0.10
+            load_table.notes.append(f"{'MACHINE BUSY: ' if busy else ''}other processes used {share:.0%} of the "
+                                    f"{os.cpu_count()} CPUs just {when} the runs" + ("; rates are noisy" if busy else ""))
+
+    long_table = Table(f"GET /robots.txt ({OTHER_CLIENTS} clients, a new connection each) while processing pages long-poll "
+                       f"(?wait={LONG_POLL_WAIT}, prompts that never complete); gunicorn {workers} x {threads} threads",
+                       ["waiting pages", "robots req/s", "answered", "p50 ms", "p99 ms", "max ms", "errors", "target max",
+                        "result"])
+    for waiting, row in long_polls.items():
+        target, result = "—", "—"
+        if waiting:
+            target = f"< {OTHER_MAX_TARGET_MS:.0f}"
+            result = verdict(row["max_ms"] < OTHER_MAX_TARGET_MS and row["errors"] == 0)
+        long_table.add(f"{waiting} (baseline)" if waiting == 0 else waiting, round(row["rate"], 1), row["requests"],
+                       round(row["p50_ms"], 1), round(row["p99_ms"], 1), round(row["max_ms"], 1), row["errors"], target,
+                       result)
+    long_table.notes.append("each waiting page holds a gunicorn thread (and its database connection) and re-reads its "
+                            "status every 0.2 s (processing.wait_for_status); a worker whose threads all wait still "
+                            "accepts connections, and their requests queue until a long poll ends (its prompt completes "
+                            "or the wait runs out). Connections are not spread evenly over the workers: one idle accept "
+                            "loop can take them all")
+    long_table.notes.append("target: no other request waits behind long polls (max < 1 s)")
+
+    print(load_table.render())
+    print(queries_table.render())
+    print(long_table.render())
+    raw = {f"{label}_{c}": row for (label, c), row in polling.items()}
+    write_results(NAME, [load_table, queries_table, long_table], raw=raw,
+                  long_poll={str(k): v for k, v in long_polls.items()}, sql=sql, gunicorn=options,
+                  other_processes_cpu_share={"before": busy_before, "after": busy_after})

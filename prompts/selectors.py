@@ -117,3 +117,22 @@ def moderation_queue() -> QuerySet[Prompt]:
         .filter(Q(is_deleted=False) | Q(appealed_at__isnull=False))  # appeals of rejections wait in the trash
         .select_related("author").order_by("created_on")
     )
+
+
+NEAR_DUPLICATE_DISTANCE = 6
+
+
+def near_duplicates(prompt: Prompt, *, limit: int = 5, scan: int = 20_000) -> list[tuple[Prompt, int]]:
+    """Other prompts whose image looks the same (dHash within 6 bits), closest first: for moderators."""
+    from prompts.media.metadata import hamming
+
+    if prompt.dhash is None:
+        return []
+    candidates = (
+        Prompt.objects.filter(dhash__isnull=False, is_deleted=False).exclude(id=prompt.id)
+        .order_by("-created_on").values_list("id", "dhash")[:scan]
+    )
+    close = sorted((hamming(prompt.dhash, other), other_id) for other_id, other in candidates
+                   if hamming(prompt.dhash, other) <= NEAR_DUPLICATE_DISTANCE)[:limit]
+    found = Prompt.objects.select_related("author").in_bulk([other_id for _, other_id in close])
+    return [(found[other_id], distance) for distance, other_id in close if other_id in found]

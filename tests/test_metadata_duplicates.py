@@ -132,3 +132,25 @@ def test_near_duplicates_have_close_perceptual_hashes():
     different = images.perceptual_hash(encoded(base.rotate(90, expand=True), 95))
     assert metadata.hamming(original, recompressed) <= 6
     assert metadata.hamming(original, different) > 6
+
+
+def test_moderators_see_the_original_and_near_duplicates_of_a_held_prompt(alice, bob, staff, fake_openai):
+    from django.contrib.auth.models import Permission
+
+    staff.user_permissions.add(Permission.objects.get(codename="change_prompt"))
+    data = media_samples.jpeg_bytes(color=(99, 1, 2))
+    original = processing.submit_prompt(user=alice, upload_id=make_ready_upload(alice, data).id, content="a b",
+                                        ai_generator="flux", save_as_draft=False)
+    from prompts import tasks
+
+    tasks.generate_ai_content(original.id)
+    # the same picture re-encoded smaller: another file, the same look
+    img = Image.open(io.BytesIO(data)).resize((400, 300))
+    buffer = io.BytesIO()
+    img.save(buffer, format="JPEG", quality=60)
+    similar = processing.submit_prompt(user=bob, upload_id=make_ready_upload(bob, buffer.getvalue()).id, content="c d",
+                                       ai_generator="flux", save_as_draft=False)
+    Prompt.objects.filter(id=similar.id).update(moderation_status=Prompt.ModerationStatus.PENDING)
+    page = csrf_client(staff).get("/admin/moderation/").content.decode()
+    original.refresh_from_db()
+    assert "Looks like:" in page and original.title in page and "bits differ" in page

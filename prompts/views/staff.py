@@ -92,7 +92,8 @@ def _review_outcome(prompt: Prompt) -> str:
 def moderation_queue(request):
     _check_permission(request)
     page = Paginator(selectors.moderation_queue(), PAGE_SIZE).get_page(request.GET.get("page"))
-    items = [{"prompt": prompt, "publishes": review.publishes_on_approval(prompt)} for prompt in page]
+    items = [{"prompt": prompt, "publishes": review.publishes_on_approval(prompt),
+              "near_duplicates": selectors.near_duplicates(prompt)} for prompt in page]
     return TemplateResponse(request, "admin/prompts/moderation_queue.html", _context(
         request, title="Moderation queue", page=page, items=items, total=page.paginator.count,
     ))

@@ -91,6 +91,7 @@ def every_prompt_is_whole():
         p.upload_id for p in prompts}
 
 
+@pytest.mark.serial  # it stops the shared server: scripts/test.sh runs it alone, after the parallel run
 @pytest.mark.skipif(connection.vendor != "postgresql", reason=(
     "needs a database server to restart: SQLite is a file opened inside the test process, so there is no "
     "outage to inject. Run with DATABASE_URL=postgres://... to include it."))

@@ -233,6 +233,9 @@ OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "") or None
 OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
 AI_PROVIDER = os.environ.get("AI_PROVIDER", "openai" if OPENAI_API_KEY else "local").strip().lower()
 AI_TIMEOUT_SECONDS = env_float("AI_TIMEOUT_SECONDS", 30.0)
+# Whether an upload no classifier looked at (AI_PROVIDER=local) may be published without a
+# moderator. On for local development and tests; off in production unless set explicitly.
+AI_ALLOW_UNCHECKED = env_bool("AI_ALLOW_UNCHECKED", default=DEBUG or TESTING)
 AI_MAX_RETRIES = int(os.environ.get("AI_MAX_RETRIES", "1"))
 
 # --- Processing page --------------------------------------------------------------------

@@ -108,5 +108,32 @@ def test_another_user_cannot_moderate_your_upload(alice_client, bob_client, uplo
 
 def test_local_provider_says_it_did_not_check(alice_client, uploaded, settings):
     settings.AI_PROVIDER = "local"
+    settings.AI_ALLOW_UNCHECKED = True  # local development
     code, answer = moderate(alice_client, uploaded())
     assert code == 200 and answer["action"] == "allow" and answer["checked"] is False
+
+
+def test_in_production_an_unchecked_upload_is_held_for_a_moderator(alice_client, uploaded, settings):
+    settings.AI_PROVIDER = "local"
+    settings.AI_ALLOW_UNCHECKED = False
+    code, answer = moderate(alice_client, uploaded())
+    assert code == 200 and answer["action"] == "review" and answer["checked"] is False
+    assert answer["message"] == uploads.UNCHECKED_NOTE
+
+
+def test_unchecked_uploads_are_allowed_only_in_debug_by_default():
+    import os
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT
+
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.AI_ALLOW_UNCHECKED)"
+    env = {k: v for k, v in os.environ.items() if k not in {"PROMPTFINDER_TESTING", "DEBUG", "AI_ALLOW_UNCHECKED",
+                                                            "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env.update(DJANGO_SETTINGS_MODULE="prompts_manager.settings", SECRET_KEY="x" * 50)
+    production = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    development = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "DEBUG": "1"},
+                                 capture_output=True, text=True)
+    assert production.stdout.strip() == "False", production.stderr
+    assert development.stdout.strip() == "True", development.stderr

@@ -44,6 +44,9 @@ COUNTED_STATES = [Upload.State.UPLOADED, Upload.State.MODERATED, Upload.State.RE
 MODERATION_FAILED_NOTE = (
     "We couldn't check this image automatically right now, so a moderator will look at it before it is published."
 )
+UNCHECKED_NOTE = (
+    "No automatic content check is set up on this site, so a moderator will look at your image before it is published."
+)
 SEVERITY_ACTIONS = {
     Severity.NONE: ModerationAction.ALLOW,
     Severity.LOW: ModerationAction.ALLOW,
@@ -332,6 +335,9 @@ def moderate_upload(*, user, upload_id) -> Upload:
         logger.warning("moderation failed for upload %s (%s): %s", upload.id, exc.reason, exc)
         severity, violations, checked, note = Severity.HIGH, [], False, MODERATION_FAILED_NOTE
     action = SEVERITY_ACTIONS[Severity(severity)]
+    if not checked and action == ModerationAction.ALLOW and not settings.AI_ALLOW_UNCHECKED:
+        # No classifier looked at it (the local provider): in production a person must.
+        action, note = ModerationAction.REVIEW, UNCHECKED_NOTE
     upload.moderation_severity = severity
     upload.moderation_action = action
     upload.moderation_violations = violations[:20]

@@ -344,6 +344,9 @@ def test_retry_all_gives_prompts_with_limited_details_their_ai_title(alice_page,
     expect(page.get_by_text("1 prompt queued to try the AI again.")).to_be_visible()
 
     wait_until(lambda: Prompt.objects.get(id=prompt.id).title == AI_TITLE, timeout=30, message="the AI title")
+    # If the retry was already done when the profile page came back, that page shows the prompt's card:
+    # let its thumbnail finish, or the reload would abort it (a browser's normal behaviour, not an error).
+    page.wait_for_load_state("load")
     page.reload()
     expect(page.get_by_role("heading", name=re.compile(r"^Saved with limited details"))).to_have_count(0)
     prompt.refresh_from_db()

@@ -20,13 +20,13 @@ def prompt_visible_to(*, slug: str, user) -> Prompt | None:
     return None
 
 
-def own_prompt(*, user, processing_uuid) -> Prompt | None:
-    """The author's own, not-deleted prompt by its processing UUID (anyone else: None, i.e. 404)."""
-    return (
-        Prompt.objects.select_related("author")
-        .filter(processing_uuid=processing_uuid, author=user, is_deleted=False)
-        .first()
-    )
+def own_prompt(*, user, processing_uuid, include_deleted: bool = False) -> Prompt | None:
+    """The author's own prompt by its processing UUID (anyone else: None, i.e. 404); trashed ones
+    only when asked for (an appeal of a rejection is made from the trash)."""
+    prompts = Prompt.objects.select_related("author").filter(processing_uuid=processing_uuid, author=user)
+    if not include_deleted:
+        prompts = prompts.filter(is_deleted=False)
+    return prompts.first()
 
 
 def more_from_author(prompt: Prompt, *, limit: int = 4) -> list[Prompt]:

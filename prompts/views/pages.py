@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -14,11 +13,6 @@ from prompts.forms import PromptEditForm, SubmitForm
 from prompts.models import AIGenerator
 from prompts.services import editing, lifecycle, processing, uploads
 from prompts.services.errors import DomainError, NotFound
-
-
-def home(request):
-    page = Paginator(selectors.published_prompts().prefetch_related("tags"), 24).get_page(request.GET.get("page"))
-    return render(request, "prompts/home.html", {"page": page})
 
 
 def signup(request):
@@ -127,13 +121,6 @@ def prompt_edit(request, processing_uuid):
     return render(request, "prompts/edit.html", {"prompt": prompt, "form": form})
 
 
-def prompt_detail(request, slug):
-    prompt = selectors.prompt_visible_to(slug=slug, user=request.user)
-    if prompt is None:
-        raise Http404("Prompt not found")
-    return render(request, "prompts/prompt_detail.html", {"prompt": prompt, "tags": list(prompt.tags.all())})
-
-
 @login_required
 @require_POST
 def prompt_delete(request, processing_uuid):
@@ -171,10 +158,9 @@ def trash_restore(request, prompt_id):
 @login_required
 @require_POST
 def prompt_appeal(request, processing_uuid):
-    from prompts.models import Prompt
     from prompts.services import review
 
-    prompt = Prompt.objects.filter(processing_uuid=processing_uuid, author=request.user).first()
+    prompt = selectors.own_prompt(user=request.user, processing_uuid=processing_uuid, include_deleted=True)
     if prompt is None:
         raise Http404("Not found")
     try:

@@ -177,7 +177,7 @@ def run() -> None:
             table.notes.append(f"{mode}: {len(failures)} page(s) without the ready dialog: {failures[:3]}")
     table.notes.append("delay = Date.now() in the page when the dialog opens - processing_completed_at; answer = the "
                        "status answer that said complete arrived; render = answer -> dialog open")
-    table.notes.append("the long poll re-reads the status every 0.2 s on the server (processing.wait_for_status)")
+    table.notes.append("the long poll re-reads the status every 0.2 s on the server (selectors.wait_for_status)")
     for share, when in ((busy_before, "before"), (busy_after, "after")):
         if share is not None:
             busy = share > 0.10

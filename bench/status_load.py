@@ -108,7 +108,7 @@ def count_queries(cookie: str, status_paths: list[str]) -> tuple[Table, dict]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from prompts.services import processing
+    from prompts import selectors
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="No directory at")  # WhiteNoise: no collectstatic here
@@ -142,7 +142,7 @@ def count_queries(cookie: str, status_paths: list[str]) -> tuple[Table, dict]:
     connection.is_usable = counted_is_usable
     try:
         robots = request("/robots.txt")
-        processing._TYPICAL.update(value=None, at=0.0)  # as in a fresh worker process
+        selectors._TYPICAL.update(value=None, at=0.0)  # as in a fresh worker process
         first = request(status_paths[0])
         steady = [request(path) for path in status_paths[1:11]]
     finally:
@@ -314,7 +314,7 @@ def run() -> None:
                        round(row["p50_ms"], 1), round(row["p99_ms"], 1), round(row["max_ms"], 1), row["errors"], target,
                        result)
     long_table.notes.append("each waiting page holds a gunicorn thread (and its database connection) and re-reads its "
-                            "status every 0.2 s (processing.wait_for_status); a worker whose threads all wait still "
+                            "status every 0.2 s (selectors.wait_for_status); a worker whose threads all wait still "
                             "accepts connections, and their requests queue until a long poll ends (its prompt completes "
                             "or the wait runs out). Connections are not spread evenly over the workers: one idle accept "
                             "loop can take them all")

@@ -2,7 +2,7 @@ from django import forms
 from taggit.models import Tag
 
 from prompts.models import AIGenerator
-from prompts.services.processing import MAX_PROMPT_LENGTH
+from prompts.services.submission import MAX_PROMPT_LENGTH
 
 
 class SubmitForm(forms.Form):

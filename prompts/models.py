@@ -1,9 +1,12 @@
 """PromptFinder's data model.
 
 State fields (`Upload.state`, the prompt's processing and moderation fields) are changed only by
-the functions in `prompts/services/`; models hold data, not business rules.
+the functions in `prompts/services/`. Models hold data, plus the few rules that read one row's own
+fields and are asked in many places (may this prompt be public, may it leave the trash): those are
+written once, here.
 """
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -209,6 +212,55 @@ class Prompt(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED and not self.is_deleted
+
+    @property
+    def is_held(self) -> bool:
+        """Held by moderation: waiting for a moderator, or rejected."""
+        return self.moderation_status in (self.ModerationStatus.PENDING, self.ModerationStatus.REJECTED)
+
+    @property
+    def needs_details(self) -> bool:
+        """Title, description or tags are missing. A moderation flag is settled by a moderator, not by details."""
+        return self.needs_seo_review and self.seo_review_reason != self.ReviewReason.MODERATION
+
+    def publish_blockers(self, *, as_if_approved: bool = False) -> list[str]:
+        """Why this prompt may not be public now, as sentences for staff and authors; [] when nothing stops it.
+
+        The one place that answers "may this prompt be public?" (with `may_be_published`). With
+        `as_if_approved`, the answer a moderator's approval would give: the hold, and the trash a
+        rejected prompt waits in during its appeal, no longer count.
+        """
+        blockers = []
+        if self.is_deleted and not as_if_approved:
+            blockers.append("It is in the trash.")
+        if not self.processing_complete:
+            blockers.append("It is still being processed.")
+        if self.is_held and not as_if_approved:
+            blockers.append("It is held by moderation.")
+        if self.needs_details or (self.needs_seo_review and not as_if_approved):
+            blockers.append("It needs an SEO review first.")
+        return blockers
+
+    def may_be_published(self, *, as_if_approved: bool = False) -> bool:
+        """Public now if its author asked for that and nothing in `publish_blockers` stops it."""
+        return self.publish_requested and not self.publish_blockers(as_if_approved=as_if_approved)
+
+    def restore_blocker(self, *, retention_days: int, now) -> str:
+        """Why the author cannot take this prompt out of the trash, or "" when they can."""
+        if self.moderation_status == self.ModerationStatus.REJECTED or (
+            self.appealed_at is not None and self.moderation_status == self.ModerationStatus.PENDING
+        ):
+            return "A moderator removed this prompt, so it can't be restored. You can appeal the decision."
+        if self.files_deleted_at is not None:
+            return "This upload's files were already removed, so it can't be restored."
+        if self.deleted_at is None or self.deleted_at < now - timedelta(days=retention_days):
+            return "This prompt has been in the trash too long to restore."
+        return ""
+
+    @property
+    def all_media_keys(self) -> list[str]:
+        """Every stored file of this prompt: current keys and those a rename replaced but did not delete yet."""
+        return [key for key in self.media_keys.values() if key] + list(self.stale_media_keys)
 
     @property
     def display_image_url(self) -> str:

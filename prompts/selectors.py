@@ -1,7 +1,19 @@
 """Read-side queries: what each page lists. Drafts and deleted prompts never appear in public lists."""
-from django.db.models import Q, QuerySet
+import math
+import threading
+import time
+import uuid
+from datetime import timedelta
 
-from prompts.models import Prompt
+from django.conf import settings
+from django.db.models import F, Func, OuterRef, Q, QuerySet, Subquery
+from django.urls import reverse
+from django.utils import timezone
+from taggit.models import Tag
+
+from prompts.models import Prompt, Upload
+from prompts.services.errors import NotFound
+from prompts.services.plans import retention_days
 
 
 def published_prompts() -> QuerySet[Prompt]:
@@ -23,6 +35,10 @@ def prompt_visible_to(*, slug: str, user) -> Prompt | None:
 def own_prompt(*, user, processing_uuid, include_deleted: bool = False) -> Prompt | None:
     """The author's own prompt by its processing UUID (anyone else: None, i.e. 404); trashed ones
     only when asked for (an appeal of a rejection is made from the trash)."""
+    try:
+        processing_uuid = uuid.UUID(str(processing_uuid))
+    except ValueError:
+        return None
     prompts = Prompt.objects.select_related("author").filter(processing_uuid=processing_uuid, author=user)
     if not include_deleted:
         prompts = prompts.filter(is_deleted=False)
@@ -35,10 +51,6 @@ def more_from_author(prompt: Prompt, *, limit: int = 4) -> list[Prompt]:
 
 def ready_upload_for(*, user, upload_id):
     """A ready upload of this user (to show again when the upload form comes back with errors)."""
-    import uuid
-
-    from prompts.models import Upload
-
     try:
         key = uuid.UUID(str(upload_id))
     except (ValueError, TypeError):
@@ -47,22 +59,16 @@ def ready_upload_for(*, user, upload_id):
 
 
 def trash_for(*, user) -> list[dict]:
-    """The author's trashed prompts, newest first, with the days left to restore each."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from prompts.services.lifecycle import retention_days
-
+    """The author's trashed prompts, newest first, with the days left and whether each can be restored."""
     days = retention_days(user)
     now = timezone.now()
     items = []
     for prompt in Prompt.objects.filter(author=user, is_deleted=True).order_by("-deleted_at"):
-        left = prompt.deleted_at + timedelta(days=days) - now
+        left = (prompt.deleted_at + timedelta(days=days) - now).total_seconds()
         items.append({
             "prompt": prompt,
-            "days_left": max(0, left.days + (1 if left.seconds else 0)) if left.total_seconds() > 0 else 0,
-            "restorable": left.total_seconds() > 0 and prompt.files_deleted_at is None,
+            "days_left": math.ceil(left / 86400) if left > 0 else 0,
+            "restore_blocker": prompt.restore_blocker(retention_days=days, now=now),
         })
     return items
 
@@ -136,3 +142,108 @@ def near_duplicates(prompt: Prompt, *, limit: int = 5, scan: int = 20_000) -> li
                    if hamming(prompt.dhash, other) <= NEAR_DUPLICATE_DISTANCE)[:limit]
     found = Prompt.objects.select_related("author").in_bulk([other_id for _, other_id in close])
     return [(found[other_id], distance) for distance, other_id in close if other_id in found]
+
+# --- The processing page's status -------------------------------------------------------------
+# Read by the status endpoint every few seconds (or held open as a long poll): one query while the
+# prompt is processing.
+
+LONG_POLL_MAX_SECONDS = 20.0
+LONG_POLL_INTERVAL_SECONDS = 0.2
+TYPICAL_DEFAULT_SECONDS = 8.0
+_TYPICAL = {"value": None, "at": 0.0}
+_LONG_POLLS = threading.BoundedSemaphore(max(1, settings.PROCESSING_LONG_POLLS_PER_PROCESS))
+
+
+def status_of(*, user, processing_uuid) -> dict:
+    """The status endpoint's answer: progress and wait estimate while processing, the outcome after."""
+    try:
+        key = uuid.UUID(str(processing_uuid))
+    except ValueError:
+        raise NotFound("This prompt was not found.")
+    ahead = (
+        Prompt.objects.filter(processing_complete=False, is_deleted=False, created_on__lt=OuterRef("created_on"))
+        .order_by().annotate(n=Func(F("id"), function="COUNT")).values("n")
+    )
+    row = (
+        Prompt.objects.filter(processing_uuid=key, author=user, is_deleted=False)
+        .annotate(ahead=Subquery(ahead))
+        .values("id", "processing_complete", "created_on", "updated_on", "needs_seo_review", "title", "excerpt",
+                "slug", "status", "moderation_status", "ahead")
+        .first()
+    )
+    if row is None:
+        raise NotFound("This prompt was not found.")
+    if not row["processing_complete"]:
+        now = timezone.now()
+        started = max(row["created_on"], row["updated_on"]) if row["updated_on"] else row["created_on"]
+        return {
+            "processing_complete": False,
+            "elapsed_seconds": round((now - row["created_on"]).total_seconds(), 1),
+            **wait_estimate(ahead=row["ahead"] or 0, running_for=(now - started).total_seconds()),
+        }
+    answer = {
+        "processing_complete": True,
+        "success": not row["needs_seo_review"],
+        "title": row["title"],
+        "description": row["excerpt"],
+        "tags": list(Tag.objects.filter(taggit_taggeditem_items__object_id=row["id"],
+                                        taggit_taggeditem_items__content_type__model="prompt")
+                     .order_by("name").values_list("name", flat=True)),
+        "slug": row["slug"],
+        "final_url": reverse("prompt_detail", kwargs={"slug": row["slug"]}),
+        "is_draft": row["status"] == Prompt.Status.DRAFT,
+    }
+    if row["needs_seo_review"]:
+        answer["needs_review"] = True
+    if row["moderation_status"] == Prompt.ModerationStatus.PENDING:
+        answer["awaiting_moderation"] = True  # a draft the author cannot publish until staff approve it
+    return answer
+
+
+def wait_for_status(*, user, processing_uuid, wait_seconds: float) -> dict:
+    """Long poll: answer as soon as the prompt is complete, or after `wait_seconds` at most.
+
+    A short database poll on the server side (works on PostgreSQL and SQLite alike). Each waiting
+    request holds a web thread, so only a few may wait per process: past that, the answer comes at
+    once with "waited": false and the page falls back to polling every few seconds.
+    """
+    if not _LONG_POLLS.acquire(blocking=False):
+        return {**status_of(user=user, processing_uuid=processing_uuid), "waited": False}
+    try:
+        deadline = time.monotonic() + max(0.0, min(wait_seconds, LONG_POLL_MAX_SECONDS))
+        while True:
+            answer = status_of(user=user, processing_uuid=processing_uuid)
+            if answer["processing_complete"] or time.monotonic() >= deadline:
+                return {**answer, "waited": True}
+            time.sleep(LONG_POLL_INTERVAL_SECONDS)
+    finally:
+        _LONG_POLLS.release()
+
+
+def wait_estimate(*, ahead: int, running_for: float) -> dict:
+    """'About 6 seconds — 2 uploads ahead of yours', from how long recent prompts took."""
+    per_prompt = typical_processing_seconds()
+    workers = max(1, int(settings.Q_CLUSTER.get("workers", 1)))
+    remaining = max(1.0, (ahead // workers + 1) * per_prompt - running_for)
+    seconds = int(round(remaining))
+    ahead_text = "" if not ahead else f" — {ahead} upload{'s' if ahead != 1 else ''} ahead of yours"
+    return {
+        "queue_position": ahead,
+        "estimated_seconds": seconds,
+        "estimate_text": f"About {seconds} second{'s' if seconds != 1 else ''}{ahead_text}",
+    }
+
+
+def typical_processing_seconds() -> float:
+    """Median submit-to-complete time of the last 20 prompts, remembered for 30 s per process."""
+    now = time.monotonic()
+    if _TYPICAL["value"] is not None and now - _TYPICAL["at"] < 30:
+        return _TYPICAL["value"]
+    durations = sorted(
+        (done - created).total_seconds()
+        for created, done in Prompt.objects.filter(processing_completed_at__isnull=False)
+        .order_by("-processing_completed_at").values_list("created_on", "processing_completed_at")[:20]
+    )
+    value = durations[len(durations) // 2] if durations else TYPICAL_DEFAULT_SECONDS
+    _TYPICAL.update(value=max(1.0, min(value, 120.0)), at=now)
+    return _TYPICAL["value"]

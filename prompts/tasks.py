@@ -1,41 +1,37 @@
 """Django-Q entry points: take ids, call a service, return a small summary. Safe to run twice."""
-from prompts.services import lifecycle, processing
+from prompts.services import ai_content, media_files, trash
 
 
 def generate_ai_content(prompt_id: int) -> dict:
-    outcome = processing.generate_ai_content(prompt_id=prompt_id)
+    outcome = ai_content.generate_ai_content(prompt_id=prompt_id)
     if outcome.status in {"success", "partial", "fallback"}:
-        lifecycle.after_processing(prompt_id=prompt_id, outcome=outcome.status, reason=outcome.reason)
+        ai_content.after_processing(prompt_id=prompt_id, outcome=outcome.status, reason=outcome.reason)
     return {"status": outcome.status, "reason": outcome.reason}
 
 
 def rename_files_for_seo(prompt_id: int) -> dict:
-    return {"status": lifecycle.rename_files_for_seo(prompt_id=prompt_id)}
-
-
-# The spec's name for the same task.
-rename_b2_files_for_seo = rename_files_for_seo
+    return {"status": media_files.rename_files_for_seo(prompt_id=prompt_id)}
 
 
 def delete_prompt_files(prompt_id: int) -> dict:
-    return {"deleted": lifecycle.delete_prompt_files(prompt_id=prompt_id)}
+    return {"deleted": trash.delete_prompt_files(prompt_id=prompt_id)}
 
 
 def cleanup_deleted_prompts() -> dict:
-    return lifecycle.cleanup_deleted_prompts()
+    return trash.cleanup_deleted_prompts()
 
 
 def sweep_orphaned_uploads() -> dict:
-    return lifecycle.sweep_orphaned_uploads()
+    return media_files.sweep_orphaned_uploads()
 
 
 def recover_stuck_prompts() -> dict:
-    return lifecycle.recover_stuck_prompts()
+    return ai_content.recover_stuck_prompts()
 
 
 def retry_failed_ai() -> dict:
-    return lifecycle.retry_failed_ai()
+    return ai_content.retry_failed_ai()
 
 
 def purge_stale_media() -> dict:
-    return lifecycle.purge_stale_media()
+    return media_files.purge_stale_media()

@@ -24,6 +24,21 @@ COMPOSITIONS = [
 ]
 
 TAG_VOCABULARY = SUBJECTS + STYLES + MOODS + COMPOSITIONS
+# How many tags a prompt carries at most, whoever chooses them (the AI, the author, staff).
+MAX_TAGS = 5
+
+
+def pick_tags(candidates: list[str], available_tags: list[str]) -> list[str]:
+    """Candidates that are in the vocabulary, in its spelling, without duplicates, at most MAX_TAGS."""
+    by_lower = {tag.lower(): tag for tag in available_tags}
+    picked: list[str] = []
+    for candidate in candidates:
+        if not isinstance(candidate, str):
+            continue
+        tag = by_lower.get(candidate.strip().lower())
+        if tag is not None and tag not in picked:
+            picked.append(tag)
+    return picked[:MAX_TAGS]
 
 
 def ensure_tag_vocabulary(tag_model=None) -> int:

@@ -14,7 +14,7 @@ from taggit.models import Tag
 
 from prompts import tasks
 from prompts.models import ModerationDecision, Prompt, SlugRedirect, Upload
-from prompts.services import processing
+from prompts.services import submission, trash
 from tests.conftest import csrf_client, make_user
 from tests.upload_flow import make_ready_upload
 
@@ -42,7 +42,7 @@ def submitted(user, *, content=LONG_PROMPT, draft=False, flagged_upload=False) -
     if flagged_upload:  # what a "high" moderation answer leaves on the upload
         Upload.objects.filter(id=upload.id).update(moderation_action="review", moderation_severity="high",
                                                    moderation_violations=["suggestive", "partial nudity"])
-    return processing.submit_prompt(user=user, upload_id=upload.id, content=content, ai_generator="midjourney",
+    return submission.submit_prompt(user=user, upload_id=upload.id, content=content, ai_generator="midjourney",
                                     save_as_draft=draft)
 
 
@@ -98,7 +98,7 @@ def test_the_queue_lists_exactly_the_flagged_prompts_oldest_first(alice, bob, re
                       content="an old lighthouse on a stormy cliff at night, oil painting, dramatic waves")
     processed(alice, fake_openai, ai_fails=False)  # the AI succeeded: not in the queue
     trashed = processed(alice, fake_openai, ai_fails=True, content="a trashed prompt that nobody should review")
-    processing.cancel_prompt(user=alice, processing_uuid=trashed.processing_uuid)
+    trash.cancel_prompt(user=alice, processing_uuid=trashed.processing_uuid)
 
     page = text(reviewer_client.get("/admin/seo-review/"))
     assert "SEO REVIEW QUEUE (2 prompts need attention)" in page

@@ -4,7 +4,7 @@ from django.contrib.auth.models import Permission
 
 from prompts import tasks
 from prompts.models import ModerationDecision, Prompt
-from prompts.services import lifecycle, processing, review
+from prompts.services import review, submission, trash
 from tests.conftest import csrf_client
 from tests.upload_flow import make_ready_upload
 
@@ -22,7 +22,7 @@ def held_prompt(user) -> Prompt:
 
     upload = make_ready_upload(user)
     Upload.objects.filter(id=upload.id).update(moderation_action="review", moderation_severity="high")
-    prompt = processing.submit_prompt(user=user, upload_id=upload.id, content="a beach at night", ai_generator="flux",
+    prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a beach at night", ai_generator="flux",
                                       save_as_draft=False)
     tasks.generate_ai_content(prompt.id)
     return Prompt.objects.get(id=prompt.id)
@@ -50,10 +50,10 @@ def test_a_rejected_prompt_waits_in_the_trash_for_its_appeal_and_comes_back_when
     prompt = held_prompt(alice)
     review.reject_moderation(prompt=prompt, moderator=moderator, note="Looks explicit.")
     client = csrf_client(alice)
-    trash = client.get("/trash/").content.decode()
-    assert "Rejected by a moderator." in trash and "Send appeal" in trash and ">Restore<" not in trash
+    trash_page = client.get("/trash/").content.decode()
+    assert "Rejected by a moderator." in trash_page and "Send appeal" in trash_page and ">Restore<" not in trash_page
     with pytest.raises(Exception, match="can't be restored"):
-        lifecycle.restore_prompt(user=alice, prompt_id=prompt.id)
+        trash.restore_prompt(user=alice, prompt_id=prompt.id)
     post(client, f"/prompt/appeal/{prompt.processing_uuid}/", {"message": "It is a classical statue.", "back": "trash"})
     # the appeal shows in the moderators' queue, and the cleanup leaves the prompt alone meanwhile
     queue = csrf_client(moderator).get("/admin/moderation/").content.decode()
@@ -63,7 +63,7 @@ def test_a_rejected_prompt_waits_in_the_trash_for_its_appeal_and_comes_back_when
     from django.utils import timezone
 
     Prompt.objects.filter(id=prompt.id).update(deleted_at=timezone.now() - timedelta(days=10))
-    assert lifecycle.cleanup_deleted_prompts()["deleted"] == 0
+    assert trash.cleanup_deleted_prompts()["deleted"] == 0
     review.approve_moderation(prompt=Prompt.objects.get(id=prompt.id), moderator=moderator, note="Fair enough.")
     prompt.refresh_from_db()
     assert not prompt.is_deleted and prompt.status == Prompt.Status.PUBLISHED
@@ -94,6 +94,6 @@ def test_only_the_author_can_appeal_and_only_a_moderation_decision(alice, bob, f
     prompt = held_prompt(alice)
     assert post(csrf_client(bob), f"/prompt/appeal/{prompt.processing_uuid}/", {"message": "mine"}).status_code == 404
     upload = make_ready_upload(alice)
-    normal = processing.submit_prompt(user=alice, upload_id=upload.id, content="x", ai_generator="flux", save_as_draft=False)
+    normal = submission.submit_prompt(user=alice, upload_id=upload.id, content="x", ai_generator="flux", save_as_draft=False)
     with pytest.raises(Exception, match="no moderation decision"):
         review.submit_appeal(user=alice, prompt=normal, message="why not")

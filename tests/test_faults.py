@@ -26,12 +26,14 @@ from taggit.models import Tag
 from prompts import tasks
 from prompts.media import storage
 from prompts.models import Prompt, Upload
-from prompts.services import processing
+from prompts.services import submission
 from prompts.vocabulary import ensure_tag_vocabulary
 from tests import media_samples
 from tests.conftest import csrf_client
 from tests.processes import ROOT, stop_process, wait_until
-from tests.processes import test_database_env as database_env  # (not collected as a test)
+from tests.processes import (
+    test_database_env as database_env,  # (not collected as a test)
+)
 from tests.upload_flow import make_ready_upload, post_json, presign, put_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -98,7 +100,7 @@ def every_prompt_is_whole():
 def test_a_database_restart_answers_503_then_everything_works_again(alice, live_server):
     # No worker runs here, so every queued AI task stays visible in OrmQ.
     first, second, third = (make_ready_upload(alice) for _ in range(3))
-    waiting = processing.submit_prompt(user=alice, upload_id=third.id, content="a koi pond", ai_generator="flux",
+    waiting = submission.submit_prompt(user=alice, upload_id=third.id, content="a koi pond", ai_generator="flux",
                                        save_as_draft=False)
     base = live_server.url
     status_url = f"{base}/api/prompt/status/{waiting.processing_uuid}/"
@@ -411,7 +413,7 @@ def test_variants_half_written_when_storage_fails_are_all_written_on_retry(alice
 
 def finished_prompt(user) -> Prompt:
     upload = make_ready_upload(user)
-    prompt = processing.submit_prompt(user=user, upload_id=upload.id, content="a lighthouse at dusk",
+    prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a lighthouse at dusk",
                                       ai_generator="flux", save_as_draft=False)
     tasks.generate_ai_content(prompt.id)
     return Prompt.objects.get(id=prompt.id)
@@ -484,7 +486,7 @@ def submit_through_the_page(client, user, content) -> Prompt:
 
 def assert_page_is_inert(html: str):
     assert "<script>alert" not in html and "<img src=x" not in html and "<iframe" not in html
-    assert not re.search(r"""(href|src|action)\s*=\s*["']?\s*javascript:""", html, re.I)
+    assert not re.search(r"""(href|src|action)\s*=\s*["']?\s*javascript:""", html, re.IGNORECASE)
     # the only script elements are the page's own module and the JSON-LD data blocks
     for tag in re.findall(r"<script[^>]*>", html):
         assert tag.startswith(('<script type="module" src="/static/', '<script type="application/ld+json">')), tag

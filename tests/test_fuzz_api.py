@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from prompts import tasks
 from prompts.models import Prompt
-from prompts.services import processing, uploads
+from prompts.services import ai_content, submission, uploads
 from tests.conftest import csrf_client
 from tests.upload_flow import make_ready_upload
 
@@ -69,13 +69,13 @@ def cast_rows(alice, bob, settings):
     ready, other = make_ready_upload(alice), make_ready_upload(bob)
     presigned = uploads.presign_upload(user=alice, filename="a.jpg", content_type="image/jpeg", file_size=999).upload
     rows = {"upload_ids": [str(ready.id), str(presigned.id), str(other.id)]}
-    complete = processing.submit_prompt(user=alice, upload_id=ready.id, content="a fox in the snow",
+    complete = submission.submit_prompt(user=alice, upload_id=ready.id, content="a fox in the snow",
                                         ai_generator="flux", save_as_draft=False)
     tasks.generate_ai_content(complete.id)  # the local AI provider fills in the details
-    fallen_back = processing.submit_prompt(user=alice, upload_id=make_ready_upload(alice).id, content="a hare",
+    fallen_back = submission.submit_prompt(user=alice, upload_id=make_ready_upload(alice).id, content="a hare",
                                            ai_generator="flux", save_as_draft=False)
-    processing.apply_fallback(prompt_id=fallen_back.id, reason=Prompt.ReviewReason.AI_ERROR)
-    bobs = processing.submit_prompt(user=bob, upload_id=other.id, content="an owl", ai_generator="flux",
+    ai_content.apply_fallback(prompt_id=fallen_back.id, reason=Prompt.ReviewReason.AI_ERROR)
+    bobs = submission.submit_prompt(user=bob, upload_id=other.id, content="an owl", ai_generator="flux",
                                     save_as_draft=False)
     rows["prompt_uuids"] = [str(p.processing_uuid) for p in (complete, fallen_back, bobs)]
     return rows

@@ -29,7 +29,7 @@ from taggit.models import Tag
 from prompts import tasks
 from prompts.media import storage
 from prompts.models import Collection, Comment, Like, Prompt, Upload
-from prompts.services import lifecycle, processing
+from prompts.services import submission, trash
 from tests import media_samples
 from tests.conftest import PASSWORD, csrf_client
 from tests.upload_flow import make_ready_upload, post_json, presign, put_bytes
@@ -416,7 +416,7 @@ def test_json_endpoints_answer_a_body_over_the_request_limit_with_a_json_error(a
 def test_another_users_processing_uuid_is_not_found_on_every_endpoint_and_changes_nothing(alice, bob, fake_openai):
     fake_openai.script("content", status=500)  # a fallback: retry and edit have something to do
     upload = make_ready_upload(alice)
-    prompt = processing.submit_prompt(user=alice, upload_id=upload.id, content="a fox in the snow",
+    prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="a fox in the snow",
                                       ai_generator="flux", save_as_draft=False)
     tasks.generate_ai_content(prompt.id)
     Prompt.objects.filter(id=prompt.id).update(moderation_status=Prompt.ModerationStatus.REJECTED)
@@ -448,13 +448,13 @@ def every_post_endpoint(alice, bob):
     from datetime import timedelta
 
     upload = make_ready_upload(alice)
-    prompt = processing.submit_prompt(user=alice, upload_id=upload.id, content="a fox", ai_generator="flux",
+    prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="a fox", ai_generator="flux",
                                       save_as_draft=False)
     Prompt.objects.filter(id=prompt.id).update(processing_complete=True, status=Prompt.Status.PUBLISHED,
                                                slug="a-fox", title="A Fox")
-    trashed = processing.submit_prompt(user=alice, upload_id=make_ready_upload(alice).id, content="a hare",
+    trashed = submission.submit_prompt(user=alice, upload_id=make_ready_upload(alice).id, content="a hare",
                                        ai_generator="flux", save_as_draft=False)
-    lifecycle.trash_prompt(prompt=trashed)
+    trash.trash_prompt(prompt=trashed)
     Prompt.objects.filter(id=trashed.id).update(deleted_at=timezone.now() - timedelta(days=1))
     comment = Comment.objects.create(author=bob, prompt=prompt, body="nice")
     uuid = prompt.processing_uuid
@@ -526,7 +526,7 @@ def assert_inert(response, url):
     assert response.status_code == 200, url
     for raw in ("<script>alert(1)", "<img src=x", "onerror=alert(1)>"):
         assert raw not in html, (url, raw)
-    for block in re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S):
+    for block in re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.DOTALL):
         json.loads(block)  # still one intact data block
     return html
 
@@ -572,14 +572,14 @@ def test_markup_in_every_written_field_is_shown_as_text_on_every_page(alice, bob
     assert_inert(saved, "save message")
     assert ATTRIBUTE + SCRIPT in text(saved)
     collection = Collection.objects.get(owner=bob)
-    held = processing.submit_prompt(user=alice, upload_id=make_ready_upload(alice).id, content=SCRIPT,
+    held = submission.submit_prompt(user=alice, upload_id=make_ready_upload(alice).id, content=SCRIPT,
                                     ai_generator="flux", save_as_draft=False)
     fake_openai.script("content", status=500)
     tasks.generate_ai_content(held.id)
     Prompt.objects.filter(id=held.id).update(moderation_status=Prompt.ModerationStatus.REJECTED, title=SCRIPT)
     form_post(alice_client, f"/prompt/appeal/{held.processing_uuid}/", {"message": ATTRIBUTE + SCRIPT})
     assert Prompt.objects.get(id=held.id).appeal_message == ATTRIBUTE + SCRIPT
-    trashed = processing.submit_prompt(user=alice, upload_id=make_ready_upload(alice).id, content=ATTRIBUTE,
+    trashed = submission.submit_prompt(user=alice, upload_id=make_ready_upload(alice).id, content=ATTRIBUTE,
                                        ai_generator="flux", save_as_draft=False)
     tasks.generate_ai_content(trashed.id)
     Prompt.objects.filter(id=trashed.id).update(title=ATTRIBUTE)
@@ -679,7 +679,7 @@ def test_nul_characters_in_free_text_never_cause_a_server_error(alice, bob, staf
 
 def make_published(user, fake_openai) -> Prompt:
     upload = make_ready_upload(user)
-    prompt = processing.submit_prompt(user=user, upload_id=upload.id, content="a fox in the snow",
+    prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a fox in the snow",
                                       ai_generator="flux", save_as_draft=False)
     tasks.generate_ai_content(prompt.id)
     return Prompt.objects.get(id=prompt.id)

@@ -8,7 +8,7 @@ from django_q.models import OrmQ
 from prompts import tasks
 from prompts.media import storage
 from prompts.models import Prompt, Upload
-from prompts.services import lifecycle, processing
+from prompts.services import ai_content, media_files, submission, trash
 from tests.conftest import csrf_client
 from tests.upload_flow import make_ready_upload
 
@@ -24,7 +24,7 @@ def backend(request):
 
 def finished(user, **kwargs) -> Prompt:
     upload = make_ready_upload(user)
-    prompt = processing.submit_prompt(user=user, upload_id=upload.id, content="a lighthouse at dusk", ai_generator="flux",
+    prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a lighthouse at dusk", ai_generator="flux",
                                       save_as_draft=False)
     tasks.generate_ai_content(prompt.id)
     return Prompt.objects.get(id=prompt.id)
@@ -52,8 +52,8 @@ def test_rename_moves_every_file_to_its_seo_name_and_deletes_the_old(alice, fake
     # the old files outlive the rename for a grace period (pages rendered just before may load them)
     assert sorted(prompt.stale_media_keys) == sorted(old.values())
     assert all(storage.exists(key) for key in old.values())
-    assert lifecycle.purge_stale_media() == {"purged": 0, "kept_for_retry": 0}
-    assert lifecycle.purge_stale_media(now=timezone.now() + timedelta(minutes=11))["purged"] == 1
+    assert media_files.purge_stale_media() == {"purged": 0, "kept_for_retry": 0}
+    assert media_files.purge_stale_media(now=timezone.now() + timedelta(minutes=11))["purged"] == 1
     assert not any(storage.exists(key) for key in old.values())
     assert Prompt.objects.get(id=prompt.id).stale_media_keys == []
     # and again: nothing to do, nothing broken
@@ -64,11 +64,11 @@ def test_rename_moves_every_file_to_its_seo_name_and_deletes_the_old(alice, fake
 def test_rename_after_a_crash_between_copy_and_save_finishes_the_job(alice, fake_openai, backend):
     prompt = finished(alice)
     old = dict(prompt.media_keys)
-    targets = lifecycle.renamed_keys(prompt)
+    targets = media_files.renamed_keys(prompt)
     for name in ("thumb", "medium"):  # the crash came after two of the copies
         storage.copy(old[name], targets[name])
     tasks.rename_files_for_seo(prompt.id)
-    lifecycle.purge_stale_media(now=timezone.now() + timedelta(minutes=11))
+    media_files.purge_stale_media(now=timezone.now() + timedelta(minutes=11))
     prompt.refresh_from_db()
     assert prompt.media_keys == targets and prompt.stale_media_keys == []
     assert all(storage.exists(k) for k in targets.values()) and not any(storage.exists(k) for k in old.values())
@@ -77,12 +77,12 @@ def test_rename_after_a_crash_between_copy_and_save_finishes_the_job(alice, fake
 def test_rename_after_a_crash_between_save_and_delete_removes_the_leftovers(alice, fake_openai, backend):
     prompt = finished(alice)
     old = dict(prompt.media_keys)
-    targets = lifecycle.renamed_keys(prompt)
+    targets = media_files.renamed_keys(prompt)
     for name in old:
         storage.copy(old[name], targets[name])
     Prompt.objects.filter(id=prompt.id).update(media_keys=targets, stale_media_keys=list(old.values()))
     tasks.rename_files_for_seo(prompt.id)
-    lifecycle.purge_stale_media(now=timezone.now() + timedelta(minutes=11))
+    media_files.purge_stale_media(now=timezone.now() + timedelta(minutes=11))
     prompt.refresh_from_db()
     assert prompt.stale_media_keys == [] and not any(storage.exists(k) for k in old.values())
     assert all(storage.exists(k) for k in targets.values())
@@ -90,7 +90,7 @@ def test_rename_after_a_crash_between_save_and_delete_removes_the_leftovers(alic
 
 def test_rename_leaves_a_deleted_prompt_alone(alice, fake_openai):
     prompt = finished(alice)
-    lifecycle.trash_prompt(prompt=prompt)
+    trash.trash_prompt(prompt=prompt)
     assert tasks.rename_files_for_seo(prompt.id) == {"status": "skipped"}
     assert Prompt.objects.get(id=prompt.id).media_keys == prompt.media_keys
     assert all(storage.exists(k) for k in prompt.media_keys.values())
@@ -131,10 +131,10 @@ def test_retention_is_5_days_free_and_30_days_premium(alice, carol, fake_openai,
     prompt = finished(user)
     Prompt.objects.filter(id=prompt.id).update(is_deleted=True, deleted_at=timezone.now() - timedelta(days=age_days))
     if restorable:
-        assert not lifecycle.restore_prompt(user=user, prompt_id=prompt.id).is_deleted
+        assert not trash.restore_prompt(user=user, prompt_id=prompt.id).is_deleted
     else:
         with pytest.raises(Exception, match="too long to restore"):
-            lifecycle.restore_prompt(user=user, prompt_id=prompt.id)
+            trash.restore_prompt(user=user, prompt_id=prompt.id)
 
 
 def test_another_user_cannot_restore_or_delete(alice, bob, fake_openai):
@@ -142,25 +142,25 @@ def test_another_user_cannot_restore_or_delete(alice, bob, fake_openai):
     bob_client = csrf_client(bob)
     token = bob_client.cookies["csrftoken"].value
     assert bob_client.post(f"/prompt/delete/{prompt.processing_uuid}/", {"csrfmiddlewaretoken": token}).status_code == 404
-    lifecycle.trash_prompt(prompt=prompt)
+    trash.trash_prompt(prompt=prompt)
     assert bob_client.post(f"/trash/{prompt.id}/restore/", {"csrfmiddlewaretoken": token}).status_code == 404
     assert Prompt.objects.get(id=prompt.id).is_deleted
 
 
 def test_restoring_a_prompt_cancelled_during_processing_queues_the_ai_again(alice, fake_openai):
     upload = make_ready_upload(alice)
-    prompt = processing.submit_prompt(user=alice, upload_id=upload.id, content="x y z", ai_generator="flux", save_as_draft=False)
+    prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="x y z", ai_generator="flux", save_as_draft=False)
     OrmQ.objects.all().delete()
-    processing.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
-    lifecycle.restore_prompt(user=alice, prompt_id=prompt.id)
+    trash.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
+    trash.restore_prompt(user=alice, prompt_id=prompt.id)
     assert queued("prompts.tasks.generate_ai_content") == [(prompt.id,)]
 
 
 def test_immediate_cleanup_on_cancel_deletes_files_but_keeps_the_row(alice, fake_openai, settings):
     settings.MEDIA_DELETE_ON_CANCEL = True
     upload = make_ready_upload(alice)
-    prompt = processing.submit_prompt(user=alice, upload_id=upload.id, content="x y z", ai_generator="flux", save_as_draft=False)
-    processing.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
+    prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="x y z", ai_generator="flux", save_as_draft=False)
+    trash.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
     assert queued("prompts.tasks.delete_prompt_files") == [(prompt.id,)]
     assert tasks.delete_prompt_files(prompt.id)["deleted"] == 5
     prompt.refresh_from_db()
@@ -207,15 +207,15 @@ def test_orphan_sweep_removes_unsubmitted_uploads_after_24_hours(alice, fake_ope
 
 def test_stuck_prompt_is_requeued_once_then_given_the_fallback(alice, fake_openai):
     upload = make_ready_upload(alice)
-    prompt = processing.submit_prompt(user=alice, upload_id=upload.id, content="a quiet harbour at dawn",
+    prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="a quiet harbour at dawn",
                                       ai_generator="flux", save_as_draft=False)
     OrmQ.objects.all().delete()  # the task was lost with its worker
     now = timezone.now()
-    assert lifecycle.recover_stuck_prompts(now=now + timedelta(minutes=5)) == {"requeued": 0, "recovered": 0}
-    assert lifecycle.recover_stuck_prompts(now=now + timedelta(minutes=11)) == {"requeued": 1, "recovered": 0}
+    assert ai_content.recover_stuck_prompts(now=now + timedelta(minutes=5)) == {"requeued": 0, "recovered": 0}
+    assert ai_content.recover_stuck_prompts(now=now + timedelta(minutes=11)) == {"requeued": 1, "recovered": 0}
     assert queued("prompts.tasks.generate_ai_content") == [(prompt.id,)]
-    assert lifecycle.recover_stuck_prompts(now=now + timedelta(minutes=20)) == {"requeued": 0, "recovered": 0}
-    assert lifecycle.recover_stuck_prompts(now=now + timedelta(minutes=31)) == {"requeued": 0, "recovered": 1}
+    assert ai_content.recover_stuck_prompts(now=now + timedelta(minutes=20)) == {"requeued": 0, "recovered": 0}
+    assert ai_content.recover_stuck_prompts(now=now + timedelta(minutes=31)) == {"requeued": 0, "recovered": 1}
     prompt.refresh_from_db()
     assert prompt.processing_complete and prompt.needs_seo_review and prompt.seo_review_reason == "stuck"
     assert prompt.title == "a quiet harbour at dawn" and prompt.status == Prompt.Status.DRAFT
@@ -227,8 +227,8 @@ def test_ai_retry_queue_succeeds_on_a_later_try_and_publishes(alice, fake_openai
     assert prompt.needs_seo_review and prompt.ai_next_retry_at is not None
     wait = prompt.ai_next_retry_at - timezone.now()
     assert timedelta(seconds=50) < wait <= timedelta(minutes=1)
-    assert lifecycle.retry_failed_ai(now=timezone.now()) == {"queued": 0}  # not due yet
-    assert lifecycle.retry_failed_ai(now=timezone.now() + timedelta(minutes=2)) == {"queued": 1}
+    assert ai_content.retry_failed_ai(now=timezone.now()) == {"queued": 0}  # not due yet
+    assert ai_content.retry_failed_ai(now=timezone.now() + timedelta(minutes=2)) == {"queued": 1}
     tasks.generate_ai_content(prompt.id)
     prompt.refresh_from_db()
     assert not prompt.needs_seo_review and prompt.status == Prompt.Status.PUBLISHED and prompt.ai_next_retry_at is None
@@ -241,12 +241,12 @@ def test_ai_retry_queue_backs_off_and_gives_up_after_three_tries(alice, fake_ope
     for _ in range(3):
         prompt.refresh_from_db()
         waits.append(round((prompt.ai_next_retry_at - timezone.now()).total_seconds() / 60))
-        assert lifecycle.retry_failed_ai(now=timezone.now() + timedelta(hours=1)) == {"queued": 1}
+        assert ai_content.retry_failed_ai(now=timezone.now() + timedelta(hours=1)) == {"queued": 1}
         tasks.generate_ai_content(prompt.id)
     prompt.refresh_from_db()
     assert waits == [1, 5, 30]
     assert prompt.ai_next_retry_at is None and prompt.needs_seo_review and prompt.ai_attempts == 4
-    assert lifecycle.retry_failed_ai(now=timezone.now() + timedelta(days=1)) == {"queued": 0}
+    assert ai_content.retry_failed_ai(now=timezone.now() + timedelta(days=1)) == {"queued": 0}
 
 
 def test_two_prompts_with_the_same_title_in_the_same_second_never_share_files(alice, bob, fake_openai):

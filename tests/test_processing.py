@@ -6,7 +6,7 @@ from taggit.models import Tag
 from prompts import tasks
 from prompts.media import storage
 from prompts.models import Prompt
-from prompts.services import processing, uploads
+from prompts.services import submission, trash
 from tests.conftest import csrf_client
 from tests.upload_flow import make_ready_upload
 
@@ -17,7 +17,7 @@ LONG_PROMPT = "a cinematic vertical frame of a stylish young woman in the early 
 
 def submitted(user, *, content=LONG_PROMPT, draft=False, generator="midjourney") -> Prompt:
     upload = make_ready_upload(user)
-    return processing.submit_prompt(user=user, upload_id=upload.id, content=content, ai_generator=generator,
+    return submission.submit_prompt(user=user, upload_id=upload.id, content=content, ai_generator=generator,
                                     save_as_draft=draft)
 
 
@@ -156,7 +156,7 @@ def test_running_the_task_twice_changes_nothing_the_second_time(alice, fake_open
 
 def test_a_deleted_prompt_is_not_processed(alice, fake_openai):
     prompt = submitted(alice)
-    processing.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
+    trash.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
     assert tasks.generate_ai_content(prompt.id) == {"status": "skipped", "reason": "deleted"}
     prompt.refresh_from_db()
     assert prompt.title == "Processing..." and prompt.status == Prompt.Status.DRAFT
@@ -299,17 +299,17 @@ def test_retry_all_requeues_every_limited_prompt_of_the_author_only(alice, bob, 
 
 
 def test_long_polls_past_the_per_process_limit_answer_at_once(alice, alice_client, fake_openai):
-    from prompts.services import processing as processing_service
+    from prompts import selectors
 
     prompt = submitted(alice)
     taken = 0
-    while processing_service._LONG_POLLS.acquire(blocking=False):  # every waiting slot is busy
+    while selectors._LONG_POLLS.acquire(blocking=False):  # every waiting slot is busy
         taken += 1
     try:
         answer = alice_client.get(f"/api/prompt/status/{prompt.processing_uuid}/?wait=15").json()
     finally:
         for _ in range(taken):
-            processing_service._LONG_POLLS.release()
+            selectors._LONG_POLLS.release()
     assert taken >= 1
     assert answer["processing_complete"] is False and answer["waited"] is False
     waited = alice_client.get(f"/api/prompt/status/{prompt.processing_uuid}/?wait=0.2").json()

@@ -3,7 +3,7 @@ import pytest
 from django_q.models import Task
 
 from prompts.models import Prompt
-from prompts.services import processing
+from prompts.services import ai_content, trash
 from tests.processes import start_qcluster, stop_process, wait_until
 from tests.upload_flow import make_ready_upload
 
@@ -60,7 +60,7 @@ def test_worker_falls_back_when_the_ai_times_out(alice, alice_client, worker):
 def test_cancel_while_the_ai_runs_publishes_nothing(alice, alice_client, worker, fake_openai):
     prompt = submit(alice_client, alice, "a desert caravan at noon [[ai:delay=0.8]]")
     wait_until(lambda: fake_openai.requests_of("content"), timeout=20, message="the AI call to start")
-    processing.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
+    trash.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
     # the task finishes its AI call, sees the prompt was deleted, and saves nothing
     done = wait_until(lambda: Task.objects.filter(name=f"ai_content_{prompt.id}").first(), timeout=20,
                       message="the AI task to finish")
@@ -73,7 +73,6 @@ def test_cancel_while_the_ai_runs_publishes_nothing(alice, alice_client, worker,
 def test_a_task_lost_with_a_killed_worker_is_recovered_and_not_duplicated(alice, alice_client, fake_openai, settings):
     import signal
 
-    from prompts.services import lifecycle
 
     env = {**fake_openai.env(timeout=5, max_retries=0), "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
     first = start_qcluster(extra_env=env)
@@ -86,7 +85,7 @@ def test_a_task_lost_with_a_killed_worker_is_recovered_and_not_duplicated(alice,
 
     from django.utils import timezone
 
-    assert lifecycle.recover_stuck_prompts(now=timezone.now() + timedelta(minutes=11))["requeued"] == 1
+    assert ai_content.recover_stuck_prompts(now=timezone.now() + timedelta(minutes=11))["requeued"] == 1
     second = start_qcluster(extra_env=env)
     try:
         answer = wait_complete(alice_client, prompt, timeout=30)

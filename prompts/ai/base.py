@@ -3,7 +3,6 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 SEVERITIES = ("none", "low", "medium", "high", "critical")
-MAX_TAGS = 5
 
 
 class AIError(Exception):
@@ -46,14 +45,3 @@ class ContentResult:
     tags: list[str] = field(default_factory=list)
     relevance_score: float | None = None
     relevance_explanation: str | None = None
-
-
-def pick_tags(candidates: list[str], available_tags: list[str]) -> list[str]:
-    """Keep candidates that are in the vocabulary, in its spelling, without duplicates, at most MAX_TAGS."""
-    by_lower = {tag.lower(): tag for tag in available_tags}
-    picked: list[str] = []
-    for candidate in candidates:
-        tag = by_lower.get(candidate.strip().lower())
-        if tag is not None and tag not in picked:
-            picked.append(tag)
-    return picked[:MAX_TAGS]

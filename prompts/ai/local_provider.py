@@ -5,7 +5,8 @@ title, description and tags are derived from the user's prompt text alone.
 """
 import re
 
-from prompts.ai.base import MAX_TAGS, ContentResult, ModerationResult
+from prompts.ai.base import ContentResult, ModerationResult
+from prompts.vocabulary import MAX_TAGS
 
 PROVIDER = "local"
 TITLE_MAX_WORDS = 10

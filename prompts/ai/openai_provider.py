@@ -22,8 +22,8 @@ from prompts.ai.base import (
     AITimeout,
     ContentResult,
     ModerationResult,
-    pick_tags,
 )
+from prompts.vocabulary import pick_tags
 
 logger = logging.getLogger(__name__)
 

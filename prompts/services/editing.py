@@ -1,10 +1,10 @@
-"""The author's edits, and the staff review that completes a flagged prompt."""
+"""What the author may change on their own prompt: its details, its text, and whether it is public."""
 from django.db import transaction
 from taggit.models import Tag
 
 from prompts.models import Prompt
-from prompts.services import seo
-from prompts.services.processing import _save_with_unique_slug, clean_text, clean_title
+from prompts.services import seo, slugs, text
+from prompts.vocabulary import MAX_TAGS
 
 
 def edit_prompt(*, prompt: Prompt, title: str, description: str, tags: list[Tag], content: str, ai_generator: str,
@@ -16,23 +16,20 @@ def edit_prompt(*, prompt: Prompt, title: str, description: str, tags: list[Tag]
     """
     with transaction.atomic():
         prompt = Prompt.objects.select_for_update().get(id=prompt.id)
-        prompt.title = clean_title(title) or prompt.title
-        prompt.excerpt = clean_text(description, limit=2000)
+        prompt.title = text.clean_title(title) or prompt.title
+        prompt.excerpt = text.clean_description(description)
         prompt.content = content.strip() or prompt.content
         prompt.ai_generator = ai_generator
         prompt.alt_text = seo.alt_text(title=prompt.title, generator_label=prompt.get_ai_generator_display())
         prompt.publish_requested = publish
-        if prompt.needs_seo_review and prompt.seo_review_reason != Prompt.ReviewReason.MODERATION:
-            if prompt.title and prompt.excerpt and tags:
-                prompt.needs_seo_review = False
-                prompt.seo_review_reason = ""
-                prompt.ai_next_retry_at = None
-        held = prompt.moderation_status in (Prompt.ModerationStatus.PENDING, Prompt.ModerationStatus.REJECTED)
-        can_publish = publish and not held and prompt.processing_complete and not prompt.needs_seo_review
-        prompt.status = Prompt.Status.PUBLISHED if can_publish else Prompt.Status.DRAFT
+        if prompt.needs_details and prompt.title and prompt.excerpt and tags:
+            prompt.needs_seo_review = False
+            prompt.seo_review_reason = ""
+            prompt.ai_next_retry_at = None
+        prompt.status = Prompt.Status.PUBLISHED if prompt.may_be_published() else Prompt.Status.DRAFT
         if not prompt.slug:
-            _save_with_unique_slug(prompt)
+            slugs.save_with_unique_slug(prompt)
         else:
             prompt.save()
-        prompt.tags.set(tags[:5])
+        prompt.tags.set(tags[:MAX_TAGS])
     return prompt

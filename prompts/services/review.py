@@ -1,6 +1,6 @@
-"""Staff work on prompts: the SEO review queue (spec section 8), moderation decisions, bulk actions.
+"""What staff decide about prompts: the SEO review queue, moderation decisions and appeals, bulk actions.
 
-Completing a review is the human version of the AI task's `_finish`: it fills the details, clears
+Completing a review is the human version of the AI task's finish: it fills the details, clears
 the flag and publishes when the author wanted it and no moderation hold is pending. A title change
 gives the prompt a new slug; the old one is kept as a `SlugRedirect`, so shared links keep working.
 Every moderation decision writes a `ModerationDecision` row; the author sees its outcome once
@@ -18,13 +18,13 @@ from django.db.models import Q
 from django.utils import timezone
 from taggit.models import Tag
 
-from prompts.models import ModerationDecision, Prompt, SlugRedirect
-from prompts.services import lifecycle, processing, seo
+from prompts.models import ModerationDecision, Prompt
+from prompts.services import ai_content, seo, slugs, text, trash
 from prompts.services.errors import Conflict, DomainError, InvalidInput, NotFound
+from prompts.vocabulary import MAX_TAGS
 
 logger = logging.getLogger(__name__)
 
-HELD = (Prompt.ModerationStatus.PENDING, Prompt.ModerationStatus.REJECTED)
 # Outcomes the author is told about; an appeal is the author's own act.
 AUTHOR_VISIBLE_ACTIONS = (
     ModerationDecision.Action.APPROVED, ModerationDecision.Action.REJECTED,
@@ -44,8 +44,8 @@ class BulkResult:
 
 def complete_seo_review(*, prompt: Prompt, reviewer, title: str, description: str, tags: list[Tag]) -> Prompt:
     """Fill in the details of a flagged prompt, clear the flag and publish it if the author asked to."""
-    title = processing.clean_title(title)
-    description = processing.clean_text(description, limit=2000)
+    title = text.clean_title(title)
+    description = text.clean_description(description)
     tags = list(tags)
     if not title:
         raise InvalidInput("Please write a title.")
@@ -53,8 +53,8 @@ def complete_seo_review(*, prompt: Prompt, reviewer, title: str, description: st
         raise InvalidInput("Please write a description.")
     if not tags:
         raise InvalidInput("Please choose at least one tag.")
-    if len(tags) > processing.MAX_TAGS:
-        raise InvalidInput(f"Choose at most {processing.MAX_TAGS} tags.")
+    if len(tags) > MAX_TAGS:
+        raise InvalidInput(f"Choose at most {MAX_TAGS} tags.")
     with transaction.atomic():
         prompt = Prompt.objects.select_for_update().filter(id=prompt.id, is_deleted=False).first()
         if prompt is None:
@@ -68,9 +68,9 @@ def complete_seo_review(*, prompt: Prompt, reviewer, title: str, description: st
         prompt.ai_next_retry_at = None
         # The person's details win over an AI retry still in the queue: it will see "complete" and stop.
         prompt.processing_complete = True
-        prompt.status = Prompt.Status.PUBLISHED if _may_publish(prompt) else Prompt.Status.DRAFT
+        prompt.status = Prompt.Status.PUBLISHED if prompt.may_be_published() else Prompt.Status.DRAFT
         if title_changed or not prompt.slug:
-            _save_with_new_slug(prompt)
+            slugs.save_with_new_slug(prompt)
         else:
             prompt.save()
         prompt.tags.set(tags)
@@ -78,33 +78,11 @@ def complete_seo_review(*, prompt: Prompt, reviewer, title: str, description: st
     return prompt
 
 
-def _may_publish(prompt: Prompt) -> bool:
-    return (
-        prompt.publish_requested and prompt.processing_complete and not prompt.needs_seo_review
-        and prompt.moderation_status not in HELD and not prompt.is_deleted
-    )
-
-
-def _save_with_new_slug(prompt: Prompt) -> None:
-    """Save with a slug made from the (new) title; the old slug becomes a redirect to the prompt."""
-    old_slug = prompt.slug
-    processing._save_with_unique_slug(prompt)
-    if old_slug and old_slug != prompt.slug:
-        SlugRedirect.objects.update_or_create(old_slug=old_slug, defaults={"prompt": prompt})
-    # A slug that is live again must not also be a redirect (e.g. a title changed back).
-    SlugRedirect.objects.filter(old_slug=prompt.slug).delete()
-
-
 # --- Moderation ---------------------------------------------------------------------------
 
 def publishes_on_approval(prompt: Prompt) -> bool:
     """Whether approving would publish it now: the author wants it public and nothing else is missing."""
-    return prompt.publish_requested and prompt.processing_complete and not _needs_details(prompt)
-
-
-def _needs_details(prompt: Prompt) -> bool:
-    # A "moderation flag" review is settled by the moderator's decision; any other reason needs details.
-    return prompt.needs_seo_review and prompt.seo_review_reason != Prompt.ReviewReason.MODERATION
+    return prompt.may_be_published(as_if_approved=True)
 
 
 APPEAL_MAX = 500
@@ -146,9 +124,9 @@ def approve_moderation(*, prompt: Prompt, moderator, note: str = "") -> Prompt:
         if prompt.needs_seo_review and prompt.seo_review_reason == Prompt.ReviewReason.MODERATION:
             prompt.needs_seo_review = False
             prompt.seo_review_reason = ""
-        prompt.status = Prompt.Status.PUBLISHED if _may_publish(prompt) else Prompt.Status.DRAFT
+        prompt.status = Prompt.Status.PUBLISHED if prompt.may_be_published() else Prompt.Status.DRAFT
         if prompt.status == Prompt.Status.PUBLISHED and not prompt.slug:
-            processing._save_with_unique_slug(prompt)
+            slugs.save_with_unique_slug(prompt)
         else:
             prompt.save()
         ModerationDecision.objects.create(
@@ -173,7 +151,7 @@ def reject_moderation(*, prompt: Prompt, moderator, note: str) -> Prompt:
             prompt=prompt, actor=moderator, note=note,
             action=ModerationDecision.Action.APPEAL_DENIED if appeal else ModerationDecision.Action.REJECTED,
         )
-        prompt = lifecycle.trash_prompt(prompt=prompt)
+        prompt = trash.trash_prompt(prompt=prompt)
     return prompt
 
 
@@ -229,8 +207,8 @@ def outcome_message(decision: ModerationDecision) -> tuple[str, str]:
 # --- Bulk actions (the Prompt changelist) ------------------------------------------------------
 
 def retry_ai(*, prompts: Iterable[Prompt]) -> BulkResult:
-    """Queue the AI content task again for each prompt, within `processing.requeue_ai`'s limits."""
-    return _each(prompts, lambda prompt: processing.requeue_ai(prompt=prompt))
+    """Queue the AI content task again for each prompt, within `ai_content.requeue_ai`'s limits."""
+    return _each(prompts, lambda prompt: ai_content.requeue_ai(prompt=prompt))
 
 
 def approve_many(*, prompts: Iterable[Prompt], moderator) -> BulkResult:
@@ -251,19 +229,16 @@ def publish_prompt(*, prompt: Prompt) -> Prompt:
             raise NotFound("This prompt is in the trash.")
         if prompt.status == Prompt.Status.PUBLISHED:
             raise Conflict("It is already published.")
-        if not prompt.processing_complete:
-            raise Conflict("It is still being processed.")
-        if prompt.moderation_status in HELD:
-            raise Conflict("It is held by moderation.")
-        if prompt.needs_seo_review:
-            raise Conflict("It needs an SEO review first.")
+        blockers = prompt.publish_blockers()
+        if blockers:
+            raise Conflict(blockers[0])
         if not prompt.publish_requested:
             raise Conflict("Its author chose to keep it as a draft.")
         prompt.status = Prompt.Status.PUBLISHED
         if prompt.slug:
             prompt.save()
         else:
-            processing._save_with_unique_slug(prompt)
+            slugs.save_with_unique_slug(prompt)
     return prompt
 
 

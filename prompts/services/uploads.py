@@ -21,8 +21,17 @@ from django.utils import timezone
 
 from prompts import ai
 from prompts.media import direct_upload, images, metadata, storage
-from prompts.models import ModerationAction, Profile, Severity, Upload
-from prompts.services.errors import Conflict, InvalidInput, NotFound, RateLimited, ServiceUnavailable, TooLarge, UnsupportedType
+from prompts.models import ModerationAction, Severity, Upload
+from prompts.services.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+    TooLarge,
+    UnsupportedType,
+)
+from prompts.services.plans import is_premium
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +82,6 @@ class PresignedUpload:
 
 def megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f}"
-
-
-def is_premium(user) -> bool:
-    return Profile.objects.filter(user=user, is_premium=True).exists()
 
 
 def weekly_upload_count(user) -> int:

@@ -1,15 +1,18 @@
-"""JSON endpoints: parse -> call a service -> JsonResponse. Errors are {"error": "..."} (DESIGN.md)."""
+"""JSON endpoints: parse -> call a service -> JsonResponse. Errors are {"error": "..."} with the right status."""
 from __future__ import annotations
 
 import functools
 import json
+from typing import Annotated, TypeVar
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.http.request import RawPostDataException
 from django.views.decorators.cache import never_cache
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from prompts.services import processing, uploads
+from prompts import selectors
+from prompts.services import ai_content, uploads
 from prompts.services.errors import DomainError, InvalidInput, TooLarge
 
 
@@ -41,45 +44,65 @@ def api_view(*methods: str):
     return decorate
 
 
-def read_json(request) -> dict:
+MAX_BODY_BYTES = 64 * 1024
+
+
+class RequestBody(BaseModel):
+    """A JSON request body: strict types (no "12" for 12, no true for 1), unknown keys ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class PresignBody(RequestBody):
+    filename: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    content_type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    file_size: int
+
+
+class UploadBody(RequestBody):
+    upload_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+Body = TypeVar("Body", bound=RequestBody)
+
+
+def parse_body(request, model: type[Body]) -> Body:
+    """The request's JSON body as `model`, or an InvalidInput/TooLarge with a sentence a person can read."""
     try:
         raw = request.body
     except RequestDataTooBig:  # over DATA_UPLOAD_MAX_MEMORY_SIZE
         raise TooLarge("The request is too large.")
     except RawPostDataException:  # a form or multipart body, already parsed (for its CSRF field)
         raise InvalidInput("The request body must be JSON.")
-    if len(raw) > 64 * 1024:
+    if len(raw) > MAX_BODY_BYTES:
         raise InvalidInput("The request is too large.")
     try:
-        body = json.loads(raw or b"{}")
+        data = json.loads(raw or b"{}")
     except (ValueError, RecursionError):  # bad JSON or UTF-8, a number too long to convert, nesting too deep
         raise InvalidInput("The request body must be JSON.")
-    if not isinstance(body, dict):
+    if not isinstance(data, dict):
         raise InvalidInput("The request body must be a JSON object.")
-    return body
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(_first_problem(exc))
 
 
-def field(body: dict, name: str, kind: type, *, max_length: int = 500):
-    value = body.get(name)
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidInput(f"'{name}' must be a whole number.")
-        return value
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"'{name}' is required.")
-    if len(value) > max_length:
-        raise InvalidInput(f"'{name}' is too long.")
-    return value
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False, include_input=False)[0]
+    name = str(error["loc"][0]) if error["loc"] else "body"
+    if error["type"] == "string_too_long":
+        return f"'{name}' is too long."
+    if error["type"] in ("int_type", "int_parsing"):
+        return f"'{name}' must be a whole number."
+    return f"'{name}' is required."
 
 
 @api_view("POST")
 def presign(request):
-    body = read_json(request)
+    body = parse_body(request, PresignBody)
     signed = uploads.presign_upload(
-        user=request.user,
-        filename=field(body, "filename", str, max_length=1000),
-        content_type=field(body, "content_type", str, max_length=200),
-        file_size=field(body, "file_size", int),
+        user=request.user, filename=body.filename, content_type=body.content_type, file_size=body.file_size,
     )
     return JsonResponse({
         "upload_id": str(signed.upload.id),
@@ -93,7 +116,7 @@ def presign(request):
 
 @api_view("POST")
 def complete(request):
-    upload = uploads.complete_upload(user=request.user, upload_id=field(read_json(request), "upload_id", str))
+    upload = uploads.complete_upload(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
     return JsonResponse({
         "upload_id": str(upload.id), "state": "uploaded", "size": upload.size, "content_type": upload.content_type,
         "width": upload.width, "height": upload.height, "media_type": upload.media_type,
@@ -103,7 +126,7 @@ def complete(request):
 
 @api_view("POST")
 def moderate(request):
-    upload = uploads.moderate_upload(user=request.user, upload_id=field(read_json(request), "upload_id", str))
+    upload = uploads.moderate_upload(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
     return JsonResponse({
         "upload_id": str(upload.id),
         "severity": upload.moderation_severity,
@@ -116,7 +139,7 @@ def moderate(request):
 
 @api_view("POST")
 def variants(request):
-    upload = uploads.make_upload_variants(user=request.user, upload_id=field(read_json(request), "upload_id", str))
+    upload = uploads.make_upload_variants(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
     return JsonResponse({
         "upload_id": str(upload.id), "state": "ready", "variants": uploads.variant_urls(upload),
         "blurhash": upload.blurhash,
@@ -139,13 +162,13 @@ def prompt_status(request, processing_uuid):
     except ValueError:
         wait = 0.0
     if wait > 0:
-        answer = processing.wait_for_status(user=request.user, processing_uuid=processing_uuid, wait_seconds=wait)
+        answer = selectors.wait_for_status(user=request.user, processing_uuid=processing_uuid, wait_seconds=wait)
     else:
-        answer = processing.status_of(user=request.user, processing_uuid=processing_uuid)
+        answer = selectors.status_of(user=request.user, processing_uuid=processing_uuid)
     return JsonResponse(answer)
 
 
 @api_view("POST")
 def prompt_retry(request, processing_uuid):
-    prompt = processing.retry_ai_content(user=request.user, processing_uuid=processing_uuid)
+    prompt = ai_content.retry_ai_content(user=request.user, processing_uuid=processing_uuid)
     return JsonResponse({"processing_complete": prompt.processing_complete, "queued": True})

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from prompts import selectors
 from prompts.forms import PromptEditForm, SubmitForm
 from prompts.models import AIGenerator
-from prompts.services import editing, lifecycle, processing, uploads
+from prompts.services import editing, plans, review, submission, trash, uploads
 from prompts.services.errors import DomainError, NotFound
 
 
@@ -27,13 +27,13 @@ def signup(request):
 
 
 def _upload_context(request, form, status=200):
-    premium = uploads.is_premium(request.user)
+    premium = plans.is_premium(request.user)
     context = {
         "form": form,
         "generators": AIGenerator.choices,
         "max_image_bytes": settings.UPLOAD_MAX_IMAGE_BYTES,
         "max_video_bytes": settings.UPLOAD_MAX_VIDEO_BYTES,
-        "max_prompt_length": processing.MAX_PROMPT_LENGTH,
+        "max_prompt_length": submission.MAX_PROMPT_LENGTH,
         "is_premium": premium,
         "weekly_count": uploads.weekly_upload_count(request.user),
         "weekly_limit": settings.UPLOAD_WEEKLY_LIMIT,
@@ -57,7 +57,7 @@ def upload_submit(request):
     if not form.is_valid():
         return _upload_context(request, form, status=400)
     try:
-        prompt = processing.submit_prompt(
+        prompt = submission.submit_prompt(
             user=request.user, upload_id=form.cleaned_data["upload_id"], content=form.cleaned_data["content"],
             ai_generator=form.cleaned_data["ai_generator"], save_as_draft=form.cleaned_data["save_as_draft"],
         )
@@ -78,7 +78,8 @@ def processing_page(request, processing_uuid):
         "more_from": selectors.more_from_author(prompt, limit=4),
         "poll_ms": settings.PROCESSING_POLL_MS,
         "long_poll_seconds": settings.PROCESSING_LONG_POLL_SECONDS,
-        "estimate_text": "" if prompt.processing_complete else processing.status_of(
+        "retention_days": plans.retention_days(request.user),
+        "estimate_text": "" if prompt.processing_complete else selectors.status_of(
             user=request.user, processing_uuid=prompt.processing_uuid).get("estimate_text", ""),
         "warning_ms": settings.PROCESSING_WARNING_MS,
         "error_ms": settings.PROCESSING_ERROR_MS,
@@ -89,10 +90,11 @@ def processing_page(request, processing_uuid):
 @require_POST
 def prompt_cancel(request, processing_uuid):
     try:
-        processing.cancel_prompt(user=request.user, processing_uuid=processing_uuid)
+        trash.cancel_prompt(user=request.user, processing_uuid=processing_uuid)
     except NotFound:
         raise Http404("Not found")
-    messages.success(request, "Upload cancelled. You can restore it from trash within 5 days.")
+    days = plans.retention_days(request.user)
+    messages.success(request, f"Upload cancelled. You can restore it from trash within {days} days.")
     return redirect("upload_page")
 
 
@@ -127,17 +129,17 @@ def prompt_delete(request, processing_uuid):
     prompt = selectors.own_prompt(user=request.user, processing_uuid=processing_uuid)
     if prompt is None:
         raise Http404("Not found")
-    lifecycle.trash_prompt(prompt=prompt)
-    days = lifecycle.retention_days(request.user)
+    trash.trash_prompt(prompt=prompt)
+    days = plans.retention_days(request.user)
     messages.success(request, f"“{prompt.title}” was moved to your trash. You can restore it within {days} days.")
     return redirect("trash")
 
 
 @login_required
-def trash(request):
+def trash_page(request):
     return render(request, "prompts/trash.html", {
         "items": selectors.trash_for(user=request.user),
-        "retention_days": lifecycle.retention_days(request.user),
+        "retention_days": plans.retention_days(request.user),
     })
 
 
@@ -145,7 +147,7 @@ def trash(request):
 @require_POST
 def trash_restore(request, prompt_id):
     try:
-        prompt = lifecycle.restore_prompt(user=request.user, prompt_id=prompt_id)
+        prompt = trash.restore_prompt(user=request.user, prompt_id=prompt_id)
     except NotFound:
         raise Http404("Not found")
     except DomainError as exc:
@@ -158,8 +160,6 @@ def trash_restore(request, prompt_id):
 @login_required
 @require_POST
 def prompt_appeal(request, processing_uuid):
-    from prompts.services import review
-
     prompt = selectors.own_prompt(user=request.user, processing_uuid=processing_uuid, include_deleted=True)
     if prompt is None:
         raise Http404("Not found")

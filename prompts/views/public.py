@@ -7,7 +7,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -15,7 +20,7 @@ from taggit.models import Tag
 
 from prompts import selectors
 from prompts.models import AIGenerator, Collection, Prompt
-from prompts.services import processing, seo, social
+from prompts.services import ai_content, seo, social
 from prompts.services.errors import DomainError
 
 PAGE_SIZE = 24
@@ -81,7 +86,7 @@ def profile_page(request, username):
     return _listing(request, selectors.prompts_by_author(author), template="prompts/home.html", context={
         "heading": f"Prompts by @{author.username}",
         "profile": author,
-        "limited": list(processing.limited_prompts(user=author)[:50]) if own else [],
+        "limited": list(ai_content.limited_prompts(user=author)[:50]) if own else [],
         "meta_title": f"@{author.username}'s AI prompts — PromptFinder",
         "meta_description": f"AI images and prompts shared by @{author.username} on PromptFinder.",
     })
@@ -220,7 +225,7 @@ def robots_txt(request):
 @login_required
 @require_POST
 def retry_all_limited(request):
-    queued, skipped = processing.retry_all_limited(user=request.user)
+    queued, skipped = ai_content.retry_all_limited(user=request.user)
     text = f"{queued} prompt{'s' if queued != 1 else ''} queued to try the AI again."
     if skipped:
         text += f" {skipped} could not be retried (tried too often): our team will complete them."

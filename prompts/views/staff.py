@@ -84,7 +84,7 @@ def seo_review_edit(request, prompt_id: int):
 def _review_outcome(prompt: Prompt) -> str:
     if prompt.is_published:
         return f"“{prompt.title}” is complete and published."
-    if prompt.moderation_status in review.HELD:
+    if prompt.is_held:
         return f"“{prompt.title}” is complete. It stays a draft until a moderator approves it."
     return f"“{prompt.title}” is complete. It stays a draft, as its author asked."
 

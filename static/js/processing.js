@@ -10,6 +10,7 @@ const ERROR_MS = Number(page.dataset.errorMs) || 120000;
 // Long poll: the server answers the moment the prompt completes (or after this many seconds);
 // plain polling every POLL_MS is the fallback when a long poll fails.
 const LONG_POLL_S = Number(page.dataset.longPollSeconds) || 0;
+const RETENTION_DAYS = Number(page.dataset.retentionDays) || 5;
 let longPoll = LONG_POLL_S > 0;
 const estimateEl = document.getElementById('wait-estimate');
 
@@ -163,7 +164,7 @@ async function confirmDelete(event) {
   event.preventDefault();
   const answer = await showDialog(dialog, {
     title: '🗑️ Cancel this upload?',
-    message: ['This prompt will be moved to your trash.', 'You can restore it within 5 days if you change your mind.'],
+    message: ['This prompt will be moved to your trash.', `You can restore it within ${RETENTION_DAYS} days if you change your mind.`],
     actions: [{ label: 'Keep It', value: 'keep' }, { label: 'Move to Trash', value: 'trash', primary: true, danger: true }],
   });
   if (answer === 'trash') {

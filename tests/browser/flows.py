@@ -7,7 +7,7 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import expect
 
-from prompts.services import processing
+from prompts.services import submission
 from tests import media_samples
 from tests.conftest import csrf_client
 from tests.upload_flow import ready_upload
@@ -91,7 +91,7 @@ def dialog(page, title: str):
 def submitted_prompt(user, *, base_url: str, content: str = "A quiet harbour at dawn, soft fog"):
     """A prompt that was uploaded and submitted without a browser (for tests of the processing page)."""
     upload_id = ready_upload(csrf_client(user), media_samples.jpeg_bytes(), base_url=base_url)
-    return processing.submit_prompt(user=user, upload_id=upload_id, content=content, ai_generator="midjourney",
+    return submission.submit_prompt(user=user, upload_id=upload_id, content=content, ai_generator="midjourney",
                                     save_as_draft=False)
 
 

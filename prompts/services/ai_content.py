@@ -1,0 +1,251 @@
+"""How a submitted prompt gets its title, description and tags: the AI task, its fallback, its retries.
+
+A prompt is `processing_complete=False` from submit until the AI task, the fallback or the
+stuck-prompt recovery finishes it — always in one save (`_finish`). Django-Q delivers a task at
+least once, so the task may run twice: it exits when the prompt is deleted or already complete.
+After a failure the prompt is saved as a draft with a title made from its prompt text, flagged for
+review, and the AI is tried again later (1, 5, then 30 minutes), by the author's "Try again", by
+"Retry all", or by staff.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+from taggit.models import Tag
+
+from prompts import ai, selectors
+from prompts.media import storage
+from prompts.models import Prompt
+from prompts.services import seo, slugs, text
+from prompts.services.errors import Conflict, NotFound
+from prompts.services.uploads import analysis_image
+
+logger = logging.getLogger(__name__)
+
+MAX_AI_ATTEMPTS = 5
+# Beyond the automatic tries, a person may ask a few more times before staff take over.
+MAX_REQUESTED_ATTEMPTS = MAX_AI_ATTEMPTS + 3
+STUCK_REQUEUE_AFTER = timedelta(minutes=10)
+STUCK_FALLBACK_AFTER = timedelta(minutes=30)
+# Automatic AI retries after a failure: wait 1, 5, then 30 minutes; at most three tries.
+AI_RETRY_DELAYS = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30)]
+AI_FAILURE_REASONS = {
+    Prompt.ReviewReason.AI_TIMEOUT, Prompt.ReviewReason.AI_ERROR, Prompt.ReviewReason.DOWNLOAD_FAILED,
+    Prompt.ReviewReason.MALFORMED, Prompt.ReviewReason.PARTIAL, Prompt.ReviewReason.STUCK,
+}
+RETRYABLE_REASONS = {Prompt.ReviewReason.AI_TIMEOUT, Prompt.ReviewReason.AI_ERROR, Prompt.ReviewReason.DOWNLOAD_FAILED}
+REASON_OF_AI_ERROR = {
+    "ai_timeout": Prompt.ReviewReason.AI_TIMEOUT,
+    "ai_error": Prompt.ReviewReason.AI_ERROR,
+    "malformed": Prompt.ReviewReason.MALFORMED,
+    "refusal": Prompt.ReviewReason.MALFORMED,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # "skipped", "success", "partial", "fallback"
+    reason: str = ""
+
+
+def queue_ai_content(prompt: Prompt) -> None:
+    """Queue the AI task once the surrounding transaction has committed."""
+    prompt_id = prompt.id
+    transaction.on_commit(
+        lambda: async_task("prompts.tasks.generate_ai_content", prompt_id, task_name=f"ai_content_{prompt_id}")
+    )
+
+
+# --- The task ------------------------------------------------------------------------------
+
+def generate_ai_content(*, prompt_id: int) -> Outcome:
+    prompt = Prompt.objects.select_related("upload").filter(id=prompt_id).first()
+    if prompt is None or prompt.is_deleted:
+        return Outcome("skipped", "deleted")
+    if prompt.processing_complete:
+        return Outcome("skipped", "complete")
+    Prompt.objects.filter(id=prompt.id).update(ai_attempts=prompt.ai_attempts + 1)
+    try:
+        image_bytes, content_type = _image_for(prompt)
+    except storage.StorageError as exc:
+        logger.warning("prompt %s: image download failed: %s", prompt.id, exc)
+        return apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.DOWNLOAD_FAILED)
+    try:
+        result = ai.generate_content(
+            image_bytes=image_bytes, content_type=content_type, prompt_text=prompt.content,
+            generator_label=prompt.get_ai_generator_display(), available_tags=text.vocabulary(),
+        )
+    except ai.AIError as exc:
+        logger.warning("prompt %s: AI content failed (%s): %s", prompt.id, exc.reason, exc)
+        reason = REASON_OF_AI_ERROR.get(exc.reason, Prompt.ReviewReason.AI_ERROR)
+        return apply_fallback(prompt_id=prompt.id, reason=reason)
+    return apply_ai_result(prompt_id=prompt.id, result=result)
+
+
+def _image_for(prompt: Prompt) -> tuple[bytes, str]:
+    if prompt.upload is not None and prompt.upload.file_key == prompt.media_keys.get("original"):
+        return analysis_image(prompt.upload)
+    # After the SEO rename the upload's key is gone; the large variant is what the AI needs.
+    key = prompt.media_keys.get("large") or prompt.media_keys.get("original")
+    return storage.read_bytes(key), "image/jpeg"
+
+
+def apply_ai_result(*, prompt_id: int, result: ai.ContentResult) -> Outcome:
+    title = text.clean_title(result.title)
+    description = text.clean_description(result.description)
+    tags = text.choose_tags(result.tags)
+    partial = not (title and description and tags)
+    fields = {
+        "title": title or None,
+        "excerpt": description,
+        "relevance_score": result.relevance_score if isinstance(result.relevance_score, (int, float)) else None,
+        "relevance_explanation": text.clean_text(result.relevance_explanation, limit=500),
+    }
+    reason = Prompt.ReviewReason.PARTIAL if partial else ""
+    return _finish(prompt_id=prompt_id, fields=fields, tags=tags, review_reason=reason)
+
+
+def apply_fallback(*, prompt_id: int, reason: str) -> Outcome:
+    """The prompt is saved as a draft with a title from its prompt text, flagged for review."""
+    return _finish(prompt_id=prompt_id, fields={"title": None, "excerpt": ""}, tags=None, review_reason=reason)
+
+
+def _finish(*, prompt_id: int, fields: dict, tags: list[Tag] | None, review_reason: str) -> Outcome:
+    with transaction.atomic():
+        prompt = Prompt.objects.select_for_update().filter(id=prompt_id).first()
+        if prompt is None or prompt.is_deleted:
+            return Outcome("skipped", "deleted")
+        if prompt.processing_complete:
+            return Outcome("skipped", "complete")
+        was_fallback = prompt.needs_seo_review and prompt.seo_review_reason in AI_FAILURE_REASONS
+        was_published = prompt.status == Prompt.Status.PUBLISHED
+        keep_previous = tags is None and prompt.needs_seo_review and prompt.slug
+        if not keep_previous:
+            prompt.title = fields.get("title") or text.fallback_title(prompt.content)
+            prompt.excerpt = fields.get("excerpt", "")
+            prompt.relevance_score = fields.get("relevance_score")
+            prompt.relevance_explanation = fields.get("relevance_explanation", "")
+        prompt.alt_text = seo.alt_text(title=prompt.title, generator_label=prompt.get_ai_generator_display())
+        if not prompt.seo_filename_base:
+            prompt.seo_filename_base = seo.seo_filename_base(title=prompt.title, generator_slug=prompt.ai_generator)
+        prompt.needs_seo_review = bool(review_reason)
+        prompt.seo_review_reason = review_reason
+        prompt.ai_next_retry_at = None
+        prompt.processing_complete = True
+        prompt.processing_completed_at = timezone.now()
+        prompt.status = Prompt.Status.PUBLISHED if prompt.may_be_published() else Prompt.Status.DRAFT
+        # A slug made from a fallback title is replaced once the AI gives a real title, as long
+        # as the prompt was never public under it.
+        replace_slug = was_fallback and not review_reason and not was_published
+        if not prompt.slug or replace_slug:
+            slugs.save_with_unique_slug(prompt)
+        else:
+            prompt.save()
+        if tags is not None:
+            prompt.tags.set(tags)
+    outcome = "fallback" if review_reason and tags is None else ("partial" if review_reason else "success")
+    return Outcome(outcome, review_reason)
+
+
+def after_processing(*, prompt_id: int, outcome: str, reason: str) -> None:
+    """Once the prompt is complete: queue the SEO rename of its files, plan an AI retry after a failure."""
+    async_task("prompts.tasks.rename_files_for_seo", prompt_id, task_name=f"seo_rename_{prompt_id}")
+    if outcome == "fallback" and reason in RETRYABLE_REASONS:
+        schedule_ai_retry(prompt_id=prompt_id)
+
+
+# --- Trying again --------------------------------------------------------------------------
+
+def requeue_ai(*, prompt: Prompt) -> Prompt:
+    """Queue the AI once more for a prompt that fell back or seems stuck, within the attempt cap."""
+    if prompt.is_deleted:
+        raise NotFound("This prompt was not found.")
+    if prompt.processing_complete and prompt.seo_review_reason not in AI_FAILURE_REASONS:
+        raise Conflict("This prompt already has its details.")
+    if prompt.ai_attempts >= MAX_REQUESTED_ATTEMPTS:
+        raise Conflict("We've tried several times already. Our team will complete this prompt for you.")
+    with transaction.atomic():
+        Prompt.objects.filter(id=prompt.id).update(processing_complete=False, updated_on=timezone.now())
+        queue_ai_content(prompt)
+    prompt.refresh_from_db()
+    return prompt
+
+
+def retry_ai_content(*, user, processing_uuid) -> Prompt:
+    """The author's "Try Again" on the processing page."""
+    prompt = selectors.own_prompt(user=user, processing_uuid=processing_uuid)
+    if prompt is None:
+        raise NotFound("This prompt was not found.")
+    return requeue_ai(prompt=prompt)
+
+
+def schedule_ai_retry(*, prompt_id: int) -> None:
+    prompt = Prompt.objects.filter(id=prompt_id).only("id", "ai_attempts").first()
+    if prompt is None:
+        return
+    automatic_tries_made = max(0, prompt.ai_attempts - 1)
+    if automatic_tries_made >= len(AI_RETRY_DELAYS):
+        Prompt.objects.filter(id=prompt_id).update(ai_next_retry_at=None)
+        return  # given up: the prompt stays in the SEO review queue for a person
+    Prompt.objects.filter(id=prompt_id).update(ai_next_retry_at=timezone.now() + AI_RETRY_DELAYS[automatic_tries_made])
+
+
+def retry_failed_ai(*, now=None) -> dict:
+    """The scheduled job: queue the AI again for each prompt whose retry time has come."""
+    now = now or timezone.now()
+    due = Prompt.objects.filter(
+        ai_next_retry_at__lte=now, is_deleted=False, needs_seo_review=True, seo_review_reason__in=RETRYABLE_REASONS,
+    )
+    queued = 0
+    for prompt in due:
+        Prompt.objects.filter(id=prompt.id).update(ai_next_retry_at=None)
+        try:
+            requeue_ai(prompt=prompt)
+            queued += 1
+        except (Conflict, NotFound):
+            continue
+    return {"queued": queued}
+
+
+def limited_prompts(*, user):
+    """The author's prompts that ended with limited details because the AI failed."""
+    return Prompt.objects.filter(author=user, is_deleted=False, processing_complete=True, needs_seo_review=True,
+                                 seo_review_reason__in=AI_FAILURE_REASONS).order_by("-created_on")
+
+
+def retry_all_limited(*, user) -> tuple[int, int]:
+    """'Retry all': queue the AI again for each limited prompt (within requeue_ai's limits)."""
+    queued = skipped = 0
+    for prompt in limited_prompts(user=user):
+        try:
+            requeue_ai(prompt=prompt)
+            queued += 1
+        except (Conflict, NotFound):
+            skipped += 1
+    return queued, skipped
+
+
+def recover_stuck_prompts(*, now=None) -> dict:
+    """Re-queue a prompt stuck for 10 minutes once; after 30 minutes give it the fallback ("stuck")."""
+    now = now or timezone.now()
+    stuck = Prompt.objects.filter(processing_complete=False, is_deleted=False, updated_on__lt=now - STUCK_REQUEUE_AFTER)
+    requeued = recovered = 0
+    for prompt in stuck:
+        if prompt.updated_on < now - STUCK_FALLBACK_AFTER and prompt.stuck_requeued_at is not None:
+            logger.warning("prompt %s stuck for 30 minutes: applying the fallback", prompt.id)
+            outcome = apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.STUCK)
+            if outcome.status != "skipped":
+                after_processing(prompt_id=prompt.id, outcome="fallback", reason=Prompt.ReviewReason.STUCK)
+                recovered += 1
+        elif prompt.stuck_requeued_at is None:
+            logger.warning("prompt %s stuck for 10 minutes: queueing the AI task again", prompt.id)
+            with transaction.atomic():
+                Prompt.objects.filter(id=prompt.id).update(stuck_requeued_at=now)
+                queue_ai_content(prompt)
+            requeued += 1
+    return {"requeued": requeued, "recovered": recovered}

@@ -1,4 +1,4 @@
-"""PromptFinder's admin site: Django's, plus the staff queues (spec sections 8 and 14).
+"""PromptFinder's admin site: Django's, plus the staff queues (SEO review, moderation).
 
 `PromptFinderAdminConfig` (in INSTALLED_APPS instead of "django.contrib.admin") makes this class
 the default site, so `admin.site`, `@admin.register` and django_q's own admin pages all use it and
@@ -23,6 +23,8 @@ class PromptFinderAdminSite(admin.AdminSite):
     index_title = "Site administration"
 
     def get_urls(self):
+        # Imported here, not at the top: this site is built while apps load, before the models the
+        # staff views import are ready.
         from prompts.views import staff
 
         extra = [
@@ -36,7 +38,7 @@ class PromptFinderAdminSite(admin.AdminSite):
         return extra + super().get_urls()
 
     def index(self, request, extra_context=None):
-        from prompts.views import staff
+        from prompts.views import staff  # see get_urls
 
         return super().index(request, extra_context={**staff.queue_counts(request), **(extra_context or {})})
 

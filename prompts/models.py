@@ -89,7 +89,7 @@ class Upload(models.Model):
     moderation_checked = models.BooleanField(default=False)
     moderation_note = models.CharField(max_length=300, blank=True)
 
-    # {"thumb": key, "medium": key, "large": key, "webp": key, "poster": key}
+    # {"thumb": key, "medium": key, "large": key, "webp": key}
     variant_keys = models.JSONField(default=dict, blank=True)
     blurhash = models.CharField(max_length=100, blank=True)
 

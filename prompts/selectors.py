@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from taggit.models import Tag
 
-from prompts.models import Prompt, Upload
+from prompts.media.metadata import hamming
+from prompts.models import Prompt, SlugRedirect, Upload
 from prompts.services.errors import NotFound
 from prompts.services.plans import retention_days
 
@@ -100,8 +101,6 @@ def prompts_by_author(user):
 
 def prompt_for_old_slug(slug: str) -> Prompt | None:
     """A published prompt whose slug changed from `slug` (old URLs keep working)."""
-    from prompts.models import SlugRedirect
-
     redirect = SlugRedirect.objects.select_related("prompt").filter(old_slug=slug).first()
     if redirect is None or not redirect.prompt.is_published or not redirect.prompt.slug:
         return None
@@ -109,7 +108,7 @@ def prompt_for_old_slug(slug: str) -> Prompt | None:
 
 
 def seo_review_queue() -> QuerySet[Prompt]:
-    """Prompts whose details a person must complete (spec section 8), oldest first."""
+    """Prompts whose details a person must complete (the SEO review queue), oldest first."""
     return (
         Prompt.objects.filter(needs_seo_review=True, is_deleted=False)
         .select_related("author").order_by("created_on")
@@ -130,8 +129,6 @@ NEAR_DUPLICATE_DISTANCE = 6
 
 def near_duplicates(prompt: Prompt, *, limit: int = 5, scan: int = 20_000) -> list[tuple[Prompt, int]]:
     """Other prompts whose image looks the same (dHash within 6 bits), closest first: for moderators."""
-    from prompts.media.metadata import hamming
-
     if prompt.dhash is None:
         return []
     candidates = (

@@ -249,7 +249,9 @@ PROCESSING_LONG_POLL_SECONDS = int(os.environ.get("PROCESSING_LONG_POLL_SECONDS"
 # polls every PROCESSING_POLL_MS): waiting requests must never take every thread of a worker.
 PROCESSING_LONG_POLLS_PER_PROCESS = int(os.environ.get("PROCESSING_LONG_POLLS_PER_PROCESS", "6"))
 
-# --- Django-Q2 (spec section 14; DESIGN.md "What we know about our dependencies") --------
+# --- Django-Q2: the ORM broker on our own database (docs/architecture.md, "Background tasks") --------
+# Delivery is at least once (a lease of `retry` seconds that a dead worker leaves to expire), so
+# every task is idempotent; max_attempts bounds the re-runs (Django-Q's default 0 retries forever).
 Q_CLUSTER = {
     "name": os.environ.get("Q_CLUSTER_NAME", "promptfinder"),
     "workers": int(os.environ.get("Q_WORKERS", "2")),

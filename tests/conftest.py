@@ -3,6 +3,8 @@
 alice owns things, bob is another user, carol is premium, and staff reviews. Outside services
 (qcluster, moto's S3 server, the fake OpenAI server) run as real processes or threads on loopback.
 """
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -43,9 +45,30 @@ def staff(db):
     return make_user("staff", staff=True)
 
 
-def csrf_client(user=None) -> Client:
-    """A client that enforces CSRF like a browser session does, logged in as `user`."""
-    client = Client(enforce_csrf_checks=True)
+class CsrfClient(Client):
+    """Enforces CSRF like a browser session does, and sends the token the way our pages do."""
+
+    def __init__(self, **kwargs):
+        super().__init__(enforce_csrf_checks=True, **kwargs)
+
+    @property
+    def csrf_token(self) -> str:
+        return self.cookies["csrftoken"].value
+
+    def post_form(self, url: str, data: dict | None = None, **extra):
+        """A form POST with the token in `csrfmiddlewaretoken`, as a rendered form sends it."""
+        return self.post(url, {"csrfmiddlewaretoken": self.csrf_token, **(data or {})}, **extra)
+
+    def post_json(self, url: str, body) -> tuple[int, dict]:
+        """A JSON POST with the token in X-CSRFToken, as static/js/common.js sends it."""
+        response = self.post(url, data=json.dumps(body), content_type="application/json",
+                             HTTP_X_CSRFTOKEN=self.csrf_token)
+        return response.status_code, response.json()
+
+
+def csrf_client(user=None) -> CsrfClient:
+    """A CSRF-enforcing client logged in as `user`, with its csrftoken cookie set."""
+    client = CsrfClient()
     if user is not None:
         client.force_login(user)
         client.get("/")  # sets the csrftoken cookie

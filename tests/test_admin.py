@@ -1,4 +1,4 @@
-"""Staff tools in the admin: the SEO review queue (spec section 8), the moderation queue, the Prompt
+"""Staff tools in the admin: the SEO review queue, the moderation queue, the Prompt
 actions and the admin index. Prompts are made the real way: upload, submit, the AI task against the
 fake OpenAI server (a 500 gives the fallback draft flagged for review)."""
 import re
@@ -13,14 +13,13 @@ from django_q.models import OrmQ
 from taggit.models import Tag
 
 from prompts import tasks
-from prompts.models import ModerationDecision, Prompt, SlugRedirect, Upload
-from prompts.services import submission, trash
+from prompts.models import ModerationDecision, Prompt, SlugRedirect
+from prompts.services import trash
 from tests.conftest import csrf_client, make_user
-from tests.upload_flow import make_ready_upload
+from tests.factories import LONG_PROMPT, submitted_prompt
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
-LONG_PROMPT = "a cinematic vertical frame of a stylish young woman in the early 1980s standing beside a classic car"
 FALLBACK_SLUG = "a-cinematic-vertical-frame-of-a-stylish-young"
 
 
@@ -37,27 +36,14 @@ def reviewer_client(reviewer):
     return csrf_client(reviewer)
 
 
-def submitted(user, *, content=LONG_PROMPT, draft=False, flagged_upload=False) -> Prompt:
-    upload = make_ready_upload(user)
-    if flagged_upload:  # what a "high" moderation answer leaves on the upload
-        Upload.objects.filter(id=upload.id).update(moderation_action="review", moderation_severity="high",
-                                                   moderation_violations=["suggestive", "partial nudity"])
-    return submission.submit_prompt(user=user, upload_id=upload.id, content=content, ai_generator="midjourney",
-                                    save_as_draft=draft)
-
-
 def processed(user, fake_openai, *, ai_fails: bool, age_hours: float = 0, **kwargs) -> Prompt:
     fake_openai.script("content", status=500) if ai_fails else fake_openai.reset()
-    prompt = submitted(user, **kwargs)
+    prompt = submitted_prompt(user, **kwargs)
     tasks.generate_ai_content(prompt.id)
     if age_hours:
         Prompt.objects.filter(id=prompt.id).update(created_on=timezone.now() - timedelta(hours=age_hours))
     prompt.refresh_from_db()
     return prompt
-
-
-def post(client, url, data=None, **kwargs):
-    return client.post(url, {"csrfmiddlewaretoken": client.cookies["csrftoken"].value, **(data or {})}, **kwargs)
 
 
 def text(response) -> str:
@@ -85,7 +71,7 @@ def test_staff_without_the_prompt_permission_are_refused(staff, alice, fake_open
     client = csrf_client(staff)
     assert client.get("/admin/seo-review/").status_code == 403
     assert client.get(f"/admin/seo-review/{prompt.id}/").status_code == 403
-    response = post(client, f"/admin/moderation/{prompt.id}/decide/", {"decision": "approve"})
+    response = client.post_form(f"/admin/moderation/{prompt.id}/decide/", {"decision": "approve"})
     assert response.status_code == 403
     assert "SEO review queue" not in text(client.get("/admin/"))
 
@@ -122,7 +108,7 @@ def test_completing_a_review_publishes_clears_the_flag_and_keeps_the_old_url(ali
     assert LONG_PROMPT in html and "Complete Review" in html
 
     tags = list(Tag.objects.filter(name__in=["Fashion", "Vintage", "Cars"]))
-    response = post(reviewer_client, f"/admin/seo-review/{prompt.id}/", {
+    response = reviewer_client.post_form(f"/admin/seo-review/{prompt.id}/", {
         "title": "Retro Fashion Beside A Classic Car", "description": "A woman in 1980s fashion beside a vintage car.",
         "tags": [tag.id for tag in tags],
     }, follow=True)
@@ -150,7 +136,7 @@ def test_completing_a_review_publishes_clears_the_flag_and_keeps_the_old_url(ali
 def test_completing_keeps_a_draft_when_the_author_asked_for_draft(alice, reviewer_client, fake_openai):
     prompt = processed(alice, fake_openai, ai_fails=True, draft=True)
     fashion = Tag.objects.get(name="Fashion")
-    response = post(reviewer_client, f"/admin/seo-review/{prompt.id}/", {
+    response = reviewer_client.post_form(f"/admin/seo-review/{prompt.id}/", {
         "title": prompt.title, "description": "A woman beside a classic car.", "tags": [fashion.id]}, follow=True)
     assert "It stays a draft, as its author asked." in " ".join(shown_messages(response))
     prompt.refresh_from_db()
@@ -162,24 +148,24 @@ def test_completing_keeps_a_draft_when_the_author_asked_for_draft(alice, reviewe
 def test_the_review_form_refuses_more_than_five_tags_and_changes_nothing(alice, reviewer_client, fake_openai):
     prompt = processed(alice, fake_openai, ai_fails=True)
     six = Tag.objects.order_by("name")[:6]
-    response = post(reviewer_client, f"/admin/seo-review/{prompt.id}/", {
+    response = reviewer_client.post_form(f"/admin/seo-review/{prompt.id}/", {
         "title": "Six Tags", "description": "Too many tags.", "tags": [tag.id for tag in six]})
     assert response.status_code == 200 and "Choose at most 5 tags." in text(response)
-    response = post(reviewer_client, f"/admin/seo-review/{prompt.id}/", {"title": "No Details", "description": ""})
+    response = reviewer_client.post_form(f"/admin/seo-review/{prompt.id}/", {"title": "No Details", "description": ""})
     assert "Please write a description." in text(response) and "Please choose at least one tag." in text(response)
     prompt.refresh_from_db()
     assert prompt.needs_seo_review and prompt.title != "Six Tags" and prompt.status == Prompt.Status.DRAFT
 
 
 def test_a_prompt_held_by_moderation_stays_draft_after_review_until_approved(alice, reviewer_client, fake_openai):
-    prompt = processed(alice, fake_openai, ai_fails=True, flagged_upload=True)
+    prompt = processed(alice, fake_openai, ai_fails=True, flagged=True)
     fashion = Tag.objects.get(name="Fashion")
-    response = post(reviewer_client, f"/admin/seo-review/{prompt.id}/", {
+    response = reviewer_client.post_form(f"/admin/seo-review/{prompt.id}/", {
         "title": "Retro Fashion Portrait", "description": "A portrait.", "tags": [fashion.id]}, follow=True)
     assert "It stays a draft until a moderator approves it." in " ".join(shown_messages(response))
     prompt.refresh_from_db()
     assert prompt.status == Prompt.Status.DRAFT and not prompt.needs_seo_review
-    post(reviewer_client, f"/admin/moderation/{prompt.id}/decide/", {"decision": "approve"})
+    reviewer_client.post_form(f"/admin/moderation/{prompt.id}/decide/", {"decision": "approve"})
     prompt.refresh_from_db()
     assert prompt.status == Prompt.Status.PUBLISHED and prompt.moderation_status == "approved"
 
@@ -187,7 +173,7 @@ def test_a_prompt_held_by_moderation_stays_draft_after_review_until_approved(ali
 # --- Moderation queue --------------------------------------------------------------------------
 
 def test_the_moderation_queue_lists_held_prompts_with_their_violations(alice, reviewer_client, fake_openai):
-    held = processed(alice, fake_openai, ai_fails=False, flagged_upload=True)
+    held = processed(alice, fake_openai, ai_fails=False, flagged=True)
     processed(alice, fake_openai, ai_fails=False)
     assert held.moderation_status == "pending" and held.status == Prompt.Status.DRAFT
     response = reviewer_client.get("/admin/moderation/")
@@ -202,8 +188,8 @@ def test_the_moderation_queue_lists_held_prompts_with_their_violations(alice, re
 
 def test_approve_publishes_writes_the_audit_row_and_tells_the_author_once(alice, reviewer, reviewer_client,
                                                                           fake_openai):
-    prompt = processed(alice, fake_openai, ai_fails=False, flagged_upload=True)
-    response = post(reviewer_client, f"/admin/moderation/{prompt.id}/decide/",
+    prompt = processed(alice, fake_openai, ai_fails=False, flagged=True)
+    response = reviewer_client.post_form(f"/admin/moderation/{prompt.id}/decide/",
                     {"decision": "approve", "note": "Fine: artistic, not explicit."}, follow=True)
     assert f"Approved “{prompt.title}”: published." in shown_messages(response)
     assert "MODERATION QUEUE (0 prompts waiting for a decision)" in text(response)
@@ -226,21 +212,21 @@ def test_approve_publishes_writes_the_audit_row_and_tells_the_author_once(alice,
 
 
 def test_approving_a_draft_request_keeps_it_a_draft(alice, reviewer_client, fake_openai):
-    prompt = processed(alice, fake_openai, ai_fails=False, flagged_upload=True, draft=True)
-    response = post(reviewer_client, f"/admin/moderation/{prompt.id}/decide/", {"decision": "approve"}, follow=True)
+    prompt = processed(alice, fake_openai, ai_fails=False, flagged=True, draft=True)
+    response = reviewer_client.post_form(f"/admin/moderation/{prompt.id}/decide/", {"decision": "approve"}, follow=True)
     assert f"Approved “{prompt.title}”: kept as a draft." in shown_messages(response)
     prompt.refresh_from_db()
     assert prompt.moderation_status == "approved" and prompt.status == Prompt.Status.DRAFT
 
 
 def test_reject_needs_a_note_then_trashes_and_tells_the_author_once(alice, reviewer, reviewer_client, fake_openai):
-    prompt = processed(alice, fake_openai, ai_fails=False, flagged_upload=True)
-    response = post(reviewer_client, f"/admin/moderation/{prompt.id}/decide/", {"decision": "reject"}, follow=True)
+    prompt = processed(alice, fake_openai, ai_fails=False, flagged=True)
+    response = reviewer_client.post_form(f"/admin/moderation/{prompt.id}/decide/", {"decision": "reject"}, follow=True)
     assert f"“{prompt.title}”: Please write a note for the author: why was it rejected?" in shown_messages(response)
     prompt.refresh_from_db()
     assert prompt.moderation_status == "pending" and not prompt.is_deleted and not ModerationDecision.objects.exists()
 
-    response = post(reviewer_client, f"/admin/moderation/{prompt.id}/decide/",
+    response = reviewer_client.post_form(f"/admin/moderation/{prompt.id}/decide/",
                     {"decision": "reject", "note": "Explicit content is not allowed."}, follow=True)
     assert f"Rejected “{prompt.title}”: moved to the author's trash." in shown_messages(response)
     prompt.refresh_from_db()
@@ -248,7 +234,7 @@ def test_reject_needs_a_note_then_trashes_and_tells_the_author_once(alice, revie
     (decision,) = ModerationDecision.objects.all()
     assert (decision.actor, decision.action, decision.note) == (reviewer, "rejected", "Explicit content is not allowed.")
     # a second decision on the same prompt is refused
-    post(reviewer_client, f"/admin/moderation/{prompt.id}/decide/", {"decision": "approve"})
+    reviewer_client.post_form(f"/admin/moderation/{prompt.id}/decide/", {"decision": "approve"})
     assert ModerationDecision.objects.count() == 1
 
     author = Client()
@@ -261,11 +247,12 @@ def test_reject_needs_a_note_then_trashes_and_tells_the_author_once(alice, revie
 
 # --- Prompt changelist actions -----------------------------------------------------------------
 
+@pytest.mark.django_db(transaction=True)  # the tasks are queued on commit
 def test_retry_ai_queues_exactly_one_task_per_eligible_prompt(alice, reviewer_client, fake_openai):
     failed = [processed(alice, fake_openai, ai_fails=True) for _ in range(2)]
     fine = processed(alice, fake_openai, ai_fails=False)
     OrmQ.objects.all().delete()  # the tasks queued while making them
-    response = post(reviewer_client, "/admin/prompts/prompt/", {
+    response = reviewer_client.post_form("/admin/prompts/prompt/", {
         "action": "retry_ai", "_selected_action": [p.id for p in [*failed, fine]]}, follow=True)
     assert "2 prompts queued for AI retry." in shown_messages(response)
     assert "1 prompt skipped: This prompt already has its details." in shown_messages(response)
@@ -279,22 +266,22 @@ def test_retry_ai_queues_exactly_one_task_per_eligible_prompt(alice, reviewer_cl
 
 
 def test_bulk_approve_reject_and_publish_report_counts(alice, reviewer, reviewer_client, fake_openai):
-    held = [processed(alice, fake_openai, ai_fails=False, flagged_upload=True) for _ in range(2)]
+    held = [processed(alice, fake_openai, ai_fails=False, flagged=True) for _ in range(2)]
     draft = processed(alice, fake_openai, ai_fails=False, draft=True)
-    response = post(reviewer_client, "/admin/prompts/prompt/", {
+    response = reviewer_client.post_form("/admin/prompts/prompt/", {
         "action": "approve_selected", "_selected_action": [held[0].id, draft.id]}, follow=True)
     assert shown_messages(response) == ["1 prompt approved.",
                                         "1 prompt skipped: This prompt is not waiting for moderation."]
 
     # reject asks for a note on a confirmation page first
-    page = post(reviewer_client, "/admin/prompts/prompt/", {
+    page = reviewer_client.post_form("/admin/prompts/prompt/", {
         "action": "reject_selected", "_selected_action": [held[1].id]})
     assert page.status_code == 200 and "Note for the author" in text(page)
     assert not ModerationDecision.objects.filter(action="rejected").exists()
-    page = post(reviewer_client, "/admin/prompts/prompt/", {
+    page = reviewer_client.post_form("/admin/prompts/prompt/", {
         "action": "reject_selected", "_selected_action": [held[1].id], "confirm": "yes", "note": ""})
     assert "Please write a note for the authors" in text(page)
-    response = post(reviewer_client, "/admin/prompts/prompt/", {
+    response = reviewer_client.post_form("/admin/prompts/prompt/", {
         "action": "reject_selected", "_selected_action": [held[1].id], "confirm": "yes", "note": "Not allowed."},
         follow=True)
     assert "1 prompt rejected and moved to the trash." in shown_messages(response)
@@ -302,7 +289,7 @@ def test_bulk_approve_reject_and_publish_report_counts(alice, reviewer, reviewer
     assert held[1].is_deleted and held[1].moderation_status == "rejected"
 
     flagged = processed(alice, fake_openai, ai_fails=True)
-    response = post(reviewer_client, "/admin/prompts/prompt/", {
+    response = reviewer_client.post_form("/admin/prompts/prompt/", {
         "action": "publish_selected", "_selected_action": [draft.id, flagged.id, held[1].id]}, follow=True)
     assert sorted(shown_messages(response)) == sorted([
         "1 prompt skipped: Its author chose to keep it as a draft.",
@@ -329,7 +316,7 @@ def test_the_prompt_changelist_and_the_other_admin_pages_render(alice, reviewer_
 def test_the_admin_index_shows_both_queues_with_their_counts(alice, reviewer_client, fake_openai):
     processed(alice, fake_openai, ai_fails=True)
     processed(alice, fake_openai, ai_fails=True)
-    processed(alice, fake_openai, ai_fails=False, flagged_upload=True)
+    processed(alice, fake_openai, ai_fails=False, flagged=True)
     response = reviewer_client.get("/admin/")
     page = text(response)
     assert "SEO review queue 2 prompts need attention" in page

@@ -6,9 +6,9 @@ from prompts import tasks
 from prompts.models import ModerationDecision, Prompt
 from prompts.services import review, submission, trash
 from tests.conftest import csrf_client
-from tests.upload_flow import make_ready_upload
+from tests.factories import ready_upload_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def moderator(staff):
 def held_prompt(user) -> Prompt:
     from prompts.models import Upload
 
-    upload = make_ready_upload(user)
+    upload = ready_upload_for(user)
     Upload.objects.filter(id=upload.id).update(moderation_action="review", moderation_severity="high")
     prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a beach at night", ai_generator="flux",
                                       save_as_draft=False)
@@ -28,20 +28,16 @@ def held_prompt(user) -> Prompt:
     return Prompt.objects.get(id=prompt.id)
 
 
-def post(client, url, data):
-    return client.post(url, {**data, "csrfmiddlewaretoken": client.cookies["csrftoken"].value}, follow=True)
-
-
 def test_a_held_prompt_can_be_appealed_once(alice, fake_openai):
     prompt = held_prompt(alice)
     client = csrf_client(alice)
     page = client.get(f"/prompt/{prompt.slug}/").content.decode()
     assert "Held for review." in page and "Send appeal" in page
-    response = post(client, f"/prompt/appeal/{prompt.processing_uuid}/", {"message": "It is a painting of a beach."})
+    response = client.post_form(f"/prompt/appeal/{prompt.processing_uuid}/", {"message": "It is a painting of a beach."}, follow=True)
     assert "A moderator will look at your appeal" in response.content.decode()
     prompt.refresh_from_db()
     assert prompt.appeal_message == "It is a painting of a beach." and prompt.appealed_at is not None
-    response = post(client, f"/prompt/appeal/{prompt.processing_uuid}/", {"message": "again"})
+    response = client.post_form(f"/prompt/appeal/{prompt.processing_uuid}/", {"message": "again"}, follow=True)
     assert "already appealed" in response.content.decode()
     assert ModerationDecision.objects.filter(prompt=prompt, action="appealed").count() == 1
 
@@ -54,7 +50,7 @@ def test_a_rejected_prompt_waits_in_the_trash_for_its_appeal_and_comes_back_when
     assert "Rejected by a moderator." in trash_page and "Send appeal" in trash_page and ">Restore<" not in trash_page
     with pytest.raises(Exception, match="can't be restored"):
         trash.restore_prompt(user=alice, prompt_id=prompt.id)
-    post(client, f"/prompt/appeal/{prompt.processing_uuid}/", {"message": "It is a classical statue.", "back": "trash"})
+    client.post_form(f"/prompt/appeal/{prompt.processing_uuid}/", {"message": "It is a classical statue.", "back": "trash"}, follow=True)
     # the appeal shows in the moderators' queue, and the cleanup leaves the prompt alone meanwhile
     queue = csrf_client(moderator).get("/admin/moderation/").content.decode()
     assert "It is a classical statue." in queue
@@ -92,8 +88,8 @@ def test_a_denied_appeal_is_final(alice, moderator, fake_openai):
 
 def test_only_the_author_can_appeal_and_only_a_moderation_decision(alice, bob, fake_openai):
     prompt = held_prompt(alice)
-    assert post(csrf_client(bob), f"/prompt/appeal/{prompt.processing_uuid}/", {"message": "mine"}).status_code == 404
-    upload = make_ready_upload(alice)
+    assert csrf_client(bob).post_form(f"/prompt/appeal/{prompt.processing_uuid}/", {"message": "mine"}, follow=True).status_code == 404
+    upload = ready_upload_for(alice)
     normal = submission.submit_prompt(user=alice, upload_id=upload.id, content="x", ai_generator="flux", save_as_draft=False)
     with pytest.raises(Exception, match="no moderation decision"):
         review.submit_appeal(user=alice, prompt=normal, message="why not")

@@ -30,11 +30,12 @@ from prompts.services import submission
 from prompts.vocabulary import ensure_tag_vocabulary
 from tests import media_samples
 from tests.conftest import csrf_client
+from tests.factories import ready_upload_for, submitted_through_the_form
 from tests.processes import ROOT, stop_process, wait_until
 from tests.processes import (
     test_database_env as database_env,  # (not collected as a test)
 )
-from tests.upload_flow import make_ready_upload, post_json, presign, put_bytes
+from tests.upload_flow import post_json, presign, put_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,7 +100,7 @@ def every_prompt_is_whole():
     "outage to inject. Run with DATABASE_URL=postgres://... to include it."))
 def test_a_database_restart_answers_503_then_everything_works_again(alice, live_server):
     # No worker runs here, so every queued AI task stays visible in OrmQ.
-    first, second, third = (make_ready_upload(alice) for _ in range(3))
+    first, second, third = (ready_upload_for(alice) for _ in range(3))
     waiting = submission.submit_prompt(user=alice, upload_id=third.id, content="a koi pond", ai_generator="flux",
                                        save_as_draft=False)
     base = live_server.url
@@ -412,7 +413,7 @@ def test_variants_half_written_when_storage_fails_are_all_written_on_retry(alice
 
 
 def finished_prompt(user) -> Prompt:
-    upload = make_ready_upload(user)
+    upload = ready_upload_for(user)
     prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a lighthouse at dusk",
                                       ai_generator="flux", save_as_draft=False)
     tasks.generate_ai_content(prompt.id)
@@ -474,15 +475,6 @@ INJECTION = (
 )
 
 
-def submit_through_the_page(client, user, content) -> Prompt:
-    upload = make_ready_upload(user)
-    response = client.post("/upload/submit/", {
-        "csrfmiddlewaretoken": client.cookies["csrftoken"].value, "upload_id": str(upload.id), "content": content,
-        "ai_generator": "flux",
-    })
-    assert response.status_code == 302
-    return Prompt.objects.get(upload=upload)
-
 
 def assert_page_is_inert(html: str):
     assert "<script>alert" not in html and "<img src=x" not in html and "<iframe" not in html
@@ -504,7 +496,7 @@ def test_an_ai_obeying_instructions_in_the_prompt_text_still_saves_clean_details
         "relevance_score": 1.0,
         "relevance_explanation": "<iframe src=javascript:alert(1)></iframe>" + "y" * 3000,
     })
-    prompt = submit_through_the_page(alice_client, alice, INJECTION)
+    prompt = submitted_through_the_form(alice_client, alice, INJECTION)
     assert tasks.generate_ai_content(prompt.id)["status"] == "success"
     prompt.refresh_from_db()
 
@@ -528,7 +520,7 @@ def test_an_ai_obeying_instructions_in_the_prompt_text_still_saves_clean_details
 def test_ai_details_that_are_nothing_but_markup_give_the_fallback_for_review(alice, alice_client, fake_openai):
     fake_openai.script("content", {"title": "<img src=x onerror=alert(1)><b></b>", "description": "<script></script>",
                                    "tags": ["hacked"], "relevance_score": 0.5, "relevance_explanation": ""})
-    prompt = submit_through_the_page(alice_client, alice, "a <b>koi</b> pond in the rain " + INJECTION)
+    prompt = submitted_through_the_form(alice_client, alice, "a <b>koi</b> pond in the rain " + INJECTION)
     tasks.generate_ai_content(prompt.id)
     prompt.refresh_from_db()
     assert prompt.needs_seo_review and prompt.seo_review_reason == Prompt.ReviewReason.PARTIAL

@@ -12,7 +12,7 @@ from prompts import tasks
 from prompts.models import Prompt
 from prompts.services import ai_content, submission, uploads
 from tests.conftest import csrf_client
-from tests.upload_flow import make_ready_upload
+from tests.factories import ready_upload_for
 
 pytestmark = pytest.mark.django_db
 
@@ -66,13 +66,13 @@ def post(client, url, raw: bytes):
 def cast_rows(alice, bob, settings):
     """Uploads of alice in every state, one of bob's, and prompts complete, fallen back and bob's."""
     settings.UPLOAD_HOURLY_PRESIGN_LIMIT = 10_000
-    ready, other = make_ready_upload(alice), make_ready_upload(bob)
+    ready, other = ready_upload_for(alice), ready_upload_for(bob)
     presigned = uploads.presign_upload(user=alice, filename="a.jpg", content_type="image/jpeg", file_size=999).upload
     rows = {"upload_ids": [str(ready.id), str(presigned.id), str(other.id)]}
     complete = submission.submit_prompt(user=alice, upload_id=ready.id, content="a fox in the snow",
                                         ai_generator="flux", save_as_draft=False)
     tasks.generate_ai_content(complete.id)  # the local AI provider fills in the details
-    fallen_back = submission.submit_prompt(user=alice, upload_id=make_ready_upload(alice).id, content="a hare",
+    fallen_back = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice).id, content="a hare",
                                            ai_generator="flux", save_as_draft=False)
     ai_content.apply_fallback(prompt_id=fallen_back.id, reason=Prompt.ReviewReason.AI_ERROR)
     bobs = submission.submit_prompt(user=bob, upload_id=other.id, content="an owl", ai_generator="flux",

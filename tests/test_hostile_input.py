@@ -32,7 +32,8 @@ from prompts.models import Collection, Comment, Like, Prompt, Upload
 from prompts.services import submission, trash
 from tests import media_samples
 from tests.conftest import PASSWORD, csrf_client
-from tests.upload_flow import make_ready_upload, post_json, presign, put_bytes
+from tests.factories import ready_upload_for
+from tests.upload_flow import post_json, presign, put_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,10 +45,6 @@ UPLOAD_API = ["/api/upload/b2/presign/", "/api/upload/b2/complete/", "/api/uploa
 
 def token(client) -> str:
     return client.cookies["csrftoken"].value
-
-
-def form_post(client, url, data=None, **extra):
-    return client.post(url, {"csrfmiddlewaretoken": token(client), **(data or {})}, **extra)
 
 
 def api_post(client, url, raw, *, content_type="application/json"):
@@ -296,8 +293,8 @@ def test_reusing_the_upload_url_after_moderation_cannot_swap_the_image(alice_cli
 # --- Submit: a megabyte of text, replays and two tabs at once -----------------------------------
 
 def test_a_megabyte_of_prompt_text_gets_a_readable_400_and_creates_nothing(alice, alice_client):
-    upload = make_ready_upload(alice)
-    response = form_post(alice_client, "/upload/submit/", {
+    upload = ready_upload_for(alice)
+    response = alice_client.post_form("/upload/submit/", {
         "upload_id": str(upload.id), "content": "a fox in the snow " * 58_255, "ai_generator": "flux"})
     assert response.status_code == 400
     assert "Your prompt is too long: the maximum is 10,000 characters." in text(response)
@@ -306,8 +303,8 @@ def test_a_megabyte_of_prompt_text_gets_a_readable_400_and_creates_nothing(alice
 
 
 def test_a_body_over_the_request_limit_gets_a_readable_400(alice, alice_client):
-    upload = make_ready_upload(alice)
-    response = form_post(alice_client, "/upload/submit/", {
+    upload = ready_upload_for(alice)
+    response = alice_client.post_form("/upload/submit/", {
         "upload_id": str(upload.id), "content": "x" * (3 * 1024 * 1024), "ai_generator": "flux"})
     assert response.status_code == 400
     assert "We couldn't read that request It was too large or not in a form we understand." in text(response)
@@ -315,7 +312,7 @@ def test_a_body_over_the_request_limit_gets_a_readable_400(alice, alice_client):
 
 
 def test_two_tabs_submitting_the_same_upload_at_the_same_moment_make_one_prompt(alice, live_server):
-    upload = make_ready_upload(alice)
+    upload = ready_upload_for(alice)
     client = Client()
     client.force_login(alice)
     tabs = []
@@ -343,12 +340,12 @@ def test_two_tabs_submitting_the_same_upload_at_the_same_moment_make_one_prompt(
 
 
 def test_a_submit_replayed_after_the_prompt_was_cancelled_creates_nothing(alice, alice_client):
-    upload = make_ready_upload(alice)
+    upload = ready_upload_for(alice)
     data = {"upload_id": str(upload.id), "content": "a fox in the snow", "ai_generator": "flux"}
-    first = form_post(alice_client, "/upload/submit/", data)
+    first = alice_client.post_form("/upload/submit/", data)
     prompt = Prompt.objects.get()
-    form_post(alice_client, f"/prompt/processing/{prompt.processing_uuid}/cancel/")
-    replay = form_post(alice_client, "/upload/submit/", data)
+    alice_client.post_form(f"/prompt/processing/{prompt.processing_uuid}/cancel/")
+    replay = alice_client.post_form("/upload/submit/", data)
     assert first.status_code == 302 and replay.status_code == 409
     assert "You already shared this file and then deleted it. Restore it from your trash" in text(replay)
     assert Prompt.objects.count() == 1 and Prompt.objects.get().is_deleted
@@ -360,7 +357,7 @@ def test_a_reused_upload_url_after_submit_is_refused(alice_client, live_server):
     assert put_bytes(answer, data, base_url=live_server.url).status_code == 200
     for step in ("complete", "moderate", "variants"):
         assert post_json(alice_client, f"/api/upload/b2/{step}/", {"upload_id": answer["upload_id"]})[0] == 200
-    form_post(alice_client, "/upload/submit/", {"upload_id": answer["upload_id"], "content": "x", "ai_generator": "flux"})
+    alice_client.post_form("/upload/submit/", {"upload_id": answer["upload_id"], "content": "x", "ai_generator": "flux"})
     replay = put_bytes(answer, media_samples.jpeg_bytes(color=(1, 2, 3)), base_url=live_server.url)
     assert replay.status_code == 409 and replay.json()["error"]
     assert storage.read_bytes(answer["file_key"]) == storage.read_bytes(Prompt.objects.get().media_keys["original"])
@@ -415,7 +412,7 @@ def test_json_endpoints_answer_a_body_over_the_request_limit_with_a_json_error(a
 
 def test_another_users_processing_uuid_is_not_found_on_every_endpoint_and_changes_nothing(alice, bob, fake_openai):
     fake_openai.script("content", status=500)  # a fallback: retry and edit have something to do
-    upload = make_ready_upload(alice)
+    upload = ready_upload_for(alice)
     prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="a fox in the snow",
                                       ai_generator="flux", save_as_draft=False)
     tasks.generate_ai_content(prompt.id)
@@ -428,10 +425,10 @@ def test_another_users_processing_uuid_is_not_found_on_every_endpoint_and_change
     uuid = prompt.processing_uuid
     html_answers = [
         bob_client.get(f"/prompt/edit/{uuid}/"),
-        form_post(bob_client, f"/prompt/edit/{uuid}/", {"title": "mine", "content": "mine", "ai_generator": "flux"}),
-        form_post(bob_client, f"/prompt/processing/{uuid}/cancel/"),
-        form_post(bob_client, f"/prompt/appeal/{uuid}/", {"message": "mine"}),
-        form_post(bob_client, f"/prompt/delete/{uuid}/"),
+        bob_client.post_form(f"/prompt/edit/{uuid}/", {"title": "mine", "content": "mine", "ai_generator": "flux"}),
+        bob_client.post_form(f"/prompt/processing/{uuid}/cancel/"),
+        bob_client.post_form(f"/prompt/appeal/{uuid}/", {"message": "mine"}),
+        bob_client.post_form(f"/prompt/delete/{uuid}/"),
     ]
     for response in html_answers:
         assert response.status_code == 404 and "Page not found" in text(response)
@@ -447,12 +444,12 @@ def every_post_endpoint(alice, bob):
     """(url, form data, JSON endpoint?) for every POST endpoint, aimed at real rows of the cast."""
     from datetime import timedelta
 
-    upload = make_ready_upload(alice)
+    upload = ready_upload_for(alice)
     prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="a fox", ai_generator="flux",
                                       save_as_draft=False)
     Prompt.objects.filter(id=prompt.id).update(processing_complete=True, status=Prompt.Status.PUBLISHED,
                                                slug="a-fox", title="A Fox")
-    trashed = submission.submit_prompt(user=alice, upload_id=make_ready_upload(alice).id, content="a hare",
+    trashed = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice).id, content="a hare",
                                        ai_generator="flux", save_as_draft=False)
     trash.trash_prompt(prompt=trashed)
     Prompt.objects.filter(id=trashed.id).update(deleted_at=timezone.now() - timedelta(days=1))
@@ -544,16 +541,16 @@ def test_markup_in_every_written_field_is_shown_as_text_on_every_page(alice, bob
     info = PngImagePlugin.PngInfo()
     info.add_text("parameters", f"{SCRIPT} castle\nNegative prompt: {ATTRIBUTE}\nSteps: 20, Sampler: {SCRIPT}")
     Image.open(io.BytesIO(png)).save(png_meta, format="PNG", pnginfo=info)
-    upload = make_ready_upload(alice, png_meta.getvalue(), filename=ATTRIBUTE + ".png", content_type="image/png")
+    upload = ready_upload_for(alice, png_meta.getvalue(), filename=ATTRIBUTE + ".png", content_type="image/png")
     assert upload.generation_metadata["prompt"].startswith(SCRIPT)
-    response = form_post(alice_client, "/upload/submit/", {"upload_id": str(upload.id), "content": SCRIPT + ATTRIBUTE,
+    response = alice_client.post_form("/upload/submit/", {"upload_id": str(upload.id), "content": SCRIPT + ATTRIBUTE,
                                                           "ai_generator": "flux"})
     prompt = Prompt.objects.get(upload=upload)
     tasks.generate_ai_content(prompt.id)
     status = alice_client.get(f"/api/prompt/status/{prompt.processing_uuid}/")
     assert status["Content-Type"] == "application/json" and "<" not in status.json()["title"]
     fantasy = Tag.objects.get(name="Fantasy")
-    response = form_post(alice_client, f"/prompt/edit/{prompt.processing_uuid}/", {
+    response = alice_client.post_form(f"/prompt/edit/{prompt.processing_uuid}/", {
         "title": ATTRIBUTE + SCRIPT, "description": SCRIPT + ATTRIBUTE, "content": ATTRIBUTE + SCRIPT,
         "ai_generator": "flux", "tags": [fantasy.id], "publish": "on"})
     assert response.status_code == 302
@@ -567,23 +564,23 @@ def test_markup_in_every_written_field_is_shown_as_text_on_every_page(alice, bob
     assert status["title"] == ATTRIBUTE + SCRIPT and status["tags"] == ["Fantasy"]  # JSON, read with textContent
 
     # Others write comments and collection names; a held prompt carries an appeal; one is in the trash.
-    form_post(bob_client, f"/prompt/{prompt.slug}/comments/", {"body": SCRIPT + ATTRIBUTE})
-    saved = form_post(bob_client, f"/prompt/{prompt.slug}/save/", {"new_collection": ATTRIBUTE + SCRIPT}, follow=True)
+    bob_client.post_form(f"/prompt/{prompt.slug}/comments/", {"body": SCRIPT + ATTRIBUTE})
+    saved = bob_client.post_form(f"/prompt/{prompt.slug}/save/", {"new_collection": ATTRIBUTE + SCRIPT}, follow=True)
     assert_inert(saved, "save message")
     assert ATTRIBUTE + SCRIPT in text(saved)
     collection = Collection.objects.get(owner=bob)
-    held = submission.submit_prompt(user=alice, upload_id=make_ready_upload(alice).id, content=SCRIPT,
+    held = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice).id, content=SCRIPT,
                                     ai_generator="flux", save_as_draft=False)
     fake_openai.script("content", status=500)
     tasks.generate_ai_content(held.id)
     Prompt.objects.filter(id=held.id).update(moderation_status=Prompt.ModerationStatus.REJECTED, title=SCRIPT)
-    form_post(alice_client, f"/prompt/appeal/{held.processing_uuid}/", {"message": ATTRIBUTE + SCRIPT})
+    alice_client.post_form(f"/prompt/appeal/{held.processing_uuid}/", {"message": ATTRIBUTE + SCRIPT})
     assert Prompt.objects.get(id=held.id).appeal_message == ATTRIBUTE + SCRIPT
-    trashed = submission.submit_prompt(user=alice, upload_id=make_ready_upload(alice).id, content=ATTRIBUTE,
+    trashed = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice).id, content=ATTRIBUTE,
                                        ai_generator="flux", save_as_draft=False)
     tasks.generate_ai_content(trashed.id)
     Prompt.objects.filter(id=trashed.id).update(title=ATTRIBUTE)
-    deleted = form_post(alice_client, f"/prompt/delete/{trashed.processing_uuid}/", follow=True)
+    deleted = alice_client.post_form(f"/prompt/delete/{trashed.processing_uuid}/", follow=True)
     assert_inert(deleted, "trash message")
     assert ATTRIBUTE in text(deleted)
 
@@ -608,7 +605,7 @@ def test_markup_in_every_written_field_is_shown_as_text_on_every_page(alice, bob
 def test_markup_or_control_characters_in_a_username_are_refused_at_sign_up(db, username):
     client = csrf_client()
     client.get("/accounts/signup/")
-    response = form_post(client, "/accounts/signup/", {"username": username, "password1": PASSWORD,
+    response = client.post_form("/accounts/signup/", {"username": username, "password1": PASSWORD,
                                                        "password2": PASSWORD})
     assert response.status_code == 200
     assert get_user_model().objects.count() == 0
@@ -634,7 +631,7 @@ def assert_stays_on_site(response):
 def test_login_never_redirects_off_site(alice, target):
     client = csrf_client()
     client.get("/accounts/login/")
-    assert_stays_on_site(form_post(client, f"/accounts/login/?next={quote(target)}",
+    assert_stays_on_site(client.post_form(f"/accounts/login/?next={quote(target)}",
                                    {"username": "alice", "password": PASSWORD}))
     assert_stays_on_site(client.get("/accounts/login/", {"next": target}))  # already logged in
 
@@ -642,15 +639,15 @@ def test_login_never_redirects_off_site(alice, target):
 @pytest.mark.parametrize("target", OFF_SITE)
 def test_logout_never_redirects_off_site(alice, target):
     client = csrf_client(alice)
-    assert_stays_on_site(form_post(client, "/accounts/logout/", {"next": target}))
+    assert_stays_on_site(client.post_form("/accounts/logout/", {"next": target}))
     client = csrf_client(alice)
-    assert_stays_on_site(form_post(client, f"/accounts/logout/?next={quote(target)}"))
+    assert_stays_on_site(client.post_form(f"/accounts/logout/?next={quote(target)}"))
 
 
 def test_a_local_next_is_still_followed(alice):
     client = csrf_client()
     client.get("/accounts/login/")
-    response = form_post(client, "/accounts/login/?next=/trash/", {"username": "alice", "password": PASSWORD})
+    response = client.post_form("/accounts/login/?next=/trash/", {"username": "alice", "password": PASSWORD})
     assert response["Location"] == "/trash/"
 
 
@@ -661,15 +658,15 @@ def test_nul_characters_in_free_text_never_cause_a_server_error(alice, bob, staf
                                                           codename__in=["view_prompt", "change_prompt"]))
     prompt = make_published(alice, fake_openai)
     bob_client = csrf_client(bob)
-    assert form_post(bob_client, f"/prompt/{prompt.slug}/comments/", {"body": "nice\x00one"}).status_code == 302
-    assert form_post(bob_client, f"/prompt/{prompt.slug}/save/", {"new_collection": "cars\x00"}).status_code == 302
+    assert bob_client.post_form(f"/prompt/{prompt.slug}/comments/", {"body": "nice\x00one"}).status_code == 302
+    assert bob_client.post_form(f"/prompt/{prompt.slug}/save/", {"new_collection": "cars\x00"}).status_code == 302
     assert csrf_client().get("/u/al%00ice/").status_code == 404
     assert csrf_client().get("/?page=%00").status_code == 200
     login = csrf_client()
     login.get("/accounts/login/")
-    assert form_post(login, "/accounts/login/", {"username": "al\x00ice", "password": PASSWORD}).status_code == 200
+    assert login.post_form("/accounts/login/", {"username": "al\x00ice", "password": PASSWORD}).status_code == 200
     Prompt.objects.filter(id=prompt.id).update(moderation_status=Prompt.ModerationStatus.REJECTED)
-    appeal = form_post(csrf_client(alice), f"/prompt/appeal/{prompt.processing_uuid}/", {"message": "please\x00look"})
+    appeal = csrf_client(alice).post_form(f"/prompt/appeal/{prompt.processing_uuid}/", {"message": "please\x00look"})
     assert appeal.status_code == 302 and Prompt.objects.get(id=prompt.id).appeal_message == "pleaselook"
     staff_search = csrf_client(staff).get("/admin/prompts/prompt/", {"q": "fox\x00"})
     assert staff_search.status_code == 200
@@ -678,7 +675,7 @@ def test_nul_characters_in_free_text_never_cause_a_server_error(alice, bob, staf
 
 
 def make_published(user, fake_openai) -> Prompt:
-    upload = make_ready_upload(user)
+    upload = ready_upload_for(user)
     prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a fox in the snow",
                                       ai_generator="flux", save_as_draft=False)
     tasks.generate_ai_content(prompt.id)

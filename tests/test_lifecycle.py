@@ -10,9 +10,9 @@ from prompts.media import storage
 from prompts.models import Prompt, Upload
 from prompts.services import ai_content, media_files, submission, trash
 from tests.conftest import csrf_client
-from tests.upload_flow import make_ready_upload
+from tests.factories import ready_upload_for, submitted_prompt
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -23,7 +23,7 @@ def backend(request):
 
 
 def finished(user, **kwargs) -> Prompt:
-    upload = make_ready_upload(user)
+    upload = ready_upload_for(user)
     prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a lighthouse at dusk", ai_generator="flux",
                                       save_as_draft=False)
     tasks.generate_ai_content(prompt.id)
@@ -110,14 +110,14 @@ def test_pages_use_the_new_urls_after_the_rename(alice, fake_openai, client):
 def test_trash_lists_days_left_and_restore_brings_the_prompt_back_as_it_was(alice, fake_openai):
     prompt = finished(alice)
     client = csrf_client(alice)
-    response = client.post(f"/prompt/delete/{prompt.processing_uuid}/", {"csrfmiddlewaretoken": client.cookies["csrftoken"].value},
+    response = client.post_form(f"/prompt/delete/{prompt.processing_uuid}/",
                            follow=True)
     html = response.content.decode()
     assert "was moved to your trash. You can restore it within 5 days." in html
     assert "5 days left" in html and prompt.title in html
     assert csrf_client().get(f"/prompt/{prompt.slug}/").status_code == 404
     assert prompt.title not in csrf_client().get("/").content.decode()
-    response = client.post(f"/trash/{prompt.id}/restore/", {"csrfmiddlewaretoken": client.cookies["csrftoken"].value},
+    response = client.post_form(f"/trash/{prompt.id}/restore/",
                            follow=True)
     assert response.redirect_chain[-1][0] == f"/prompt/{prompt.slug}/"
     restored = Prompt.objects.get(id=prompt.id)
@@ -147,8 +147,9 @@ def test_another_user_cannot_restore_or_delete(alice, bob, fake_openai):
     assert Prompt.objects.get(id=prompt.id).is_deleted
 
 
+@pytest.mark.django_db(transaction=True)  # the tasks are queued on commit
 def test_restoring_a_prompt_cancelled_during_processing_queues_the_ai_again(alice, fake_openai):
-    upload = make_ready_upload(alice)
+    upload = ready_upload_for(alice)
     prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="x y z", ai_generator="flux", save_as_draft=False)
     OrmQ.objects.all().delete()
     trash.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
@@ -156,9 +157,10 @@ def test_restoring_a_prompt_cancelled_during_processing_queues_the_ai_again(alic
     assert queued("prompts.tasks.generate_ai_content") == [(prompt.id,)]
 
 
+@pytest.mark.django_db(transaction=True)  # the tasks are queued on commit
 def test_immediate_cleanup_on_cancel_deletes_files_but_keeps_the_row(alice, fake_openai, settings):
     settings.MEDIA_DELETE_ON_CANCEL = True
-    upload = make_ready_upload(alice)
+    upload = ready_upload_for(alice)
     prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="x y z", ai_generator="flux", save_as_draft=False)
     trash.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
     assert queued("prompts.tasks.delete_prompt_files") == [(prompt.id,)]
@@ -192,7 +194,7 @@ def test_cleanup_keeps_the_row_when_storage_fails(alice, fake_openai, s3_media, 
 
 
 def test_orphan_sweep_removes_unsubmitted_uploads_after_24_hours(alice, fake_openai, backend):
-    fresh, stale = make_ready_upload(alice), make_ready_upload(alice)
+    fresh, stale = ready_upload_for(alice), ready_upload_for(alice)
     submitted = finished(alice)
     Upload.objects.filter(id__in=[stale.id, submitted.upload_id]).update(created_at=timezone.now() - timedelta(hours=25))
     assert tasks.sweep_orphaned_uploads() == {"removed": 1, "kept_for_retry": 0}
@@ -205,8 +207,9 @@ def test_orphan_sweep_removes_unsubmitted_uploads_after_24_hours(alice, fake_ope
 
 # --- stuck prompts and AI retries -------------------------------------------------------
 
+@pytest.mark.django_db(transaction=True)  # the tasks are queued on commit
 def test_stuck_prompt_is_requeued_once_then_given_the_fallback(alice, fake_openai):
-    upload = make_ready_upload(alice)
+    upload = ready_upload_for(alice)
     prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="a quiet harbour at dawn",
                                       ai_generator="flux", save_as_draft=False)
     OrmQ.objects.all().delete()  # the task was lost with its worker
@@ -258,3 +261,28 @@ def test_two_prompts_with_the_same_title_in_the_same_second_never_share_files(al
     second.refresh_from_db()
     assert set(first.media_keys.values()).isdisjoint(second.media_keys.values())
     assert storage.read_bytes(first.media_keys["thumb"]) != storage.read_bytes(second.media_keys["thumb"])
+
+
+def test_premium_authors_are_told_their_own_retention_everywhere(carol, fake_openai):
+    """Premium keeps trash 30 days: the processing page's dialog and the cancel message say so, not 5."""
+    client = csrf_client(carol)
+    prompt = submitted_prompt(carol)
+    page = client.get(f"/prompt/processing/{prompt.processing_uuid}/").content.decode()
+    assert 'data-retention-days="30"' in page
+    response = client.post_form(f"/prompt/processing/{prompt.processing_uuid}/cancel/", follow=True)
+    assert "You can restore it from trash within 30 days." in response.content.decode()
+
+
+def test_a_held_prompt_its_author_trashed_can_be_restored_from_the_trash_page(alice, fake_openai):
+    """The trash page offers Restore exactly when restoring is allowed (one rule for both)."""
+    prompt = submitted_prompt(alice, flagged=True)
+    tasks.generate_ai_content(prompt.id)
+    prompt.refresh_from_db()
+    assert prompt.moderation_status == Prompt.ModerationStatus.PENDING
+    client = csrf_client(alice)
+    trash.trash_prompt(prompt=prompt)
+    assert ">Restore<" in client.get("/trash/").content.decode()
+    response = client.post_form(f"/trash/{prompt.id}/restore/", follow=True)
+    assert f"“{prompt.title}” was restored." in response.content.decode()
+    prompt.refresh_from_db()
+    assert not prompt.is_deleted and prompt.status == Prompt.Status.DRAFT  # still held: a draft until approved

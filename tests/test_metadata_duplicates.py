@@ -10,9 +10,10 @@ from prompts.models import Prompt, Upload
 from prompts.services import submission
 from tests import media_samples
 from tests.conftest import csrf_client
-from tests.upload_flow import make_ready_upload, post_json, upload_file
+from tests.factories import ready_upload_for
+from tests.upload_flow import post_json, upload_file
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True)  # a live server thread shares the database
 
 A1111 = ("a castle on a hill, dramatic sky, <lora:detail:0.7>\nNegative prompt: blurry, lowres\n"
          "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1234, Size: 512x512, Model: sdxl_base")
@@ -79,7 +80,7 @@ def test_complete_offers_the_found_prompt_and_strips_it_from_the_stored_file(ali
 
 
 def test_generation_settings_travel_to_the_prompt_and_show_on_the_detail_page(alice, fake_openai):
-    upload = make_ready_upload(alice, png_with(parameters=A1111), filename="castle.png", content_type="image/png")
+    upload = ready_upload_for(alice, png_with(parameters=A1111), filename="castle.png", content_type="image/png")
     prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="a castle", ai_generator="stable-diffusion",
                                       save_as_draft=False)
     from prompts import tasks
@@ -94,7 +95,7 @@ def test_generation_settings_travel_to_the_prompt_and_show_on_the_detail_page(al
 
 def test_the_same_person_uploading_the_same_image_again_is_told_at_once(alice, alice_client, live_server, fake_openai):
     data = media_samples.jpeg_bytes(color=(12, 34, 56))
-    first = make_ready_upload(alice, data)
+    first = ready_upload_for(alice, data)
     prompt = submission.submit_prompt(user=alice, upload_id=first.id, content="x y", ai_generator="flux", save_as_draft=False)
     _, answer = post_json(alice_client, "/api/upload/b2/presign/",
                           {"filename": "again.jpg", "content_type": "image/jpeg", "file_size": len(data)})
@@ -110,9 +111,9 @@ def test_the_same_person_uploading_the_same_image_again_is_told_at_once(alice, a
 
 def test_the_same_image_from_someone_else_is_held_for_a_moderator(alice, bob, fake_openai):
     data = media_samples.jpeg_bytes(color=(99, 1, 2))
-    original = submission.submit_prompt(user=alice, upload_id=make_ready_upload(alice, data).id, content="a b",
+    original = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice, data).id, content="a b",
                                         ai_generator="flux", save_as_draft=False)
-    copy = submission.submit_prompt(user=bob, upload_id=make_ready_upload(bob, data).id, content="a b",
+    copy = submission.submit_prompt(user=bob, upload_id=ready_upload_for(bob, data).id, content="a b",
                                     ai_generator="flux", save_as_draft=False)
     copy.refresh_from_db()
     assert copy.duplicate_of_id == original.id
@@ -139,7 +140,7 @@ def test_moderators_see_the_original_and_near_duplicates_of_a_held_prompt(alice,
 
     staff.user_permissions.add(Permission.objects.get(codename="change_prompt"))
     data = media_samples.jpeg_bytes(color=(99, 1, 2))
-    original = submission.submit_prompt(user=alice, upload_id=make_ready_upload(alice, data).id, content="a b",
+    original = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice, data).id, content="a b",
                                         ai_generator="flux", save_as_draft=False)
     from prompts import tasks
 
@@ -148,7 +149,7 @@ def test_moderators_see_the_original_and_near_duplicates_of_a_held_prompt(alice,
     img = Image.open(io.BytesIO(data)).resize((400, 300))
     buffer = io.BytesIO()
     img.save(buffer, format="JPEG", quality=60)
-    similar = submission.submit_prompt(user=bob, upload_id=make_ready_upload(bob, buffer.getvalue()).id, content="c d",
+    similar = submission.submit_prompt(user=bob, upload_id=ready_upload_for(bob, buffer.getvalue()).id, content="c d",
                                        ai_generator="flux", save_as_draft=False)
     Prompt.objects.filter(id=similar.id).update(moderation_status=Prompt.ModerationStatus.PENDING)
     page = csrf_client(staff).get("/admin/moderation/").content.decode()

@@ -8,7 +8,7 @@ from prompts.services import uploads
 from tests import media_samples
 from tests.upload_flow import post_json, upload_file
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""From submit to a finished prompt: the AI task, its fallbacks (spec section 8), the status endpoint."""
+"""From submit to a finished prompt: the AI task, its fallbacks, the status endpoint."""
 import pytest
 from django.core.cache import cache
 from taggit.models import Tag
@@ -6,19 +6,12 @@ from taggit.models import Tag
 from prompts import tasks
 from prompts.media import storage
 from prompts.models import Prompt
-from prompts.services import submission, trash
+from prompts.services import trash
 from tests.conftest import csrf_client
-from tests.upload_flow import make_ready_upload
+from tests.factories import LONG_PROMPT, submitted_prompt
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
-LONG_PROMPT = "a cinematic vertical frame of a stylish young woman in the early 1980s standing beside a classic car"
-
-
-def submitted(user, *, content=LONG_PROMPT, draft=False, generator="midjourney") -> Prompt:
-    upload = make_ready_upload(user)
-    return submission.submit_prompt(user=user, upload_id=upload.id, content=content, ai_generator=generator,
-                                    save_as_draft=draft)
 
 
 def status(client, prompt):
@@ -27,7 +20,7 @@ def status(client, prompt):
 
 
 def test_happy_path_publishes_with_ai_title_slug_tags_and_seo_fields(alice, alice_client, fake_openai):
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     assert status(alice_client, prompt)[1]["processing_complete"] is False
     assert tasks.generate_ai_content(prompt.id)["status"] == "success"
     prompt.refresh_from_db()
@@ -52,13 +45,13 @@ def test_happy_path_publishes_with_ai_title_slug_tags_and_seo_fields(alice, alic
 
 
 def test_the_content_task_uses_the_cached_bytes_and_downloads_when_the_cache_is_empty(alice, fake_openai):
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     cache.clear()
     assert tasks.generate_ai_content(prompt.id)["status"] == "success"  # downloaded from storage
 
 
 def test_draft_requested_stays_draft(alice, alice_client, fake_openai):
-    prompt = submitted(alice, draft=True)
+    prompt = submitted_prompt(alice, draft=True)
     tasks.generate_ai_content(prompt.id)
     prompt.refresh_from_db()
     assert prompt.status == Prompt.Status.DRAFT and not prompt.needs_seo_review
@@ -76,11 +69,11 @@ def test_draft_requested_stays_draft(alice, alice_client, fake_openai):
 def test_ai_failures_fall_back_to_a_saved_draft_for_review(alice, alice_client, fake_openai, settings, script, reason):
     settings.AI_TIMEOUT_SECONDS = 1
     fake_openai.script("content", **script)
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     result = tasks.generate_ai_content(prompt.id)
     assert result == {"status": "fallback", "reason": reason}
     prompt.refresh_from_db()
-    assert prompt.title == "a cinematic vertical frame of a stylish young..."  # the spec's example
+    assert prompt.title == "a cinematic vertical frame of a stylish young..."  # 50 characters, cut at a word
     assert prompt.slug == "a-cinematic-vertical-frame-of-a-stylish-young"
     assert prompt.excerpt == "" and list(prompt.tags.all()) == []
     assert prompt.status == Prompt.Status.DRAFT and prompt.needs_seo_review and prompt.seo_review_reason == reason
@@ -93,7 +86,7 @@ def test_ai_failures_fall_back_to_a_saved_draft_for_review(alice, alice_client, 
 
 
 def test_image_download_failure_falls_back(alice, fake_openai):
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     cache.clear()
     storage.delete(prompt.media_keys["original"])
     assert tasks.generate_ai_content(prompt.id) == {"status": "fallback", "reason": "download_failed"}
@@ -104,7 +97,7 @@ def test_image_download_failure_falls_back(alice, fake_openai):
 def test_partial_answer_keeps_what_came_and_flags_for_review(alice, alice_client, fake_openai):
     fake_openai.script("content", {"title": "Vintage Fashion Against Urban Backdrop", "description": None, "tags": [],
                                    "relevance_score": None, "relevance_explanation": None})
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     assert tasks.generate_ai_content(prompt.id)["status"] == "partial"
     prompt.refresh_from_db()
     assert prompt.title == "Vintage Fashion Against Urban Backdrop"
@@ -118,7 +111,7 @@ def test_tags_outside_the_vocabulary_are_dropped_never_created(alice, fake_opena
     fake_openai.script("content", {"title": "Neon Cat In The Rain", "description": "A cat in neon rain.",
                                    "tags": ["Cats", "neon lighting", "Totally New Tag", "<script>x</script>"],
                                    "relevance_score": 0.5, "relevance_explanation": "ok"})
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     tasks.generate_ai_content(prompt.id)
     assert sorted(Prompt.objects.get(id=prompt.id).tags.names()) == ["Cats", "Neon Lighting"]
     assert Tag.objects.count() == before
@@ -128,7 +121,7 @@ def test_html_from_the_ai_is_stripped_to_text(alice, fake_openai):
     fake_openai.script("content", {"title": '<img src=x onerror=alert(1)>Sunset "Over" <b>Hills</b>',
                                    "description": "<script>alert(1)</script>Warm light.", "tags": ["Landscape"],
                                    "relevance_score": 0.9, "relevance_explanation": "fine"})
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     tasks.generate_ai_content(prompt.id)
     prompt.refresh_from_db()
     assert "<" not in prompt.title and "<" not in prompt.excerpt
@@ -136,7 +129,7 @@ def test_html_from_the_ai_is_stripped_to_text(alice, fake_openai):
 
 
 def test_slug_collisions_get_a_number(alice, fake_openai):
-    first, second, third = submitted(alice), submitted(alice), submitted(alice)
+    first, second, third = submitted_prompt(alice), submitted_prompt(alice), submitted_prompt(alice)
     for prompt in (first, second, third):
         tasks.generate_ai_content(prompt.id)
     slugs = [Prompt.objects.get(id=p.id).slug for p in (first, second, third)]
@@ -145,7 +138,7 @@ def test_slug_collisions_get_a_number(alice, fake_openai):
 
 
 def test_running_the_task_twice_changes_nothing_the_second_time(alice, fake_openai):
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     assert tasks.generate_ai_content(prompt.id)["status"] == "success"
     before = Prompt.objects.get(id=prompt.id)
     assert tasks.generate_ai_content(prompt.id) == {"status": "skipped", "reason": "complete"}
@@ -155,7 +148,7 @@ def test_running_the_task_twice_changes_nothing_the_second_time(alice, fake_open
 
 
 def test_a_deleted_prompt_is_not_processed(alice, fake_openai):
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     trash.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
     assert tasks.generate_ai_content(prompt.id) == {"status": "skipped", "reason": "deleted"}
     prompt.refresh_from_db()
@@ -164,7 +157,7 @@ def test_a_deleted_prompt_is_not_processed(alice, fake_openai):
 
 
 def test_a_flagged_prompt_stays_draft_even_when_the_ai_succeeds(alice, fake_openai):
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     Prompt.objects.filter(id=prompt.id).update(moderation_status=Prompt.ModerationStatus.PENDING)
     tasks.generate_ai_content(prompt.id)
     prompt.refresh_from_db()
@@ -172,7 +165,7 @@ def test_a_flagged_prompt_stays_draft_even_when_the_ai_succeeds(alice, fake_open
 
 
 def test_processing_page_and_status_are_for_the_author_only(alice, bob, alice_client, fake_openai):
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     page = alice_client.get(f"/prompt/processing/{prompt.processing_uuid}/")
     html = page.content.decode()
     assert page.status_code == 200
@@ -187,7 +180,7 @@ def test_processing_page_and_status_are_for_the_author_only(alice, bob, alice_cl
 
 
 def test_the_status_endpoint_is_one_query_while_processing(alice, alice_client, fake_openai, django_assert_max_num_queries):
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     url = f"/api/prompt/status/{prompt.processing_uuid}/"
     alice_client.get(url)
     # session + user + the prompt itself
@@ -197,7 +190,7 @@ def test_the_status_endpoint_is_one_query_while_processing(alice, alice_client, 
 
 def test_try_again_requeues_a_fallback_and_fills_in_the_details(alice, alice_client, fake_openai):
     fake_openai.script("content", status=500, times=1)
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     assert tasks.generate_ai_content(prompt.id)["status"] == "fallback"
     response = alice_client.post(f"/api/prompt/retry/{prompt.processing_uuid}/", "{}", content_type="application/json",
                                  HTTP_X_CSRFTOKEN=alice_client.cookies["csrftoken"].value)
@@ -210,7 +203,7 @@ def test_try_again_requeues_a_fallback_and_fills_in_the_details(alice, alice_cli
 
 
 def test_cancel_moves_to_trash_with_the_spec_message(alice, alice_client, fake_openai):
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     response = alice_client.post(f"/prompt/processing/{prompt.processing_uuid}/cancel/",
                                  {"csrfmiddlewaretoken": alice_client.cookies["csrftoken"].value}, follow=True)
     assert response.redirect_chain[-1][0] == "/upload/"
@@ -222,7 +215,7 @@ def test_cancel_moves_to_trash_with_the_spec_message(alice, alice_client, fake_o
 
 def test_edit_completes_a_flagged_prompt_and_publishes(alice, alice_client, fake_openai):
     fake_openai.script("content", status=500)
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     tasks.generate_ai_content(prompt.id)
     landscape = Tag.objects.get(name="Landscape")
     response = alice_client.post(f"/prompt/edit/{prompt.processing_uuid}/", {
@@ -238,8 +231,8 @@ def test_edit_completes_a_flagged_prompt_and_publishes(alice, alice_client, fake
 
 
 def test_waiting_shows_queue_position_and_an_estimate(alice, bob, alice_client, fake_openai):
-    earlier = [submitted(bob), submitted(bob)]
-    mine = submitted(alice)
+    earlier = [submitted_prompt(bob), submitted_prompt(bob)]
+    mine = submitted_prompt(alice)
     code, answer = status(alice_client, mine)
     assert answer["queue_position"] == 2
     assert answer["estimated_seconds"] >= 1
@@ -250,41 +243,60 @@ def test_waiting_shows_queue_position_and_an_estimate(alice, bob, alice_client, 
     assert answer["queue_position"] == 0 and "ahead" not in answer["estimate_text"]
 
 
+@pytest.mark.django_db(transaction=True)  # the prompt completes in another thread, on its own connection
 def test_long_poll_answers_when_the_prompt_completes(alice, alice_client, fake_openai):
+    """The request waits on the server, and answers after the prompt completed, not at once."""
     import threading
+    import time
 
+    from django.core.signals import request_started
     from django.db import connection
 
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     url = f"/api/prompt/status/{prompt.processing_uuid}/?wait=15"
+    request_began = threading.Event()
+    completed_at = []
 
-    def finish_soon():
-        import time
+    def mark_started(**kwargs):
+        request_began.set()
 
-        time.sleep(0.5)
-        tasks.generate_ai_content(prompt.id)
-        connection.close()
+    def finish_while_it_waits():
+        try:
+            assert request_began.wait(10), "the status request never started"
+            time.sleep(0.5)  # the request is waiting on the server by now (an answer at once came ~10 ms in)
+            tasks.generate_ai_content(prompt.id)
+            completed_at.append(time.monotonic())
+        finally:
+            connection.close()
 
-    worker = threading.Thread(target=finish_soon)
+    request_started.connect(mark_started)
+    worker = threading.Thread(target=finish_while_it_waits)
     worker.start()
-    answer = alice_client.get(url).json()
-    worker.join()
-    assert answer["processing_complete"] is True and answer["success"] is True
+    try:
+        answer = alice_client.get(url).json()
+        answered_at = time.monotonic()
+    finally:
+        request_started.disconnect(mark_started)
+        worker.join()
+    assert completed_at, "the prompt was not completed"
+    assert answered_at >= completed_at[0], "the status request answered before the prompt completed"
+    assert answer["processing_complete"] is True and answer["success"] is True and answer["waited"] is True
 
 
 def test_long_poll_gives_up_at_its_deadline_with_the_current_state(alice, alice_client, fake_openai):
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     answer = alice_client.get(f"/api/prompt/status/{prompt.processing_uuid}/?wait=0.3").json()
     assert answer["processing_complete"] is False and "estimate_text" in answer
     assert alice_client.get(f"/api/prompt/status/{prompt.processing_uuid}/?wait=abc").status_code == 200
 
 
+@pytest.mark.django_db(transaction=True)  # the tasks are queued on commit
 def test_retry_all_requeues_every_limited_prompt_of_the_author_only(alice, bob, fake_openai):
     from django_q.models import OrmQ
 
     fake_openai.script("content", status=500)
-    mine = [submitted(alice), submitted(alice)]
-    others = submitted(bob)
+    mine = [submitted_prompt(alice), submitted_prompt(alice)]
+    others = submitted_prompt(bob)
     for prompt in [*mine, others]:
         tasks.generate_ai_content(prompt.id)
     OrmQ.objects.all().delete()
@@ -292,7 +304,7 @@ def test_retry_all_requeues_every_limited_prompt_of_the_author_only(alice, bob, 
     profile = client.get("/u/alice/").content.decode()
     assert "Saved with limited details (2)" in profile and "Retry all" in profile
     assert "Saved with limited details" not in csrf_client(bob).get("/u/alice/").content.decode()
-    response = client.post("/me/retry-all/", {"csrfmiddlewaretoken": client.cookies["csrftoken"].value}, follow=True)
+    response = client.post_form("/me/retry-all/", follow=True)
     assert "2 prompts queued to try the AI again." in response.content.decode()
     queued = sorted(t.task["args"][0] for t in OrmQ.objects.all() if t.func() == "prompts.tasks.generate_ai_content")
     assert queued == sorted(p.id for p in mine)
@@ -301,7 +313,7 @@ def test_retry_all_requeues_every_limited_prompt_of_the_author_only(alice, bob, 
 def test_long_polls_past_the_per_process_limit_answer_at_once(alice, alice_client, fake_openai):
     from prompts import selectors
 
-    prompt = submitted(alice)
+    prompt = submitted_prompt(alice)
     taken = 0
     while selectors._LONG_POLLS.acquire(blocking=False):  # every waiting slot is busy
         taken += 1

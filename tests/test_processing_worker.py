@@ -4,8 +4,8 @@ from django_q.models import Task
 
 from prompts.models import Prompt
 from prompts.services import ai_content, trash
+from tests.factories import submitted_through_the_form
 from tests.processes import start_qcluster, stop_process, wait_until
-from tests.upload_flow import make_ready_upload
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -18,15 +18,6 @@ def worker(fake_openai, settings):
     stop_process(process)
 
 
-def submit(client, user, content):
-    upload = make_ready_upload(user)
-    response = client.post("/upload/submit/", {
-        "csrfmiddlewaretoken": client.cookies["csrftoken"].value, "upload_id": str(upload.id),
-        "content": content, "ai_generator": "flux",
-    })
-    assert response.status_code == 302
-    return Prompt.objects.get(upload=upload)
-
 
 def wait_complete(client, prompt, timeout=30):
     url = f"/api/prompt/status/{prompt.processing_uuid}/"
@@ -35,7 +26,7 @@ def wait_complete(client, prompt, timeout=30):
 
 
 def test_worker_turns_a_submit_into_a_published_prompt_and_renames_its_files(alice, alice_client, worker):
-    prompt = submit(alice_client, alice, "a lighthouse on a cliff at dusk, oil painting")
+    prompt = submitted_through_the_form(alice_client, alice, "a lighthouse on a cliff at dusk, oil painting")
     answer = wait_complete(alice_client, prompt)
     assert answer["success"] is True and answer["is_draft"] is False
     assert answer["final_url"] == "/prompt/glowing-horizon-over-a-quiet-dreamlike-scene/"
@@ -50,7 +41,7 @@ def test_worker_turns_a_submit_into_a_published_prompt_and_renames_its_files(ali
 
 
 def test_worker_falls_back_when_the_ai_times_out(alice, alice_client, worker):
-    prompt = submit(alice_client, alice, "a koi pond in the rain [[ai:timeout]]")
+    prompt = submitted_through_the_form(alice_client, alice, "a koi pond in the rain [[ai:timeout]]")
     answer = wait_complete(alice_client, prompt)
     assert answer["success"] is False and answer["needs_review"] is True and answer["is_draft"] is True
     prompt.refresh_from_db()
@@ -58,7 +49,7 @@ def test_worker_falls_back_when_the_ai_times_out(alice, alice_client, worker):
 
 
 def test_cancel_while_the_ai_runs_publishes_nothing(alice, alice_client, worker, fake_openai):
-    prompt = submit(alice_client, alice, "a desert caravan at noon [[ai:delay=0.8]]")
+    prompt = submitted_through_the_form(alice_client, alice, "a desert caravan at noon [[ai:delay=0.8]]")
     wait_until(lambda: fake_openai.requests_of("content"), timeout=20, message="the AI call to start")
     trash.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
     # the task finishes its AI call, sees the prompt was deleted, and saves nothing
@@ -76,7 +67,7 @@ def test_a_task_lost_with_a_killed_worker_is_recovered_and_not_duplicated(alice,
 
     env = {**fake_openai.env(timeout=5, max_retries=0), "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
     first = start_qcluster(extra_env=env)
-    prompt = submit(alice_client, alice, "a misty pine forest [[ai:delay=3]]")
+    prompt = submitted_through_the_form(alice_client, alice, "a misty pine forest [[ai:delay=3]]")
     wait_until(lambda: fake_openai.requests_of("content"), timeout=20, message="the AI call to start")
     stop_process(first, sig=signal.SIGKILL)  # the worker dies mid-task
     prompt.refresh_from_db()

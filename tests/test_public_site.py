@@ -211,40 +211,36 @@ def test_robots_points_at_the_sitemap_and_keeps_crawlers_out_of_private_pages(cl
 
 # --- likes, comments, collections -------------------------------------------------------
 
-def post(client, url, data=None):
-    return client.post(url, {**(data or {}), "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
-
-
 @pytest.mark.django_db
 def test_like_toggles_and_needs_login(alice, bob, client):
     prompt = publish(alice)
     assert client.post(f"/prompt/{prompt.slug}/like/")["Location"].startswith("/accounts/login/")
     bob_client = csrf_client(bob)
-    post(bob_client, f"/prompt/{prompt.slug}/like/")
+    bob_client.post_form(f"/prompt/{prompt.slug}/like/")
     assert Like.objects.filter(prompt=prompt).count() == 1
     assert "❤️ Liked · 1" in bob_client.get(f"/prompt/{prompt.slug}/").content.decode()
-    post(bob_client, f"/prompt/{prompt.slug}/like/")
+    bob_client.post_form(f"/prompt/{prompt.slug}/like/")
     assert Like.objects.filter(prompt=prompt).count() == 0
     draft = publish(alice, title="A Draft", status=Prompt.Status.DRAFT)
-    assert post(bob_client, f"/prompt/{draft.slug}/like/").status_code == 404
+    assert bob_client.post_form(f"/prompt/{draft.slug}/like/").status_code == 404
 
 
 @pytest.mark.django_db
 def test_comments_escape_html_and_can_be_deleted_by_author_prompt_owner_or_staff_only(alice, bob, carol, staff):
     prompt = publish(alice)
     bob_client = csrf_client(bob)
-    post(bob_client, f"/prompt/{prompt.slug}/comments/", {"body": "<img src=x onerror=alert(1)> nice"})
+    bob_client.post_form(f"/prompt/{prompt.slug}/comments/", {"body": "<img src=x onerror=alert(1)> nice"})
     html = csrf_client().get(f"/prompt/{prompt.slug}/").content.decode()
     assert "&lt;img src=x onerror=alert(1)&gt; nice" in html and "<img src=x" not in html
     comment = Comment.objects.get()
-    assert post(csrf_client(carol), f"/comments/{comment.id}/delete/").status_code == 404
+    assert csrf_client(carol).post_form(f"/comments/{comment.id}/delete/").status_code == 404
     assert Comment.objects.count() == 1
-    post(csrf_client(alice), f"/comments/{comment.id}/delete/")  # the prompt's author may
+    csrf_client(alice).post_form(f"/comments/{comment.id}/delete/")  # the prompt's author may
     assert Comment.objects.count() == 0
-    post(bob_client, f"/prompt/{prompt.slug}/comments/", {"body": "again"})
-    post(csrf_client(staff), f"/comments/{Comment.objects.get().id}/delete/")
+    bob_client.post_form(f"/prompt/{prompt.slug}/comments/", {"body": "again"})
+    csrf_client(staff).post_form(f"/comments/{Comment.objects.get().id}/delete/")
     assert Comment.objects.count() == 0
-    post(bob_client, f"/prompt/{prompt.slug}/comments/", {"body": "   "})
+    bob_client.post_form(f"/prompt/{prompt.slug}/comments/", {"body": "   "})
     assert Comment.objects.count() == 0
 
 
@@ -252,11 +248,11 @@ def test_comments_escape_html_and_can_be_deleted_by_author_prompt_owner_or_staff
 def test_save_to_a_new_or_existing_collection_of_your_own_only(alice, bob):
     prompt = publish(alice)
     bob_client = csrf_client(bob)
-    post(bob_client, f"/prompt/{prompt.slug}/save/", {"new_collection": "Cars I like"})
+    bob_client.post_form(f"/prompt/{prompt.slug}/save/", {"new_collection": "Cars I like"})
     collection = Collection.objects.get(owner=bob)
     assert list(collection.prompts.all()) == [prompt]
     alices = Collection.objects.create(owner=alice, name="Alice's")
-    post(bob_client, f"/prompt/{prompt.slug}/save/", {"collection": str(alices.id)})
+    bob_client.post_form(f"/prompt/{prompt.slug}/save/", {"collection": str(alices.id)})
     assert alices.prompts.count() == 0
     html = bob_client.get("/collections/").content.decode()
     assert "Cars I like" in html and "1 prompt" in html and "Alice" not in html

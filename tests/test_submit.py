@@ -6,7 +6,7 @@ from django_q.models import OrmQ
 
 from prompts.models import Prompt, Upload
 from tests.conftest import csrf_client
-from tests.upload_flow import make_ready_upload
+from tests.factories import ready_upload_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,7 +27,7 @@ def queued_prompt_ids() -> list[int]:
 
 
 def test_submit_creates_the_prompt_in_its_processing_state_and_queues_the_ai(alice):
-    upload = make_ready_upload(alice)
+    upload = ready_upload_for(alice)
     response = submit(form_client(alice), upload_id=str(upload.id))
     prompt = Prompt.objects.get()
     assert response.status_code == 302
@@ -42,7 +42,7 @@ def test_submit_creates_the_prompt_in_its_processing_state_and_queues_the_ai(ali
 
 
 def test_double_submit_creates_nothing_new(alice):
-    upload = make_ready_upload(alice)
+    upload = ready_upload_for(alice)
     client = form_client(alice)
     first = submit(client, upload_id=str(upload.id))
     second = submit(client, upload_id=str(upload.id), content="something else")
@@ -51,7 +51,7 @@ def test_double_submit_creates_nothing_new(alice):
 
 
 def test_save_as_draft_is_remembered(alice):
-    upload = make_ready_upload(alice)
+    upload = ready_upload_for(alice)
     submit(form_client(alice), upload_id=str(upload.id), save_as_draft="on")
     assert Prompt.objects.get().publish_requested is False
 
@@ -63,7 +63,7 @@ def test_save_as_draft_is_remembered(alice):
     ({"content": "x" * 10_001}, "Your prompt is too long: the maximum is 10,000 characters."),
 ])
 def test_invalid_form_keeps_what_was_typed_and_creates_nothing(alice, fields, message):
-    upload = make_ready_upload(alice)
+    upload = ready_upload_for(alice)
     response = submit(form_client(alice), upload_id=str(upload.id), **fields)
     html = unescape(response.content.decode())
     assert response.status_code == 400
@@ -75,7 +75,7 @@ def test_invalid_form_keeps_what_was_typed_and_creates_nothing(alice, fields, me
 
 
 def test_a_flagged_upload_becomes_a_prompt_held_for_moderation(alice):
-    upload = make_ready_upload(alice)
+    upload = ready_upload_for(alice)
     Upload.objects.filter(id=upload.id).update(moderation_action="review", moderation_severity="high",
                                                moderation_violations=["suggestive"])
     submit(form_client(alice), upload_id=str(upload.id))
@@ -85,7 +85,7 @@ def test_a_flagged_upload_becomes_a_prompt_held_for_moderation(alice):
 
 
 def test_uploads_that_are_not_ready_or_not_yours_are_refused(alice, bob):
-    ready = make_ready_upload(alice)
+    ready = ready_upload_for(alice)
     response = submit(form_client(bob), upload_id=str(ready.id))
     assert response.status_code == 404
     assert "This upload was not found" in response.content.decode()
@@ -101,7 +101,7 @@ def test_uploads_that_are_not_ready_or_not_yours_are_refused(alice, bob):
 
 
 def test_submit_needs_login_and_csrf(alice, client):
-    upload = make_ready_upload(alice)
+    upload = ready_upload_for(alice)
     assert client.post("/upload/submit/", {"upload_id": str(upload.id)})["Location"].startswith("/accounts/login/")
     response = csrf_client(alice).post("/upload/submit/", {"upload_id": str(upload.id), "content": "x",
                                                             "ai_generator": "flux"})

@@ -12,9 +12,9 @@ def test_qcluster_executes_a_queued_task_and_saves_its_result():
     worker = start_qcluster()
     try:
         task_id = async_task("math.copysign", 2.5, -1)
-        value = wait_until(lambda: Success.objects.filter(id=task_id).exists() and result(task_id) is not None,
-                           timeout=30, message="the task result")
-        assert value
+        wait_until(lambda: Success.objects.filter(id=task_id).exists(), timeout=30, message="the task result")
+        task = Success.objects.get(id=task_id)
+        assert task.success is True and task.func == "math.copysign"
         assert result(task_id) == -2.5
     finally:
         stop_process(worker)

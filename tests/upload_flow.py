@@ -42,21 +42,3 @@ def ready_upload(client, data: bytes, *, base_url: str, **kwargs) -> str:
     status, variants = post_json(client, "/api/upload/b2/variants/", {"upload_id": upload_id})
     assert status == 200, variants
     return upload_id
-
-
-_COLOURS = ((i * 37 % 256, i * 91 % 256, i * 53 % 256) for i in __import__("itertools").count(1))
-
-
-def make_ready_upload(user, data: bytes | None = None, *, filename="photo.jpg", content_type="image/jpeg"):
-    """A ready upload made through the services (the PUT written straight to storage)."""
-    from prompts.media import storage
-    from prompts.services import uploads
-    from tests import media_samples
-
-    # A different image each time: the same person uploading the same file twice is refused.
-    data = data or media_samples.jpeg_bytes((900, 600), color=next(_COLOURS))
-    signed = uploads.presign_upload(user=user, filename=filename, content_type=content_type, file_size=len(data))
-    storage.save_bytes(uploads.incoming_key(signed.upload), data, content_type=content_type)
-    uploads.complete_upload(user=user, upload_id=signed.upload.id)
-    uploads.moderate_upload(user=user, upload_id=signed.upload.id)
-    return uploads.make_upload_variants(user=user, upload_id=signed.upload.id)

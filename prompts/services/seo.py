@@ -1,4 +1,4 @@
-"""SEO helpers: slugs, file names, alt text and meta truncation (spec sections 7 and 11). Pure functions."""
+"""SEO helpers: slugs, file names, alt text and meta truncation. Pure functions."""
 import re
 import time
 
@@ -57,7 +57,7 @@ def meta_description(text: str, *, fallback: str = "") -> str:
 
 def json_ld(*, prompt, page_url: str, image_url: str, thumb_url: str, author_url: str, generator_url: str,
             home_url: str, like_count: int, tags: list[str]) -> list[dict]:
-    """schema.org ImageObject (spec section 11) and the breadcrumb, as plain data to serialise safely."""
+    """schema.org ImageObject and the breadcrumb, as plain data to serialise safely."""
     image = {
         "@context": "https://schema.org",
         "@type": "ImageObject",

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from prompts import ai
 from prompts.media import direct_upload, images, metadata, storage
-from prompts.models import ModerationAction, Severity, Upload
+from prompts.models import ModerationAction, Prompt, Severity, Upload
 from prompts.services.errors import (
     Conflict,
     InvalidInput,
@@ -263,8 +263,6 @@ def complete_upload(*, user, upload_id) -> Upload:
 
 def _refuse_own_duplicate(upload: Upload) -> None:
     """The same person sharing the same file again is told at once, before anything is processed."""
-    from prompts.models import Prompt
-
     existing = (
         Prompt.objects.filter(author_id=upload.owner_id, sha256=upload.sha256, is_deleted=False)
         .exclude(upload=upload).order_by("created_on").first()
@@ -279,8 +277,6 @@ def _refuse_own_duplicate(upload: Upload) -> None:
 
 
 def _same_image_from_someone_else(upload: Upload):
-    from prompts.models import Prompt
-
     return (
         Prompt.objects.filter(sha256=upload.sha256, is_deleted=False).exclude(author_id=upload.owner_id)
         .order_by("created_on").first()

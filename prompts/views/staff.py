@@ -1,4 +1,4 @@
-"""The staff queues in the admin: SEO review (spec section 8) and moderation.
+"""The staff queues in the admin: SEO review and moderation.
 
 Mounted by `prompts.admin_site.PromptFinderAdminSite.get_urls` inside `admin_view`, which already
 sends anyone but active staff to the admin login page; these views also need the "change prompt"

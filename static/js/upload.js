@@ -35,8 +35,7 @@ const uploadIdInput = $('upload-id');
 const dialog = $('upload-dialog');
 const panels = { allow: $('moderation-ok'), review: $('moderation-review'), reject: $('moderation-reject') };
 
-let run = null; // the upload in flight: {id, file, xhr, controller, objectUrl, ready, action}
-let runCounter = 0;
+let run = null; // the upload in flight: {file, xhr, controller, objectUrl, ready, action}
 
 function megabytes(size) {
   return (size / (1024 * 1024)).toFixed(1);
@@ -137,8 +136,7 @@ async function chooseFile(file) {
   dropzone.hidden = true;
   fields.disabled = false;
   hint.textContent = "We're getting your file ready while you type. Submit turns on when it's done.";
-  runCounter += 1;
-  run = { id: runCounter, file, contentType: checked.contentType, controller: new AbortController(), objectUrl, ready: false };
+  run = { file, contentType: checked.contentType, controller: new AbortController(), objectUrl, ready: false };
   rememberFile(file);
   process(run);
 }

@@ -28,8 +28,8 @@ from tests.browser.flows import (
     submitted_prompt,
     wait_for,
 )
+from tests.factories import ready_upload_for
 from tests.processes import wait_until
-from tests.upload_flow import make_ready_upload
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -118,7 +118,7 @@ def test_the_prompt_found_in_the_image_fills_the_form_and_shows_on_the_detail_pa
 
 def test_the_same_person_dropping_the_same_image_again_is_sent_to_the_first_prompt(alice_page, alice):
     data = media_samples.jpeg_bytes(color=(12, 34, 56))
-    first = submission.submit_prompt(user=alice, upload_id=make_ready_upload(alice, data).id,
+    first = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice, data).id,
                                      content="A teal square at noon", ai_generator="flux", save_as_draft=False)
     tasks.generate_ai_content(first.id)  # the first prompt is finished and has its page
     first.refresh_from_db()
@@ -262,7 +262,7 @@ def test_an_unfinished_upload_can_be_resumed_or_discarded_after_a_reload(alice_p
 def test_the_processing_page_says_how_long_and_how_many_are_ahead(alice_page, alice, bob, live_server,
                                                                    start_worker):
     for _ in range(2):  # two earlier prompts of someone else, still waiting in the queue
-        submission.submit_prompt(user=bob, upload_id=make_ready_upload(bob).id, content="Bob's turn first",
+        submission.submit_prompt(user=bob, upload_id=ready_upload_for(bob).id, content="Bob's turn first",
                                  ai_generator="flux", save_as_draft=False)
     prompt = submitted_prompt(alice, base_url=live_server.url)
     page = alice_page
@@ -302,7 +302,7 @@ def test_the_long_poll_shows_the_result_with_few_requests(alice_page, alice, liv
 
 def test_the_author_appeals_a_prompt_held_for_review(alice_page, alice, fake_openai):
     fake_openai.script("moderation", {"severity": "high", "violations": ["suggestive"], "explanation": "x"})
-    prompt = submission.submit_prompt(user=alice, upload_id=make_ready_upload(alice).id,
+    prompt = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice).id,
                                       content="A portrait in a renaissance style", ai_generator="midjourney",
                                       save_as_draft=True)
     tasks.generate_ai_content(prompt.id)

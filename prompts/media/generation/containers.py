@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import struct
+import warnings
 import zlib
 from dataclasses import dataclass, field
 
@@ -190,8 +191,10 @@ def _exif(raw: bytes, carrier: Carrier) -> None:
         raw = raw[5:]
     exif = Image.Exif()
     try:
-        exif.load(raw)
-        sub = exif.get_ifd(EXIF_IFD)
+        with warnings.catch_warnings():  # Pillow warns about every damaged tag; a damaged tag is only skipped
+            warnings.simplefilter("ignore")
+            exif.load(raw)
+            sub = exif.get_ifd(EXIF_IFD)
     except Exception:  # noqa: BLE001 - a broken EXIF block is no error of the upload, only nothing to read
         return
     big_endian = raw[:2] == b"MM"

@@ -46,12 +46,17 @@ def read(data: bytes, carrier: containers.Carrier) -> dict:
         reader = c2pa.Reader(MIME[carrier.format], io.BytesIO(data), context=_reader_context())
         try:
             store = t.load_json(reader.json()) or {}
+            state = reader.get_validation_state() or ""
         finally:
             reader.close()
     except Exception as exc:  # noqa: BLE001 - a damaged or unsupported manifest is only a missing credit, never an upload error
         logger.info("C2PA manifest not readable: %s", exc)
         return {}
-    return summarise(store)
+    summary = summarise(store)
+    if summary:
+        # "Valid" only says the file matches its own signature; anyone can sign, so it is kept, not trusted.
+        summary["validation_state"] = t.value(state)
+    return summary
 
 
 def summarise(store: dict) -> dict:

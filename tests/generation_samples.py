@@ -498,5 +498,9 @@ NOT_PROMPTS = {
                                   text_chunk("Description", "Created with Adobe Photoshop")]),
     "lightroom_jpeg": lambda: jpeg(tiff([ascii_tag(0x0131, "Adobe Photoshop Lightroom Classic 13.0"),
                                          ascii_tag(0x010E, "Family portrait in the garden")])),
+    "lightroom_webp_xmp_caption": lambda: webp(xmp=(
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description xmp:CreatorTool="Adobe Photoshop Lightroom '
+        b'Classic 13.0"><dc:description><rdf:Alt><rdf:li xml:lang="x-default">Family portrait in the garden</rdf:li>'
+        b"</rdf:Alt></dc:description></rdf:Description></rdf:RDF></x:xmpmeta>")),
     "plain_png": lambda: png(),
 }

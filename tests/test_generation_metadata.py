@@ -44,6 +44,14 @@ def test_japanese_and_wide_spaces_survive_and_controls_do_not():
     assert t.decode_user_comment(b"ASCII\0\0\0" + "#テスト".encode()) == "#テスト"
 
 
+def test_a_credit_line_alone_names_the_generator():
+    xmp = b'<x:xmpmeta><rdf:RDF><rdf:Description photoshop:Credit="Made with Google AI"/></rdf:RDF></x:xmpmeta>'
+    found = metadata.read_generation_metadata(samples.webp(xmp=xmp))
+    assert found == {"prompt": "", "negative_prompt": "", "settings": {}, "source": "", "generator": "gemini"}
+    novelai = metadata.read_generation_metadata(samples.png([samples.text_chunk("Software", "NovelAI")]))
+    assert novelai["generator"] == "novelai" and novelai["prompt"] == ""
+
+
 def test_a_placeholder_parameters_text_alone_is_not_a_prompt():
     assert metadata.read_generation_metadata(samples.png([samples.text_chunk("parameters", "unknown")])) == {}
 

@@ -66,7 +66,9 @@ def _read(data: bytes) -> dict:
     words = " ".join([carrier.exif.get("software", ""), carrier.texts.get("Software", ""),
                       containers.xmp_field(carrier.xmp, "photoshop:Credit"), carrier.exif.get("artist", "")])
     if found is None and not credit:
-        generator = generators.guess("", "", {}, words) if re.search(r"novel ?ai|midjourney", words, re.IGNORECASE) else ""
+        named = re.search(r"novel ?ai|midjourney|made with google ai|firefly|dall[·\-]?e|chatgpt|gpt-image", words,
+                          re.IGNORECASE)
+        generator = generators.guess("", "", {}, words) if named else ""
         return {"prompt": "", "negative_prompt": "", "settings": {}, "source": "", "generator": generator} if generator else {}
     result = found.as_dict() if found is not None else Found().as_dict()
     result["generator"] = generators.guess(result["source"], found.hints if found else "", credit,
@@ -150,7 +152,8 @@ def _free_text(carrier: containers.Carrier) -> Found | None:
     """A description that is only a sentence (Midjourney writes its prompt so), unless it is an editor's
     or a camera's: those files' descriptions are never prompts."""
     exif = carrier.exif
-    software = f"{exif.get('software', '')} {carrier.texts.get('Software', '')}"
+    software = " ".join([exif.get("software", ""), carrier.texts.get("Software", ""),
+                         containers.xmp_field(carrier.xmp, "xmp:CreatorTool")])
     fields = [containers.xmp_field(carrier.xmp, "dc:description"), exif.get("description", ""),
               exif.get("user_comment", ""), carrier.texts.get("Description", ""), carrier.comment]
     for value in fields:

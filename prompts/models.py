@@ -18,6 +18,9 @@ from taggit.managers import TaggableManager
 class AIGenerator(models.TextChoices):
     MIDJOURNEY = "midjourney", "Midjourney"
     DALLE = "dall-e", "DALL-E"
+    GPT_IMAGE = "gpt-image", "ChatGPT / GPT Image"
+    GEMINI = "gemini", "Gemini / Imagen"
+    NOVELAI = "novelai", "NovelAI"
     STABLE_DIFFUSION = "stable-diffusion", "Stable Diffusion"
     FLUX = "flux", "Flux"
     LEONARDO = "leonardo", "Leonardo"

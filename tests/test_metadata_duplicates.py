@@ -46,7 +46,7 @@ def test_automatic1111_parameters_are_parsed():
 def test_comfyui_graph_gives_the_positive_prompt_and_the_model():
     found = metadata.read_generation_metadata(png_with(prompt=json.dumps(COMFY), workflow="{}"))
     assert found["prompt"] == "a red fox in the snow" and found["negative_prompt"] == "ugly"
-    assert found["settings"]["model"] == "flux1-dev.safetensors" and found["generator"] == "flux"
+    assert found["settings"]["Model"] == "flux1-dev.safetensors" and found["generator"] == "flux"
 
 
 def test_exif_user_comment_and_description_are_read():

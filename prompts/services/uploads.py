@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from prompts import ai
-from prompts.media import direct_upload, images, metadata, storage
+from prompts.media import direct_upload, generation, images, metadata, storage
 from prompts.models import ModerationAction, Prompt, Severity, Upload
 from prompts.services.errors import (
     Conflict,
@@ -251,6 +251,8 @@ def complete_upload(*, user, upload_id) -> Upload:
         upload.generation_metadata = metadata.read_generation_metadata(data)
         upload.dhash = images.perceptual_hash(data)
         data = metadata.strip_metadata(data, info.format, orientation=images.orientation_of(data))
+        # Stealth pixel bits and C2PA manifests outlive metadata stripping; what they said is read above.
+        data = generation.remove_provenance(generation.clear_stealth_bits(data, info.format), info.format)
     _store_verified(upload, data)
     upload.duplicate_of = _same_image_from_someone_else(upload)
     upload.size = len(data)
@@ -403,7 +405,8 @@ def variant_urls(upload: Upload) -> dict[str, str]:
 def found_prompt(upload: Upload) -> dict | None:
     """What the page offers: 'We found the prompt in your image — use it?'"""
     found = upload.generation_metadata or {}
-    if not found.get("prompt"):
+    if not found.get("prompt") and not found.get("generator"):
         return None
-    return {"prompt": found["prompt"], "negative_prompt": found.get("negative_prompt", ""),
+    # Without a prompt (a C2PA-signed ChatGPT/Gemini image) the page only preselects the generator.
+    return {"prompt": found.get("prompt", ""), "negative_prompt": found.get("negative_prompt", ""),
             "generator": found.get("generator", ""), "source": found.get("source", "")}

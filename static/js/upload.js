@@ -275,16 +275,20 @@ async function process(current) {
 
 // "We found the prompt in your image — use it?"
 function offerFoundPrompt(found) {
+  const select = $('id_ai_generator');
+  const known = (value) => value && [...select.options].some((option) => option.value === value);
+  if (!found.prompt) {
+    // Only the generator is known (Content Credentials): preselect it unless the person chose one.
+    if (!select.value && known(found.generator)) select.value = found.generator;
+    return;
+  }
   const panel = $('found-prompt');
   panel.querySelector('[data-found-text]').textContent = found.prompt;
   panel.hidden = false;
   panel.querySelector('[data-use-found]').onclick = () => {
     const textarea = $('id_content');
     textarea.value = found.prompt;
-    const select = $('id_ai_generator');
-    if (found.generator && [...select.options].some((option) => option.value === found.generator)) {
-      select.value = found.generator;
-    }
+    if (known(found.generator)) select.value = found.generator;
     panel.hidden = true;
     saveText();
     textarea.focus();

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from prompts import ai
-from prompts.media import direct_upload, images, metadata, storage
+from prompts.media import direct_upload, images, metadata, sanitize, storage
 from prompts.models import ModerationAction, Profile, Severity, Upload
 from prompts.services.errors import Conflict, InvalidInput, NotFound, RateLimited, ServiceUnavailable, TooLarge, UnsupportedType
 
@@ -245,7 +245,7 @@ def complete_upload(*, user, upload_id) -> Upload:
     if upload.media_type == "image":
         upload.generation_metadata = metadata.read_generation_metadata(data)
         upload.dhash = images.perceptual_hash(data)
-        data = metadata.strip_metadata(data, info.format, orientation=images.orientation_of(data))
+        data = sanitize.strip_metadata(data, info.format, orientation=images.orientation_of(data))
     _store_verified(upload, data)
     upload.duplicate_of = _same_image_from_someone_else(upload)
     upload.size = len(data)

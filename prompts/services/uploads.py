@@ -245,7 +245,11 @@ def complete_upload(*, user, upload_id) -> Upload:
     if upload.media_type == "image":
         upload.generation_metadata = metadata.read_generation_metadata(data)
         upload.dhash = images.perceptual_hash(data)
-        data = sanitize.strip_metadata(data, info.format, orientation=images.orientation_of(data))
+        try:
+            data = sanitize.strip_metadata(data, info.format, orientation=images.orientation_of(data))
+        except sanitize.DamagedImage as exc:  # e.g. a GIF cut off inside a frame: verify() reads no frame data
+            _discard_object(upload)
+            raise UnsupportedType(str(exc)) from exc
     _store_verified(upload, data)
     upload.duplicate_of = _same_image_from_someone_else(upload)
     upload.size = len(data)

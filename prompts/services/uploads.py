@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from prompts import ai
-from prompts.media import direct_upload, generation, images, metadata, storage
+from prompts.media import direct_upload, generation, images, metadata, sanitize, storage
 from prompts.models import ModerationAction, Prompt, Severity, Upload
 from prompts.services.errors import (
     Conflict,
@@ -250,7 +250,11 @@ def complete_upload(*, user, upload_id) -> Upload:
     if upload.media_type == "image":
         upload.generation_metadata = metadata.read_generation_metadata(data)
         upload.dhash = images.perceptual_hash(data)
-        data = metadata.strip_metadata(data, info.format, orientation=images.orientation_of(data))
+        try:
+            data = sanitize.strip_metadata(data, info.format, orientation=images.orientation_of(data))
+        except sanitize.DamagedImage as exc:  # e.g. a GIF cut off inside a frame: verify() reads no frame data
+            _discard_object(upload)
+            raise UnsupportedType(str(exc)) from exc
         # Stealth pixel bits and C2PA manifests outlive metadata stripping; what they said is read above.
         data = generation.remove_provenance(generation.clear_stealth_bits(data, info.format), info.format)
     _store_verified(upload, data)

@@ -9,11 +9,12 @@ from prompts import tasks
 from prompts.media import storage
 from prompts.media.generation import stealth
 from prompts.models import Upload
-from prompts.services import processing
+from prompts.services import submission
 from tests import generation_samples as samples
 from tests.c2pa_signing import manifest_in, signed_image
 from tests.conftest import csrf_client
-from tests.upload_flow import make_ready_upload, upload_file
+from tests.factories import ready_upload_for
+from tests.upload_flow import upload_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,8 +49,8 @@ def test_content_credentials_are_read_then_removed_from_the_stored_original(alic
 
 def test_the_detail_page_credits_the_generator_escaped(alice, fake_openai):
     data = signed_image("PNG", claim_generator="<b>Evil</b> Studio", software_agent="GPT-4o")
-    upload = make_ready_upload(alice, data, filename="credit.png", content_type="image/png")
-    prompt = processing.submit_prompt(user=alice, upload_id=upload.id, content="a lighthouse", ai_generator="gpt-image",
+    upload = ready_upload_for(alice, data, filename="credit.png", content_type="image/png")
+    prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="a lighthouse", ai_generator="gpt-image",
                                       save_as_draft=False)
     tasks.generate_ai_content(prompt.id)
     prompt.refresh_from_db()

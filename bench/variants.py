@@ -176,9 +176,9 @@ def our_image_variants(data: bytes) -> dict[str, bytes]:
 
 
 def our_video_variants(data: bytes) -> dict[str, bytes]:
-    from prompts.media import images
+    from prompts.media import images, video
 
-    return images.variants_from_image(images.video_poster(data)).files
+    return images.variants_from_image(video.video_poster(data)).files
 
 
 # --- Quality --------------------------------------------------------------------------------
@@ -267,7 +267,7 @@ CHILD_CODE = {
     "ours: JPEG 12 MP": "from prompts.media import images; images.make_variants(data)",
     "naive loop: JPEG 12 MP": "from bench.variants import naive_variants; naive_variants(data)",
     "ours: MP4 poster": "from prompts.media import images; "
-                        "images.variants_from_image(images.video_poster(data))",
+                        "images.variants_from_image(video.video_poster(data))",
 }
 # Linux carries the old address space's high-water mark across exec, so a child forked straight
 # from this (large, numpy-filled) process would report at least our own peak. A small launcher

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from prompts import ai
-from prompts.media import direct_upload, images, metadata, storage
+from prompts.media import direct_upload, images, metadata, storage, video
 from prompts.models import ModerationAction, Profile, Severity, Upload
 from prompts.services.errors import Conflict, InvalidInput, NotFound, RateLimited, ServiceUnavailable, TooLarge, UnsupportedType
 
@@ -235,8 +235,8 @@ def complete_upload(*, user, upload_id) -> Upload:
                 )
             width, height = info.width, info.height
         else:
-            video = images.inspect_video(data)
-            width, height = video.width, video.height
+            clip = video.inspect_video(data)
+            width, height = clip.width, clip.height
     except images.ImageProcessingError as exc:
         _discard_object(upload)
         raise UnsupportedType(str(exc)) from exc
@@ -308,7 +308,7 @@ def analysis_image(upload: Upload) -> tuple[bytes, str]:
         return cached
     data = storage.read_bytes(upload.file_key, limit=_size_limit(upload))
     if upload.media_type == "video":
-        data, content_type = images.encode_jpeg(images.video_poster(data)), "image/jpeg"
+        data, content_type = video.encode_jpeg(video.video_poster(data)), "image/jpeg"
     else:
         content_type = upload.content_type
     cache.set(key, (data, content_type), timeout=settings.IMAGE_CACHE_SECONDS)
@@ -375,7 +375,7 @@ def make_upload_variants(*, user, upload_id) -> Upload:
         raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
     try:
         if upload.media_type == "video":
-            variants = images.variants_from_image(images.video_poster(data))
+            variants = images.variants_from_image(video.video_poster(data))
         else:
             variants = images.make_variants(data)
     except images.ImageProcessingError as exc:

@@ -166,7 +166,7 @@ def test_videos_browsers_play_are_accepted(alice_client, live_server, make, cont
     (media_samples.jpeg_bytes(gps=True), "holiday.mov", "video/quicktime", "JPEG image"),
     (media_samples.gif_animated_bytes(), "loop.mp4", "video/mp4", "GIF image"),
     (b"<svg xmlns='http://www.w3.org/2000/svg'/>" * 10, "drawing.webm", "video/webm", "not an MP4, MOV or WebM"),
-])
+], ids=["jpeg-as-mov", "gif-as-mp4", "svg-as-webm"])
 def test_an_image_named_like_a_video_is_refused_and_not_kept(alice_client, live_server, data, filename,
                                                              content_type, word):
     code, error, upload_id = refused(alice_client, data, base_url=live_server.url, filename=filename,

@@ -176,9 +176,10 @@ def our_image_variants(data: bytes) -> dict[str, bytes]:
 
 
 def our_video_variants(data: bytes) -> dict[str, bytes]:
-    from prompts.media import images
+    from prompts.media import images, video
 
-    return images.variants_from_image(images.video_poster(data)).files
+    # examine() is the whole single decode of a video upload: checks, poster and moderation frames.
+    return images.variants_from_image(video.examine(data).poster).files
 
 
 # --- Quality --------------------------------------------------------------------------------
@@ -267,7 +268,7 @@ CHILD_CODE = {
     "ours: JPEG 12 MP": "from prompts.media import images; images.make_variants(data)",
     "naive loop: JPEG 12 MP": "from bench.variants import naive_variants; naive_variants(data)",
     "ours: MP4 poster": "from prompts.media import images; "
-                        "images.variants_from_image(images.video_poster(data))",
+                        "images.variants_from_image(video.examine(data).poster)",
 }
 # Linux carries the old address space's high-water mark across exec, so a child forked straight
 # from this (large, numpy-filled) process would report at least our own peak. A small launcher
@@ -364,7 +365,7 @@ def run() -> None:
 
     speed.notes = [
         "naive = the spec's loop: open + thumbnail(LANCZOS) + save, once per variant, sequential.",
-        "ours = prompts.media.images.make_variants (video: variants_from_image(video_poster(data))).",
+        "ours = prompts.media.images.make_variants (video: variants_from_image(examine(data).poster)).",
         f"speed-up = naive p50 / ours p50 (the target); speed-up of min = naive min / ours min, less "
         f"sensitive to other load. p95 interpolates between the two slowest of {REPEATS} runs.",
         "ours output: whether every run (warm-up included) gave byte-identical files.",

@@ -17,8 +17,11 @@ browser test can choose the AI's behaviour by what it types:
     [[ai:error]]        HTTP 500            [[ai:rate_limit]]  HTTP 429 with Retry-After
     [[ai:bad_request]]  HTTP 400            [[ai:status=503]]  any HTTP status
     [[ai:malformed]] [[ai:truncated]] [[ai:refusal]] [[ai:missing_fields]] [[ai:no_choices]]
-Moderation requests carry no user text, so script moderation with `script("moderation", ...)`.
+Moderation requests carry no user text, so script moderation with `script("moderation", ...)`, or
+let it answer by what the picture shows with `flag_colour()`: a colour stands for prohibited content.
 """
+import base64
+import io
 import json
 import re
 import threading
@@ -81,6 +84,7 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         self._scripts: dict[str, tuple[Step, int | None]] = {}
         self._requests: list[RecordedRequest] = []
+        self._flagged_colours: list[tuple[tuple[int, int, int], str]] = []
         self._httpd: ThreadingHTTPServer | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -114,6 +118,13 @@ class FakeOpenAI:
         with self._lock:
             self._scripts.clear()
             self._requests.clear()
+            self._flagged_colours.clear()
+
+    def flag_colour(self, colour: tuple[int, int, int], severity: str = "critical") -> None:
+        """Unscripted moderation answers `severity` when any part of a request's images (at least 2% of
+        one image, e.g. one frame of a contact sheet) is close to `colour`; the worst match wins."""
+        with self._lock:
+            self._flagged_colours.append((tuple(colour), severity))
 
     def script(
         self,
@@ -154,6 +165,8 @@ class FakeOpenAI:
             marked = self._step_from_markers(body)
             if marked is not None:
                 return kind, marked
+            if kind == "moderation" and kind not in self._scripts and self._flagged_colours:
+                return kind, Step(content=self._moderation_by_colour(body))
             step, times = self._scripts.get(kind, (Step(), None))
             if times is not None:
                 if times <= 1:
@@ -161,6 +174,22 @@ class FakeOpenAI:
                 else:
                     self._scripts[kind] = (step, times - 1)
             return kind, step
+
+    def _moderation_by_colour(self, body: dict[str, Any]) -> dict[str, Any]:
+        from PIL import Image
+
+        order = ("none", "low", "medium", "high", "critical")
+        worst, seen = "none", []
+        for part in RecordedRequest("", "moderation", body).images:
+            data = base64.b64decode(part["url"].split(",", 1)[1])
+            with Image.open(io.BytesIO(data)) as img:
+                pixels = list(img.convert("RGB").resize((64, 64)).getdata())
+            for colour, severity in self._flagged_colours:
+                near = sum(1 for pixel in pixels if max(abs(a - b) for a, b in zip(pixel, colour)) <= 40)
+                if near >= 0.02 * len(pixels):
+                    seen.append(f"colour {colour}")
+                    worst = max(worst, severity, key=order.index)
+        return {"severity": worst, "violations": seen, "explanation": "Judged by colour (fake)."}
 
     def _step_from_markers(self, body: dict[str, Any]) -> Step | None:
         match = MARKER.search("\n".join(_texts(body)))

@@ -51,11 +51,12 @@ def decompression_bomb_png() -> bytes:
 
 
 def mp4_bytes(*, frames: int = 12, size=(320, 240)) -> bytes:
+    """H.264 in MP4, which every browser plays (MPEG-4 Part 2, FFmpeg's "mpeg4", plays in none)."""
     import av
 
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format="mp4") as container:
-        stream = container.add_stream("mpeg4", rate=12)
+        stream = container.add_stream("libx264", rate=12)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         for index in range(frames):

@@ -20,7 +20,8 @@ from prompts.ai.base import (
 
 __all__ = [
     "SEVERITIES", "AIError", "AIMalformedResponse", "AIRefusal", "AIServiceError", "AITimeout",
-    "ContentResult", "ModerationResult", "generate_content", "moderate_image", "provider_name",
+    "ContentResult", "ModerationResult", "generate_content", "moderate_image", "moderate_video_frames",
+    "provider_name",
 ]
 
 _PROVIDERS = {"openai": "prompts.ai.openai_provider", "local": "prompts.ai.local_provider"}
@@ -39,6 +40,11 @@ def _provider():
 
 def moderate_image(*, image_bytes: bytes, content_type: str) -> ModerationResult:
     return _provider().moderate_image(image_bytes=image_bytes, content_type=content_type)
+
+
+def moderate_video_frames(*, sheet_bytes: bytes, content_type: str) -> ModerationResult:
+    """One check of a contact sheet: frames sampled across a video, in one picture; the worst frame counts."""
+    return _provider().moderate_video_frames(sheet_bytes=sheet_bytes, content_type=content_type)
 
 
 def generate_content(

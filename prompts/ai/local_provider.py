@@ -24,6 +24,10 @@ def moderate_image(*, image_bytes: bytes, content_type: str) -> ModerationResult
     )
 
 
+def moderate_video_frames(*, sheet_bytes: bytes, content_type: str) -> ModerationResult:
+    return moderate_image(image_bytes=sheet_bytes, content_type=content_type)
+
+
 def generate_content(
     *, image_bytes: bytes, content_type: str, prompt_text: str, generator_label: str, available_tags: list[str]
 ) -> ContentResult:

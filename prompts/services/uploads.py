@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from prompts import ai
-from prompts.media import direct_upload, generation, images, metadata, sanitize, storage
+from prompts.media import direct_upload, generation, images, metadata, sanitize, storage, video
 from prompts.models import ModerationAction, Prompt, Severity, Upload
 from prompts.services.errors import (
     Conflict,
@@ -36,7 +36,7 @@ from prompts.services.plans import is_premium
 logger = logging.getLogger(__name__)
 
 IMAGE_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
-VIDEO_TYPES = {"mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime"}
+VIDEO_TYPES = {"mp4": "video/mp4", "m4v": "video/mp4", "webm": "video/webm", "mov": "video/quicktime"}
 # What browsers also send for the same files.
 TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "video/x-m4v": "video/mp4"}
 UNSUPPORTED_TYPE = "File type not supported. Please upload JPG, PNG, GIF, WebP, MP4, WebM, or MOV."
@@ -56,6 +56,7 @@ MODERATION_FAILED_NOTE = (
 UNCHECKED_NOTE = (
     "No automatic content check is set up on this site, so a moderator will look at your image before it is published."
 )
+# The notes and messages above and below are written for images; `for_media` words them for a video.
 SEVERITY_ACTIONS = {
     Severity.NONE: ModerationAction.ALLOW,
     Severity.LOW: ModerationAction.ALLOW,
@@ -139,7 +140,7 @@ def validate_file(*, filename: str, content_type: str, file_size: int) -> tuple[
         raise InvalidInput("This file is empty. Please choose another one.")
     if file_size > limit:
         raise TooLarge(f"{noun} must be under {limit // (1024 * 1024)}MB. Your file is {megabytes(file_size)} MB.")
-    return ("jpg" if extension == "jpeg" else extension), expected, media_type
+    return {"jpeg": "jpg", "m4v": "mp4"}.get(extension, extension), expected, media_type
 
 
 def _clean_filename(filename: str) -> str:
@@ -192,7 +193,7 @@ def _size_limit(upload: Upload) -> int:
 
 
 def _discard_object(upload: Upload) -> None:
-    for key in (incoming_key(upload), upload.file_key):
+    for key in (incoming_key(upload), upload.file_key, *upload.variant_keys.values()):
         try:
             storage.delete(key)
         except storage.StorageError as exc:  # the orphan sweep deletes it later
@@ -227,8 +228,9 @@ def complete_upload(*, user, upload_id) -> Upload:
         error = TooLarge if size > upload.declared_size else InvalidInput
         raise error(f"We received {size:,} bytes, but the file you chose has {upload.declared_size:,} bytes. "
                     "Please upload it again.")
+    incoming = incoming_key(upload)  # before a MOV is renamed .mp4
     try:
-        data = storage.read_bytes(incoming_key(upload), limit=limit)
+        data = storage.read_bytes(incoming, limit=limit)
     except storage.StorageError as exc:
         raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
     try:
@@ -240,9 +242,9 @@ def complete_upload(*, user, upload_id) -> Upload:
                 )
             width, height = info.width, info.height
         else:
-            video = images.inspect_video(data)
-            width, height = video.width, video.height
-    except images.ImageProcessingError as exc:
+            clip = video.examine(data)
+            width, height = clip.info.width, clip.info.height
+    except (images.ImageProcessingError, video.VideoError) as exc:
         _discard_object(upload)
         raise UnsupportedType(str(exc)) from exc
     upload.sha256 = hashlib.sha256(data).hexdigest()
@@ -257,14 +259,39 @@ def complete_upload(*, user, upload_id) -> Upload:
             raise UnsupportedType(str(exc)) from exc
         # Stealth pixel bits and C2PA manifests outlive metadata stripping; what they said is read above.
         data = generation.remove_provenance(generation.clear_stealth_bits(data, info.format), info.format)
-    _store_verified(upload, data)
+    else:
+        data = _prepare_video(upload, data, clip)
+    _store_verified(upload, data, incoming=incoming)
     upload.duplicate_of = _same_image_from_someone_else(upload)
     upload.size = len(data)
     upload.width, upload.height = width, height
     upload.state = Upload.State.UPLOADED
     upload.save(update_fields=["size", "width", "height", "sha256", "dhash", "generation_metadata", "duplicate_of",
-                               "state", "updated_at"])
+                               "state", "file_key", "content_type", "variant_keys", "updated_at"])
     return upload
+
+
+def _prepare_video(upload: Upload, data: bytes, clip: video.Examined) -> bytes:
+    """The original without metadata (stored as MP4 when it came as MOV: same packets, a container
+    every browser plays), and the pictures the next steps need, so no later step decodes the video:
+    the poster (variants, AI content) and the contact sheet of frames (moderation)."""
+    try:
+        stripped = video.strip_metadata(data)
+    except video.VideoError as exc:
+        _discard_object(upload)
+        raise UnsupportedType(str(exc)) from exc
+    folder = upload.file_key.rsplit("/", 1)[0]
+    upload.file_key = f"{folder}/original.{clip.info.extension}"
+    upload.content_type = clip.info.content_type
+    pictures = {"poster": video.encode_jpeg(clip.poster, quality=92), "frames": video.contact_sheet(clip.frames)}
+    keys = {name: f"{folder}/{name}.jpg" for name in pictures}
+    try:
+        for name, blob in pictures.items():
+            storage.save_bytes(keys[name], blob, content_type="image/jpeg")
+    except storage.StorageError as exc:
+        raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
+    upload.variant_keys = keys
+    return stripped
 
 
 def _refuse_own_duplicate(upload: Upload) -> None:
@@ -279,7 +306,7 @@ def _refuse_own_duplicate(upload: Upload) -> None:
     upload.state = Upload.State.REJECTED
     upload.moderation_note = "duplicate of your own prompt"
     upload.save(update_fields=["sha256", "state", "moderation_note", "updated_at"])
-    raise Conflict("You already shared this image.", extra={"existing_url": existing.get_absolute_url()})
+    raise Conflict(for_media(upload, "You already shared this image."), extra={"existing_url": existing.get_absolute_url()})
 
 
 def _same_image_from_someone_else(upload: Upload):
@@ -289,16 +316,16 @@ def _same_image_from_someone_else(upload: Upload):
     )
 
 
-def _store_verified(upload: Upload, data: bytes) -> None:
-    """The checked bytes (images without EXIF/GPS, XMP or text chunks) at the upload's own key."""
+def _store_verified(upload: Upload, data: bytes, *, incoming: str) -> None:
+    """The checked bytes (without EXIF/GPS, XMP, text chunks or video metadata) at the upload's own key."""
     try:
         storage.save_bytes(upload.file_key, data, content_type=upload.content_type)
     except storage.StorageError as exc:
         raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
     try:
-        storage.delete(incoming_key(upload))
+        storage.delete(incoming)
     except storage.StorageError as exc:  # harmless: nothing reads it; the sweeps delete it later
-        logger.warning("could not delete %s: %s", incoming_key(upload), exc)
+        logger.warning("could not delete %s: %s", incoming, exc)
 
 
 # --- Moderation -------------------------------------------------------------------------
@@ -308,15 +335,15 @@ def image_cache_key(*, user_id: int, file_key: str) -> str:
 
 
 def analysis_image(upload: Upload) -> tuple[bytes, str]:
-    """The bytes an AI looks at: the image itself, or a video's poster frame (JPEG)."""
+    """The bytes an AI looks at: the image itself, or a video's poster frame (JPEG, made at complete)."""
     key = image_cache_key(user_id=upload.owner_id, file_key=upload.file_key)
     cached = cache.get(key)
     if cached is not None:
         return cached
-    data = storage.read_bytes(upload.file_key, limit=_size_limit(upload))
     if upload.media_type == "video":
-        data, content_type = images.encode_jpeg(images.video_poster(data)), "image/jpeg"
+        data, content_type = storage.read_bytes(upload.variant_keys["poster"]), "image/jpeg"
     else:
+        data = storage.read_bytes(upload.file_key, limit=_size_limit(upload))
         content_type = upload.content_type
     cache.set(key, (data, content_type), timeout=settings.IMAGE_CACHE_SECONDS)
     return data, content_type
@@ -329,22 +356,25 @@ def moderate_upload(*, user, upload_id) -> Upload:
     if upload.state != Upload.State.UPLOADED:
         raise Conflict("This upload isn't finished yet. Please wait for the upload to complete.")
     try:
-        data, content_type = analysis_image(upload)
+        data, content_type = _video_frames(upload) if upload.media_type == "video" else analysis_image(upload)
     except storage.ObjectMissing:
         raise InvalidInput(MISSING_FILE)
     except storage.StorageError as exc:
         raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
     try:
-        result = ai.moderate_image(image_bytes=data, content_type=content_type)
+        if upload.media_type == "video":
+            result = ai.moderate_video_frames(sheet_bytes=data, content_type=content_type)
+        else:
+            result = ai.moderate_image(image_bytes=data, content_type=content_type)
         severity, violations, checked, note = result.severity, list(result.violations), result.checked, ""
     except ai.AIError as exc:
         # Fail closed but kind: an unchecked image is held for a moderator, never published.
         logger.warning("moderation failed for upload %s (%s): %s", upload.id, exc.reason, exc)
-        severity, violations, checked, note = Severity.HIGH, [], False, MODERATION_FAILED_NOTE
+        severity, violations, checked, note = Severity.HIGH, [], False, for_media(upload, MODERATION_FAILED_NOTE)
     action = SEVERITY_ACTIONS[Severity(severity)]
     if not checked and action == ModerationAction.ALLOW and not settings.AI_ALLOW_UNCHECKED:
         # No classifier looked at it (the local provider): in production a person must.
-        action, note = ModerationAction.REVIEW, UNCHECKED_NOTE
+        action, note = ModerationAction.REVIEW, for_media(upload, UNCHECKED_NOTE)
     upload.moderation_severity = severity
     upload.moderation_action = action
     upload.moderation_violations = violations[:20]
@@ -359,8 +389,20 @@ def moderate_upload(*, user, upload_id) -> Upload:
     return upload
 
 
+def _video_frames(upload: Upload) -> tuple[bytes, str]:
+    """The contact sheet made at complete: the poster and frames spread over the whole video."""
+    return storage.read_bytes(upload.variant_keys["frames"]), "image/jpeg"
+
+
 def moderation_message(upload: Upload) -> str:
-    return upload.moderation_note or MODERATION_MESSAGES[ModerationAction(upload.moderation_action)]
+    return upload.moderation_note or for_media(upload, MODERATION_MESSAGES[ModerationAction(upload.moderation_action)])
+
+
+def for_media(upload: Upload, text: str) -> str:
+    """A message written for images, worded for what this upload is."""
+    if upload.media_type != "video":
+        return text
+    return text.replace("image", "video")
 
 
 # --- Variants ---------------------------------------------------------------------------
@@ -374,17 +416,16 @@ def make_upload_variants(*, user, upload_id) -> Upload:
         raise Conflict("This upload was rejected and cannot be used.")
     if upload.state != Upload.State.MODERATED:
         raise Conflict("This upload hasn't been checked yet. Please wait for the content check.")
+    # A video's variants come from the poster made at complete: the video is not decoded again.
+    source = upload.variant_keys.get("poster") if upload.media_type == "video" else upload.file_key
     try:
-        data = storage.read_bytes(upload.file_key, limit=_size_limit(upload))
+        data = storage.read_bytes(source, limit=_size_limit(upload))
     except storage.ObjectMissing:
         raise InvalidInput(MISSING_FILE)
     except storage.StorageError as exc:
         raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
     try:
-        if upload.media_type == "video":
-            variants = images.variants_from_image(images.video_poster(data))
-        else:
-            variants = images.make_variants(data)
+        variants = images.make_variants(data)
     except images.ImageProcessingError as exc:
         raise UnsupportedType(str(exc)) from exc
     folder = upload.file_key.rsplit("/", 1)[0]
@@ -395,7 +436,9 @@ def make_upload_variants(*, user, upload_id) -> Upload:
             storage.save_bytes(keys[name], blob, content_type=variants.CONTENT_TYPES[name])
     except storage.StorageError as exc:
         raise ServiceUnavailable("We couldn't save the resized images. Please try again.") from exc
-    upload.variant_keys = keys
+    # A video keeps its poster and contact sheet next to the variants: they follow the prompt's files
+    # (renamed, deleted with it), and a moderator can look at the frames the AI saw.
+    upload.variant_keys = {**upload.variant_keys, **keys}
     upload.blurhash = variants.blurhash
     upload.state = Upload.State.READY
     upload.save(update_fields=["variant_keys", "blurhash", "state", "updated_at"])

@@ -14,7 +14,8 @@ const LIMITS = { image: Number(page.dataset.maxImage), video: Number(page.datase
 const TYPES = {
   jpg: ['image', 'image/jpeg'], jpeg: ['image', 'image/jpeg'], png: ['image', 'image/png'],
   gif: ['image', 'image/gif'], webp: ['image', 'image/webp'],
-  mp4: ['video', 'video/mp4'], webm: ['video', 'video/webm'], mov: ['video', 'video/quicktime'],
+  mp4: ['video', 'video/mp4'], m4v: ['video', 'video/mp4'], webm: ['video', 'video/webm'],
+  mov: ['video', 'video/quicktime'],
 };
 const UNSUPPORTED = 'File type not supported. Please upload JPG, PNG, GIF, WebP, MP4, WebM, or MOV.';
 
@@ -37,6 +38,10 @@ const panels = { allow: $('moderation-ok'), review: $('moderation-review'), reje
 
 let run = null; // the upload in flight: {file, xhr, controller, objectUrl, ready, action}
 
+// Words for what the person chose: "image" or "video".
+const noun = (kind) => (kind === 'video' ? 'video' : 'image');
+const differentLabel = (kind) => (kind === 'video' ? 'Upload Different Video' : 'Upload Different Image');
+
 function megabytes(size) {
   return (size / (1024 * 1024)).toFixed(1);
 }
@@ -49,8 +54,8 @@ function validate(file) {
   const [kind, contentType] = known;
   const limit = LIMITS[kind];
   if (file.size > limit) {
-    const noun = kind === 'video' ? 'Video' : 'Image';
-    return { error: `${noun} must be under ${Math.round(limit / 1048576)}MB. Your file is ${megabytes(file.size)} MB.`, title: 'File too large' };
+    const name = kind === 'video' ? 'Video' : 'Image';
+    return { kind, error: `${name} must be under ${Math.round(limit / 1048576)}MB. Your file is ${megabytes(file.size)} MB.`, title: 'File too large' };
   }
   return { kind, contentType };
 }
@@ -113,7 +118,7 @@ async function chooseFile(file) {
     const answer = await showDialog(dialog, {
       title: checked.title || 'File not supported',
       message: checked.error,
-      actions: [{ label: 'Upload Different Image', value: 'different', primary: true }, { label: 'OK', value: 'ok' }],
+      actions: [{ label: differentLabel(checked.kind), value: 'different', primary: true }, { label: 'OK', value: 'ok' }],
     });
     if (answer === 'different') fileInput.click();
     return;
@@ -136,7 +141,8 @@ async function chooseFile(file) {
   dropzone.hidden = true;
   fields.disabled = false;
   hint.textContent = "We're getting your file ready while you type. Submit turns on when it's done.";
-  run = { file, contentType: checked.contentType, controller: new AbortController(), objectUrl, ready: false };
+  document.querySelectorAll('[data-different-image]').forEach((button) => { button.textContent = differentLabel(checked.kind); });
+  run = { file, kind: checked.kind, contentType: checked.contentType, controller: new AbortController(), objectUrl, ready: false };
   rememberFile(file);
   process(run);
 }
@@ -250,7 +256,7 @@ async function process(current) {
       forgetFile();
       setStep('moderate', 'failed', '✗ Content rejected');
       setSubmit({ enabled: false });
-      hint.textContent = 'This file cannot be shared. Please choose a different image.';
+      hint.textContent = `This file cannot be shared. Please choose a different ${noun(current.kind)}.`;
       return;
     }
     setStep('moderate', 'done', moderation.action === 'review' ? '⚠ Flagged for review' : '✓ Content verified');
@@ -300,9 +306,9 @@ async function reportFailure(error, current) {
   if (error.status === 409 && error.data && error.data.existing_url) {
     forgetFile();
     const answer = await showDialog(dialog, {
-      title: 'You already shared this image',
-      message: ['This exact image is already on PromptFinder under your name.'],
-      actions: [{ label: 'View it', value: 'view', primary: true }, { label: 'Upload Different Image', value: 'different' }],
+      title: `You already shared this ${noun(current.kind)}`,
+      message: [`This exact ${noun(current.kind)} is already on PromptFinder under your name.`],
+      actions: [{ label: 'View it', value: 'view', primary: true }, { label: differentLabel(current.kind), value: 'different' }],
     });
     if (answer === 'view') window.location.assign(error.data.existing_url);
     else if (answer === 'different') chooseDifferent();
@@ -320,8 +326,8 @@ async function reportFailure(error, current) {
   const retryable = error.status === 0 || error.status >= 500;
   if (!retryable) forgetFile();
   const actions = retryable
-    ? [{ label: 'Retry', value: 'retry', primary: true }, { label: 'Upload Different Image', value: 'different' }]
-    : [{ label: 'Upload Different Image', value: 'different', primary: true }, { label: 'OK', value: 'ok' }];
+    ? [{ label: 'Retry', value: 'retry', primary: true }, { label: differentLabel(current.kind), value: 'different' }]
+    : [{ label: differentLabel(current.kind), value: 'different', primary: true }, { label: 'OK', value: 'ok' }];
   const answer = await showDialog(dialog, {
     title: retryable ? 'Upload interrupted' : "We couldn't use this file",
     message: [error.message, 'What you typed is kept.'],

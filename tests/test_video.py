@@ -259,11 +259,11 @@ def test_moderation_and_variants_do_not_read_the_video_again(alice_client, live_
 
 def test_the_same_person_sharing_a_video_again_hears_video(alice, alice_client, live_server, fake_openai):
     from prompts import tasks
-    from prompts.services import processing
+    from prompts.services import submission
 
     data = video_samples.h264(frames=24, colour=(90, 30, 160))
     first = ready_upload(alice_client, data, base_url=live_server.url, filename="a.mp4", content_type="video/mp4")
-    prompt = processing.submit_prompt(user=alice, upload_id=first, content="a purple room", ai_generator="flux",
+    prompt = submission.submit_prompt(user=alice, upload_id=first, content="a purple room", ai_generator="flux",
                                       save_as_draft=False)
     tasks.generate_ai_content(prompt.id)
     code, error, _ = refused(alice_client, data, base_url=live_server.url, filename="b.mp4", content_type="video/mp4")

@@ -7,10 +7,10 @@ from playwright.sync_api import expect
 
 from prompts import tasks
 from prompts.models import Prompt
-from prompts.services import processing
+from prompts.services import submission
 from tests import video_samples
 from tests.browser.flows import choose_file, expect_ready
-from tests.upload_flow import make_ready_upload
+from tests.factories import ready_upload_for
 
 # Waits for the first frame (or an error), then reports what the element knows.
 _PLAYBACK = """
@@ -43,8 +43,8 @@ ACCEPTED = {
 
 
 def published(user, data: bytes, filename: str, content_type: str) -> Prompt:
-    upload = make_ready_upload(user, data, filename=filename, content_type=content_type)
-    prompt = processing.submit_prompt(user=user, upload_id=upload.id, content="a quiet orange room at dusk",
+    upload = ready_upload_for(user, data, filename=filename, content_type=content_type)
+    prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a quiet orange room at dusk",
                                       ai_generator="flux", save_as_draft=False)
     tasks.generate_ai_content(prompt.id)
     prompt.refresh_from_db()

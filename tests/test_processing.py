@@ -169,7 +169,8 @@ def test_processing_page_and_status_are_for_the_author_only(alice, bob, alice_cl
     page = alice_client.get(f"/prompt/processing/{prompt.processing_uuid}/")
     html = page.content.decode()
     assert page.status_code == 200
-    assert html.count("⏳ Generating...") == 3 and "📋 Copy Prompt" in html and LONG_PROMPT in html
+    assert html.count('<span aria-hidden="true">⏳</span> Generating...') == 3
+    assert '<span aria-hidden="true">📋</span> Copy Prompt' in html and LONG_PROMPT in html
     assert 'aria-disabled="true"' in html  # Edit shown, disabled
     assert "Just now" in html and "@alice" in html
     bob_client = csrf_client(bob)

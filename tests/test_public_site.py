@@ -218,7 +218,7 @@ def test_like_toggles_and_needs_login(alice, bob, client):
     bob_client = csrf_client(bob)
     bob_client.post_form(f"/prompt/{prompt.slug}/like/")
     assert Like.objects.filter(prompt=prompt).count() == 1
-    assert "❤️ Liked · 1" in bob_client.get(f"/prompt/{prompt.slug}/").content.decode()
+    assert '<span aria-hidden="true">❤️</span> Liked · 1' in bob_client.get(f"/prompt/{prompt.slug}/").content.decode()
     bob_client.post_form(f"/prompt/{prompt.slug}/like/")
     assert Like.objects.filter(prompt=prompt).count() == 0
     draft = publish(alice, title="A Draft", status=Prompt.Status.DRAFT)
@@ -263,8 +263,8 @@ def test_save_to_a_new_or_existing_collection_of_your_own_only(alice, bob):
 @pytest.mark.django_db
 def test_author_sees_edit_and_delete_others_do_not(alice, bob):
     prompt = publish(alice)
-    assert "✏️ Edit" in csrf_client(alice).get(f"/prompt/{prompt.slug}/").content.decode()
-    assert "✏️ Edit" not in csrf_client(bob).get(f"/prompt/{prompt.slug}/").content.decode()
+    assert '<span aria-hidden="true">✏️</span> Edit' in csrf_client(alice).get(f"/prompt/{prompt.slug}/").content.decode()
+    assert '<span aria-hidden="true">✏️</span> Edit' not in csrf_client(bob).get(f"/prompt/{prompt.slug}/").content.decode()
 
 
 @pytest.mark.django_db

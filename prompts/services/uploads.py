@@ -40,6 +40,15 @@ VIDEO_TYPES = {"mp4": "video/mp4", "m4v": "video/mp4", "webm": "video/webm", "mo
 # What browsers also send for the same files.
 TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "video/x-m4v": "video/mp4"}
 UNSUPPORTED_TYPE = "File type not supported. Please upload JPG, PNG, GIF, WebP, MP4, WebM, or MOV."
+
+
+def accepted_types() -> dict:
+    """What the upload page may offer, for its script: {extension: [media type, content type]}, and the refusal."""
+    return {
+        "types": {ext: ["image", kind] for ext, kind in IMAGE_TYPES.items()}
+        | {ext: ["video", kind] for ext, kind in VIDEO_TYPES.items()},
+        "unsupported": UNSUPPORTED_TYPE,
+    }
 HOURLY_LIMIT_MESSAGE = (
     "You've reached the maximum of {limit} uploads per hour. Please wait a bit before uploading more."
 )

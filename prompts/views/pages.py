@@ -18,7 +18,7 @@ from prompts.services.errors import DomainError, NotFound
 def signup(request):
     if request.user.is_authenticated:
         return redirect("home")
-    form = UserCreationForm(request.POST or None)
+    form = UserCreationForm(request.POST or None, label_suffix="")
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user)
@@ -34,6 +34,7 @@ def _upload_context(request, form, status=200):
         "max_image_bytes": settings.UPLOAD_MAX_IMAGE_BYTES,
         "max_video_bytes": settings.UPLOAD_MAX_VIDEO_BYTES,
         "max_prompt_length": submission.MAX_PROMPT_LENGTH,
+        "accepted_types": uploads.accepted_types(),
         "is_premium": premium,
         "weekly_count": uploads.weekly_upload_count(request.user),
         "weekly_limit": settings.UPLOAD_WEEKLY_LIMIT,
@@ -110,7 +111,7 @@ def prompt_edit(request, processing_uuid):
         "title": prompt.title, "description": prompt.excerpt, "tags": prompt.tags.all(), "content": prompt.content,
         "ai_generator": prompt.ai_generator, "publish": prompt.publish_requested,
     }
-    form = PromptEditForm(request.POST or None, initial=initial)
+    form = PromptEditForm(request.POST or None, initial=initial, label_suffix="")
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         prompt = editing.edit_prompt(

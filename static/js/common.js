@@ -1,4 +1,4 @@
-// Shared helpers: CSRF-aware JSON requests and accessible <dialog> modals.
+// Shared helpers: CSRF-aware JSON requests, accessible <dialog> modals, copy to the clipboard.
 
 export function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -106,4 +106,23 @@ export function showDialog(dialog, { title, message, actions }) {
     const first = bar.querySelector('button:not(.secondary)') || bar.querySelector('button');
     if (first) first.focus();
   });
+}
+
+// Copy `text`; without clipboard access (an http page, an old browser) select `fallbackNode` so
+// Ctrl+C works, and say so in `status`. Resolves to true when the text was copied.
+export async function copyText(text, { status = null, fallbackNode = null } = {}) {
+  try {
+    await navigator.clipboard.writeText(text);
+    if (status) status.textContent = 'Copied!';
+    return true;
+  } catch (error) {
+    if (fallbackNode) {
+      const range = document.createRange();
+      range.selectNodeContents(fallbackNode);
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+    }
+    if (status) status.textContent = 'Press Ctrl+C (or ⌘C) to copy.';
+    return false;
+  }
 }

@@ -1,16 +1,10 @@
 // Detail page: copy the prompt and the link.
-async function copy(text, status) {
-  try {
-    await navigator.clipboard.writeText(text);
-    if (status) status.textContent = 'Copied!';
-  } catch (error) {
-    if (status) status.textContent = 'Press Ctrl+C (or ⌘C) to copy.';
-  }
-}
+import { copyText } from './common.js';
 
 document.querySelectorAll('[data-copy-prompt]').forEach((button) => button.addEventListener('click', () => {
-  copy(document.getElementById('prompt-text').textContent, document.querySelector('[data-copy-status]'));
+  const promptText = document.getElementById('prompt-text');
+  copyText(promptText.textContent, { status: document.querySelector('[data-copy-status]'), fallbackNode: promptText });
 }));
 document.querySelectorAll('[data-copy-link]').forEach((button) => button.addEventListener('click', () => {
-  copy(button.dataset.copyLink, null).then(() => { button.textContent = '🔗 Link copied'; });
+  copyText(button.dataset.copyLink).then((copied) => { if (copied) button.textContent = '🔗 Link copied'; });
 }));

@@ -1,6 +1,6 @@
 // Processing page: poll the status endpoint, fill in the AI's title, description and tags, and
 // open the completion modal. Never navigates by itself. Pauses while the tab is hidden.
-import { getJSON, postJSON, showDialog } from './common.js';
+import { copyText, getJSON, postJSON, showDialog } from './common.js';
 
 const page = document.getElementById('processing-page');
 const dialog = document.getElementById('processing-dialog');
@@ -174,19 +174,10 @@ async function confirmDelete(event) {
 }
 
 async function copyPrompt(event) {
-  const text = document.getElementById('prompt-text').textContent;
-  const status = document.querySelector('[data-copy-status]');
-  try {
-    await navigator.clipboard.writeText(text);
-    status.textContent = 'Copied!';
-  } catch (error) {
-    const range = document.createRange();
-    range.selectNodeContents(document.getElementById('prompt-text'));
-    window.getSelection().removeAllRanges();
-    window.getSelection().addRange(range);
-    status.textContent = 'Press Ctrl+C (or ⌘C) to copy.';
-  }
-  event.currentTarget.blur();
+  const button = event.currentTarget;
+  const promptText = document.getElementById('prompt-text');
+  await copyText(promptText.textContent, { status: document.querySelector('[data-copy-status]'), fallbackNode: promptText });
+  button.blur();
 }
 
 document.getElementById('cancel-form').addEventListener('submit', confirmDelete);

@@ -11,13 +11,10 @@ const urls = {
   variants: page.dataset.variantsUrl,
 };
 const LIMITS = { image: Number(page.dataset.maxImage), video: Number(page.dataset.maxVideo) };
-const TYPES = {
-  jpg: ['image', 'image/jpeg'], jpeg: ['image', 'image/jpeg'], png: ['image', 'image/png'],
-  gif: ['image', 'image/gif'], webp: ['image', 'image/webp'],
-  mp4: ['video', 'video/mp4'], m4v: ['video', 'video/mp4'], webm: ['video', 'video/webm'],
-  mov: ['video', 'video/quicktime'],
-};
-const UNSUPPORTED = 'File type not supported. Please upload JPG, PNG, GIF, WebP, MP4, WebM, or MOV.';
+// The server's list of accepted types (json_script in the template): {ext: [media type, content type]}.
+const ACCEPTED = JSON.parse(document.getElementById('accepted-types').textContent);
+const TYPES = ACCEPTED.types;
+const UNSUPPORTED = ACCEPTED.unsupported;
 
 const $ = (id) => document.getElementById(id);
 const dropzone = $('dropzone');

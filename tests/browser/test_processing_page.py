@@ -49,14 +49,14 @@ def test_deleting_during_processing_moves_the_prompt_to_trash(alice_page, alice,
     open_processing_page(page, prompt)
     wait_until(lambda: fake_openai.requests_of("content"), timeout=20, message="the AI call to start")
 
-    page.get_by_role("button", name="🗑️ Delete").click()
+    page.get_by_role("button", name="Delete", exact=True).click()
     confirm = dialog(page, "🗑️ Cancel this upload?")
     expect(confirm).to_contain_text("You can restore it within 5 days if you change your mind.")
     confirm.get_by_role("button", name="Keep It").click()
     expect(confirm).to_be_hidden()
     expect(page).to_have_url(re.compile(r"/prompt/processing/"))
 
-    page.get_by_role("button", name="🗑️ Delete").click()
+    page.get_by_role("button", name="Delete", exact=True).click()
     confirm.get_by_role("button", name="Move to Trash").click()
     page.wait_for_url("**/upload/")
     expect(page.get_by_text("Upload cancelled. You can restore it from trash within 5 days.")).to_be_visible()

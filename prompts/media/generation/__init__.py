@@ -24,6 +24,7 @@ from prompts.media.generation import (
     jsonformats,
     novelai,
     provenance,
+    stealth,
 )
 from prompts.media.generation import text as t
 from prompts.media.generation.found import Found
@@ -110,8 +111,6 @@ def _candidates(data: bytes, carrier: containers.Carrier):
         yield _from_text(carrier.comment, free=False)
     yield _comfy_from_exif(exif)
     if carrier.format == "PNG":
-        from prompts.media.generation import stealth
-
         hidden = stealth.read(data, carrier)
         if hidden:
             payload = t.load_json(hidden)

@@ -356,10 +356,10 @@ def trns_png(kind: str) -> tuple[bytes, tuple[int, int, int]]:
         trns = png_chunk(b"tRNS", struct.pack(">H", 0))
         return raw_png([row] * height, width, height, bit_depth=16, colour_type=0, extra=[trns]), (100, 100, 100)
     if kind == "grey1":
-        # White is the key (left), black stays (right): a white key must come out white, not black.
-        row = _pack_bits([1] * len(left) + [0] * len(right), 1)
-        trns = png_chunk(b"tRNS", struct.pack(">H", 1))
-        return raw_png([row] * height, width, height, bit_depth=1, colour_type=0, extra=[trns]), (0, 0, 0)
+        # Black is the key (left), white stays (right): line art whose background must not turn black.
+        row = _pack_bits([0] * len(left) + [1] * len(right), 1)
+        trns = png_chunk(b"tRNS", struct.pack(">H", 0))
+        return raw_png([row] * height, width, height, bit_depth=1, colour_type=0, extra=[trns]), (255, 255, 255)
     if kind == "grey2":
         # The key is a 2-bit sample value (1, shown as 85), not the 8-bit value it is displayed as.
         row = _pack_bits([1] * len(left) + [2] * len(right), 2)

@@ -273,6 +273,17 @@ def test_stripping_keeps_the_colour_profile_and_rewrites_only_orientation():
         assert np.array_equal(pixels(stored), pixels(source))
 
 
+def test_a_jfif_thumbnail_is_dropped_and_its_header_kept():
+    data = files.photo_jpeg()
+    thumbnail = bytes([255, 0, 0]) * 4  # a 2x2 RGB thumbnail
+    app0 = b"\xff\xe0" + (16 + len(thumbnail)).to_bytes(2, "big") + b"JFIF\0\x01\x02\x01\x00\x48\x00\x48\x02\x02"
+    assert data[2:4] == b"\xff\xe0"
+    with_thumbnail = data[:2] + app0 + thumbnail + data[4 + int.from_bytes(data[4:6], "big") :]
+    stored = sanitize.strip_metadata(with_thumbnail, "JPEG")
+    assert stored[2:20] == b"\xff\xe0\x00\x10JFIF\0\x01\x02\x01\x00\x48\x00\x48\x00\x00"
+    assert np.array_equal(pixels(stored), pixels(with_thumbnail))
+
+
 def test_a_jpeg_cut_inside_a_segment_is_refused_by_the_stripper():
     data = files.jpeg_with_fill_bytes_and_thumbnail()
     with pytest.raises(sanitize.DamagedImage):

@@ -97,6 +97,10 @@ def _strip_jpeg(data: bytes, orientation: int) -> bytes:
             raise DamagedImage()
         segment = bytes((0xFF, marker)) + data[pos : pos + length]
         pos += length
+        if marker == 0xE0 and segment[4:9] == b"JFIF\0" and len(segment) > 18:
+            # JFIF's own thumbnail goes too (editors may leave one of the uncropped picture): the header
+            # is kept with its thumbnail size set to 0x0.
+            segment = b"\xff\xe0\x00\x10" + segment[4:16] + b"\0\0"
         if _keep_jpeg_segment(marker, segment):
             out.append(segment)
         if marker == 0xDA:

@@ -168,12 +168,12 @@ def run() -> None:
     table.add(f"transcode HEVC → H.264 ≤{TRANSCODE_BOX}px veryfast", round(transcode_s, 2), round(transcode_rss, 1),
               f"{transcoded / 1000:.0f} kB", f"≤{TRANSCODE_TARGET_S:g} s {verdict(transcode_s <= TRANSCODE_TARGET_S)}")
     table.notes = [
-        f"transcode / accept = {transcode_s / accept_s:.0f}×; the transcode runs at "
-        f"{duration / transcode_s:.2f}× real time on this machine, holding a worker for that long per upload.",
-        "accept decodes from a key frame to each sampled frame: with one key frame in the clip that is "
-        "nearly every frame; with one a second, only a few.",
-        "Decision: refuse with the export hint (README); a transcode would hold a 2-core worker for the time "
-        "above, per 3 s of 4K video, and re-encode a person's video at a lower quality.",
+        (f"transcode / accept = {transcode_s / accept_s:.0f}×; the transcode runs at "
+         f"{duration / transcode_s:.2f}× real time on this machine, holding a worker for that long per upload."),
+        ("accept decodes from a key frame to each sampled frame: with one key frame in the clip that is "
+         "nearly every frame; with one a second, only a few."),
+        ("Decision: refuse with the export hint (README); a transcode would hold a 2-core worker for the time "
+         "above, per 3 s of 4K video, and re-encode a person's video at a lower quality."),
     ]
     if other_load.share is not None:
         table.notes.append(f"other processes used {other_load.share:.0%} of the CPUs while these were timed.")

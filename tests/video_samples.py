@@ -101,7 +101,7 @@ def loci_location(container="mp4") -> bytes:
     """A 3GPP `loci` box (name, longitude/latitude/altitude as 16.16 fixed point) added to moov/udta."""
     data = h264(container=container, audio="aac")
     body = (b"\x00\x00\x00\x00" + b"\x15\xc7" + b"Pariser Platz\x00" + b"\x00"
-            + struct.pack(">iii", int(13.3777 * 65536), int(52.5163 * 65536), int(34 * 65536))
+            + struct.pack(">iii", int(13.3777 * 65536), int(52.5163 * 65536), 34 * 65536)
             + b"Earth\x00" + b"\x00")
     return _append_to_moov(data, _box(b"udta", _box(b"loci", body)))
 

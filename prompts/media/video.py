@@ -188,7 +188,7 @@ def _not_a_video_message(data: bytes) -> str:
     try:
         with Image.open(io.BytesIO(data)) as img:
             kind = img.format or "an image"
-    except Exception:  # not an image either: the generic answer
+    except (OSError, ValueError, Image.DecompressionBombError):  # not an image either: the generic answer
         return f"This file is not an MP4, MOV or WebM video. {EXPORT_HINT}"
     return (f"This file is a {kind} image with a video's name. Please upload it as an image "
             f"(with its own .{'jpg' if kind == 'JPEG' else kind.lower()} extension), or upload a real video.")
@@ -278,8 +278,6 @@ class _FrameReader:
 
     def frame_at(self, seconds: float):
         """The first frame shown at or after `seconds` (the last frame when past the end)."""
-        import av
-
         target = self.start + int(seconds / self.time_base)
         keyframe = max([index for index in self.keyframes if self.packets[index].pts <= target] or [self.keyframes[0]])
         going_on = self.group == keyframe and self.last_pts is not None and self.last_pts < target

@@ -1,4 +1,6 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from taggit.models import Tag
 
 from prompts.models import AIGenerator
@@ -68,3 +70,25 @@ class ModerationNoteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "class": "vLargeTextField"}),
         help_text="Shown to the author once, on their next visit. Required when you reject.",
     )
+
+
+class LoginThrottleMessage:
+    """Words the log-in throttle's refusal (`prompts.auth_backends`) on any authentication form:
+    without it a throttled attempt reads like a wrong password."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            attempt = getattr(self.request, "login_attempt", None)
+            if attempt is not None and not attempt.allowed:
+                raise forms.ValidationError(attempt.message, code="locked") from None
+            raise
+
+
+class LoginForm(LoginThrottleMessage, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(LoginThrottleMessage, AdminAuthenticationForm):
+    pass

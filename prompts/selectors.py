@@ -2,6 +2,7 @@
 from django.db.models import Q, QuerySet
 
 from prompts.models import Prompt
+from prompts.permissions import can_moderate
 
 
 def published_prompts() -> QuerySet[Prompt]:
@@ -9,13 +10,14 @@ def published_prompts() -> QuerySet[Prompt]:
 
 
 def prompt_visible_to(*, slug: str, user) -> Prompt | None:
-    """The prompt at `slug` if `user` may see it: published for everyone, drafts for the author and staff."""
+    """The prompt at `slug` if `user` may see it: published for everyone, unpublished ones for the
+    author and moderators."""
     prompt = Prompt.objects.select_related("author").filter(slug=slug).first()
     if prompt is None:
         return None
     if prompt.is_published:
         return prompt
-    if user.is_authenticated and (user.pk == prompt.author_id or user.is_staff):
+    if user.is_authenticated and (user.pk == prompt.author_id or can_moderate(user)):
         return prompt
     return None
 

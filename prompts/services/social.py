@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from prompts.models import Collection, Comment, Like, Prompt
+from prompts.permissions import can_moderate
 from prompts.services.errors import InvalidInput, NotFound
 
 BOT_AGENTS = re.compile(r"bot|crawl|spider|slurp|preview|fetch|monitor|headless|python-requests|curl|wget", re.I)
@@ -36,9 +37,9 @@ def add_comment(*, user, prompt: Prompt, body: str) -> Comment:
 
 
 def delete_comment(*, user, comment_id: int) -> Prompt:
-    """The comment's author, the prompt's author and staff may delete a comment."""
+    """The comment's author, the prompt's author and moderators may delete a comment."""
     comment = Comment.objects.select_related("prompt").filter(id=comment_id).first()
-    if comment is None or not (user.is_staff or user.pk in (comment.author_id, comment.prompt.author_id)):
+    if comment is None or not (user.pk in (comment.author_id, comment.prompt.author_id) or can_moderate(user)):
         raise NotFound("This comment was not found.")
     prompt = comment.prompt
     comment.delete()

@@ -7,6 +7,34 @@ from prompts.models import AIGenerator
 from prompts.services.processing import MAX_PROMPT_LENGTH
 
 
+class TagsField(forms.ModelMultipleChoiceField):
+    """Tags chosen from the vocabulary, by id, at most five.
+
+    Ids are checked to be integers a database column can hold before they reach a query: SQLite
+    raises OverflowError (a 500) for `999999999999999999999999999999`, where the person should
+    simply be told to choose from the list.
+    """
+
+    MAX_TAGS = 5
+    LARGEST_ID = 2**63 - 1
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("error_messages", {})
+        kwargs["error_messages"].setdefault("invalid_choice", "Choose tags from the list.")
+        kwargs["error_messages"].setdefault("invalid_pk_value", "Choose tags from the list.")
+        super().__init__(queryset=Tag.objects.order_by("name"), **kwargs)
+
+    def clean(self, value):
+        for item in value if isinstance(value, (list, tuple)) else []:
+            text = str(item).strip()
+            if not (text.isascii() and text.isdigit() and int(text) <= self.LARGEST_ID):
+                raise forms.ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value")
+        tags = super().clean(value)
+        if len(tags) > self.MAX_TAGS:
+            raise forms.ValidationError(f"Choose at most {self.MAX_TAGS} tags.", code="too_many")
+        return tags
+
+
 class SubmitForm(forms.Form):
     upload_id = forms.CharField(max_length=64, error_messages={"required": "Please choose an image or video first."})
     content = forms.CharField(
@@ -25,19 +53,10 @@ class SubmitForm(forms.Form):
 class PromptEditForm(forms.Form):
     title = forms.CharField(max_length=120, strip=True)
     description = forms.CharField(widget=forms.Textarea, max_length=2000, required=False, strip=True)
-    tags = forms.ModelMultipleChoiceField(
-        queryset=Tag.objects.order_by("name"), required=False, widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text="Up to 5 tags.",
-    )
+    tags = TagsField(required=False, widget=forms.SelectMultiple(attrs={"size": 8}), help_text="Up to 5 tags.")
     content = forms.CharField(label="Prompt", widget=forms.Textarea, max_length=MAX_PROMPT_LENGTH, strip=True)
     ai_generator = forms.ChoiceField(label="Generator", choices=AIGenerator.choices)
     publish = forms.BooleanField(label="Published (visible to everyone)", required=False)
-
-    def clean_tags(self):
-        tags = self.cleaned_data["tags"]
-        if len(tags) > 5:
-            raise forms.ValidationError("Choose at most 5 tags.")
-        return tags
 
 
 class SeoReviewForm(forms.Form):
@@ -49,17 +68,11 @@ class SeoReviewForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "class": "vLargeTextField"}),
                                   max_length=2000, strip=True,
                                   error_messages={"required": "Please write a description."})
-    tags = forms.ModelMultipleChoiceField(
-        queryset=Tag.objects.order_by("name"), widget=forms.SelectMultiple(attrs={"size": 12}),
+    tags = TagsField(
+        widget=forms.SelectMultiple(attrs={"size": 12}),
         help_text="Choose 1 to 5 tags from the vocabulary (Ctrl/Cmd-click to choose several).",
         error_messages={"required": "Please choose at least one tag."},
     )
-
-    def clean_tags(self):
-        tags = self.cleaned_data["tags"]
-        if len(tags) > 5:
-            raise forms.ValidationError("Choose at most 5 tags.")
-        return tags
 
 
 class ModerationNoteForm(forms.Form):

@@ -20,7 +20,7 @@ from tests.upload_flow import make_ready_upload
 pytestmark = pytest.mark.django_db
 
 FUZZ = settings(
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     database=None,
     suppress_health_check=[
@@ -275,7 +275,7 @@ def test_query_strings_of_every_page_answer_anything_without_a_server_error(
         else csrf_client(alice)
     )
 
-    @settings(FUZZ, max_examples=25)
+    @settings(FUZZ, max_examples=12)
     @given(
         form(
             "page",

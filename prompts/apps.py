@@ -6,4 +6,5 @@ class PromptsConfig(AppConfig):
     verbose_name = "PromptFinder"
 
     def ready(self):
-        from prompts import auth_backends  # noqa: F401  (connects the log-in throttle's success receiver)
+        # Connect the receivers: the log-in throttle's success and the username skeleton index.
+        from prompts import auth_backends, receivers  # noqa: F401

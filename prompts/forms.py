@@ -1,9 +1,11 @@
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from taggit.models import Tag
 
 from prompts.models import AIGenerator
+from prompts.services import accounts
+from prompts.services.errors import DomainError
 from prompts.services.processing import MAX_PROMPT_LENGTH
 
 
@@ -105,3 +107,15 @@ class LoginForm(LoginThrottleMessage, AuthenticationForm):
 
 class AdminLoginForm(LoginThrottleMessage, AdminAuthenticationForm):
     pass
+
+
+class SignupForm(UserCreationForm):
+    def clean_username(self):
+        username = super().clean_username()
+        if not username:  # Django refused it already (a user with that name exists)
+            return username
+        try:
+            accounts.check_username_is_distinct(username=username)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message, code="looks_like_another") from None
+        return username

@@ -9,14 +9,23 @@ gives its address event back, so only wrong passwords stay counted.
 
 The username is counted in the form Django authenticates it in (NFKC, as its log-in form
 normalises it) and case-folded: `𝐜arol1`, `ｃａｒｏｌ１` and `Carol1` all spend carol1's tries.
+
+Look-alike usernames: a new name whose Unicode skeleton (UTS #39: what it looks like, with
+confusable characters mapped to one prototype) equals an existing user's is refused, so `dеmo`
+with a Cyrillic е cannot pose as `demo`.
 """
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 
+from confusable_homoglyphs import confusables
+
+from prompts.models import UsernameSkeleton
 from prompts.services import ratelimit
+from prompts.services.errors import InvalidInput
 
 MAX_FAILURES = 5  # per username
 MAX_ADDRESS_FAILURES = (
@@ -78,3 +87,70 @@ def login_succeeded(*, username: str, attempt: LoginAttempt | None) -> None:
     ratelimit.reset(scope="login-user", key=login_name(username), limit=MAX_FAILURES)
     if attempt is not None and attempt.address_event is not None:
         ratelimit.undo(attempt.address_event)
+
+
+LOOKS_LIKE_MESSAGE = "This username looks too much like the existing username “{existing}”. Please choose another."
+
+
+@functools.cache
+def _prototypes() -> dict[str, str]:
+    """Each confusable character -> the prototype it looks like, from the Unicode confusables data
+    that confusable_homoglyphs ships (the library itself only answers "is this string mixed-script
+    and confusable?", not "do these two strings look alike?").
+
+    Its table lists both directions of each source -> prototype line of confusables.txt. A source
+    appears in exactly one line, so it has exactly one entry, its prototype; a prototype lists all
+    its sources. A pair whose two sides both have one entry (a prototype with a single source)
+    cannot be told apart, so both map to the smaller one: they get equal skeletons either way,
+    which is all a comparison needs.
+    """
+    data = confusables.confusables_data
+    table = {}
+    for char, homoglyphs in data.items():
+        if len(char) != 1 or len(homoglyphs) != 1:
+            continue  # a prototype (many sources): it stands for itself
+        other = homoglyphs[0]["c"]
+        back = data.get(other, [])
+        if len(other) == 1 and len(back) == 1 and back[0]["c"] == char:
+            table[char] = min(char, other)
+        else:
+            table[char] = other
+    return table
+
+
+def username_skeleton(username: str) -> str:
+    """What a username looks like: NFKC, then confusables mapped to their prototypes and case folded
+    (NFD around the mapping, as UTS #39 does), repeated until it no longer changes (prototypes of
+    several characters are themselves made of mappable ones)."""
+    table = _prototypes()
+    text = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", username))
+    for _ in range(4):
+        mapped = unicodedata.normalize(
+            "NFD", "".join(table.get(char, char) for char in text).casefold()
+        )
+        if mapped == text:
+            break
+        text = mapped
+    return text
+
+
+def check_username_is_distinct(
+    *, username: str, exclude_user_id: int | None = None
+) -> None:
+    """Raise InvalidInput when the name looks like an existing user's."""
+    match = (
+        UsernameSkeleton.objects.filter(skeleton=username_skeleton(username))
+        .exclude(user_id=exclude_user_id)
+        .select_related("user")
+        .first()
+    )
+    if match is not None:
+        raise InvalidInput(
+            LOOKS_LIKE_MESSAGE.format(existing=match.user.get_username())
+        )
+
+
+def remember_username_skeleton(*, user) -> None:
+    UsernameSkeleton.objects.update_or_create(
+        user=user, defaults={"skeleton": username_skeleton(user.get_username())}
+    )

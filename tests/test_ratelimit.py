@@ -211,3 +211,31 @@ def test_limits_counted_from_rows_answer_in_the_same_shape():
 )
 def test_waits_are_written_for_people_and_rounded_up(seconds, words):
     assert ratelimit.wait_in_words(seconds) == words
+
+
+def test_the_upload_limits_count_rows_and_answer_in_the_same_shape(alice, settings):
+    """The weekly limit counts real uploads (rows), and refuses like every other limit: 429, a
+    Retry-After that ends when the oldest counted upload leaves the week, and the wait in words."""
+    from prompts.models import Upload
+    from prompts.services import uploads
+
+    settings.UPLOAD_WEEKLY_LIMIT = 2
+    start = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        for hours_ago in (0, 1):
+            upload = uploads.presign_upload(
+                user=alice, filename="a.jpg", content_type="image/jpeg", file_size=999
+            ).upload
+            Upload.objects.filter(id=upload.id).update(
+                state=Upload.State.UPLOADED,
+                created_at=start - timedelta(days=5, hours=hours_ago),
+            )
+        clock.shift(timedelta(minutes=1))
+        with pytest.raises(RateLimited) as caught:
+            uploads.presign_upload(
+                user=alice, filename="b.jpg", content_type="image/jpeg", file_size=999
+            )
+    # The older one (5 days 1 hour ago) leaves the week in 1 day 22 h 59 min.
+    assert caught.value.status == 429
+    assert caught.value.headers == {"Retry-After": str((2 * 86400) - 3600 - 60)}
+    assert caught.value.message.endswith("or try again in 2 days.")

@@ -5,10 +5,11 @@ one attempt (`prompts.services.accounts.begin_login_attempt`) and, when the user
 address has used up its tries, raises PermissionDenied, which makes Django stop before any other
 backend checks the password. So the site's log-in form, the admin's and any future one are
 throttled alike, without each having to remember to. The attempt is left on the request for the
-forms to word the refusal (`prompts.forms.LoginThrottleMessage`) and for `login_succeeded`.
+forms to word the refusal (`prompts.forms.LoginThrottleMessage`) and for the receivers below,
+which count a failure against the address and clear the username's count on success.
 """
 
-from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 
@@ -36,6 +37,9 @@ class LoginThrottleBackend:
 
 @receiver(user_logged_in, dispatch_uid="prompts-login-throttle-success")
 def login_succeeded(sender, request, user, **kwargs):
-    accounts.login_succeeded(
-        username=user.get_username(), attempt=getattr(request, "login_attempt", None)
-    )
+    accounts.login_succeeded(username=user.get_username())
+
+
+@receiver(user_login_failed, dispatch_uid="prompts-login-throttle-failure")
+def login_failed(sender, credentials, request=None, **kwargs):
+    accounts.login_failed(attempt=getattr(request, "login_attempt", None))

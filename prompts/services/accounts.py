@@ -1,11 +1,16 @@
 """Accounts: throttling password guessing, and refusing usernames that impersonate others.
 
 Log-in throttle: every attempt to authenticate with a password (the site's log-in form, the
-admin's, any other caller of `django.contrib.auth.authenticate`) claims one event in two limits,
-per username and per client address, in a sliding window (`prompts.services.ratelimit`). The
-event is claimed *before* the password is checked, so simultaneous guesses cannot all pass a
-check made before any of them was counted; a correct password resets the username's count and
-gives its address event back, so only wrong passwords stay counted.
+admin's, any other caller of `django.contrib.auth.authenticate`) is counted in a sliding window
+(`prompts.services.ratelimit`), per username and per client address.
+
+- Per username, the attempt is claimed *before* the password is checked, so simultaneous guesses
+  at one account cannot all pass a check made before any of them was counted; a correct password
+  resets the count, so only wrong ones stay.
+- Per address, only failures are counted, after the check: the address limit is against spraying
+  many usernames, and counting attempts up front would refuse an office (or a load test) whose
+  people log in at the same moment. N simultaneous guesses from one address can therefore pass
+  the address limit by up to N.
 
 The username is counted in the form Django authenticates it in (NFKC, as its log-in form
 normalises it) and case-folded: `𝐜arol1`, `ｃａｒｏｌ１` and `Carol1` all spend carol1's tries.
@@ -42,51 +47,54 @@ def login_name(username: str) -> str:
 
 @dataclass(frozen=True)
 class LoginAttempt:
-    """One claimed attempt: `allowed` False means the password must not even be checked."""
+    """One attempt: `allowed` False means the password must not even be checked."""
 
     allowed: bool
     retry_after: int
-    username_event: ratelimit.Decision | None = None
-    address_event: ratelimit.Decision | None = None
+    address: str = ""
 
     @property
     def message(self) -> str:
         return LOCKED_MESSAGE.format(wait=ratelimit.wait_in_words(self.retry_after))
 
 
+def _by_address(address: str) -> dict:
+    return {
+        "scope": "login-addr",
+        "key": address,
+        "limit": MAX_ADDRESS_FAILURES,
+        "window": WINDOW_SECONDS,
+    }
+
+
 def begin_login_attempt(*, username: str, address: str) -> LoginAttempt:
-    """Count one attempt for the username and the address (when known), or refuse it."""
+    """Refuse the attempt while the address or the username is locked; else count it for the username."""
+    if address:
+        by_address = ratelimit.peek(**_by_address(address))
+        if not by_address.allowed:
+            return LoginAttempt(
+                allowed=False, retry_after=by_address.retry_after, address=address
+            )
     by_name = ratelimit.hit(
         scope="login-user",
         key=login_name(username),
         limit=MAX_FAILURES,
         window=WINDOW_SECONDS,
     )
-    if not by_name.allowed:
-        return LoginAttempt(allowed=False, retry_after=by_name.retry_after)
-    if not address:
-        return LoginAttempt(allowed=True, retry_after=0, username_event=by_name)
-    by_address = ratelimit.hit(
-        scope="login-addr",
-        key=address,
-        limit=MAX_ADDRESS_FAILURES,
-        window=WINDOW_SECONDS,
-    )
-    if not by_address.allowed:
-        ratelimit.undo(
-            by_name
-        )  # refused before any password was tried: it costs the username nothing
-        return LoginAttempt(allowed=False, retry_after=by_address.retry_after)
     return LoginAttempt(
-        allowed=True, retry_after=0, username_event=by_name, address_event=by_address
+        allowed=by_name.allowed, retry_after=by_name.retry_after, address=address
     )
 
 
-def login_succeeded(*, username: str, attempt: LoginAttempt | None) -> None:
-    """A correct password: forget the username's failures and give the address its event back."""
+def login_failed(*, attempt: LoginAttempt | None) -> None:
+    """A wrong password (or unknown user): count it against the address too."""
+    if attempt is not None and attempt.allowed and attempt.address:
+        ratelimit.hit(**_by_address(attempt.address))
+
+
+def login_succeeded(*, username: str) -> None:
+    """A correct password: forget the username's failures."""
     ratelimit.reset(scope="login-user", key=login_name(username), limit=MAX_FAILURES)
-    if attempt is not None and attempt.address_event is not None:
-        ratelimit.undo(attempt.address_event)
 
 
 LOOKS_LIKE_MESSAGE = "This username looks too much like the existing username “{existing}”. Please choose another."

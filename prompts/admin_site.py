@@ -21,6 +21,18 @@ class PromptFinderAdminSite(admin.AdminSite):
     site_header = "PromptFinder administration"
     site_title = "PromptFinder admin"
     index_title = "Site administration"
+    def __init__(self, *args, **kwargs):
+        # The same log-in throttle as the site's form (it lives in the authentication backend);
+        # this form only words the refusal. Imported here: this module loads before the models.
+        from prompts.forms import AdminLoginForm
+
+        super().__init__(*args, **kwargs)
+        self.login_form = AdminLoginForm
+
+    def login(self, request, extra_context=None):
+        from prompts.views.accounts import refused_for_now
+
+        return refused_for_now(request, super().login(request, extra_context))
 
     def get_urls(self):
         # Imported here, not at the top: this site is built while apps load, before the models the

@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class PromptsConfig(AppConfig):
     name = "prompts"
     verbose_name = "PromptFinder"
+
+    def ready(self):
+        # Connect the receivers: the log-in throttle's success and the username skeleton index.
+        from prompts import auth_backends, receivers  # noqa: F401

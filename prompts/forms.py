@@ -1,8 +1,41 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from taggit.models import Tag
 
 from prompts.models import AIGenerator
+from prompts.services import accounts
+from prompts.services.errors import DomainError
 from prompts.services.submission import MAX_PROMPT_LENGTH
+from prompts.vocabulary import MAX_TAGS
+
+
+class TagsField(forms.ModelMultipleChoiceField):
+    """Tags chosen from the vocabulary, by id, at most five.
+
+    Ids are checked to be integers a database column can hold before they reach a query: SQLite
+    raises OverflowError (a 500) for `999999999999999999999999999999`, where the person should
+    simply be told to choose from the list.
+    """
+
+    MAX_TAGS = MAX_TAGS
+    LARGEST_ID = 2**63 - 1
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("error_messages", {})
+        kwargs["error_messages"].setdefault("invalid_choice", "Choose tags from the list.")
+        kwargs["error_messages"].setdefault("invalid_pk_value", "Choose tags from the list.")
+        super().__init__(queryset=Tag.objects.order_by("name"), **kwargs)
+
+    def clean(self, value):
+        for item in value if isinstance(value, (list, tuple)) else []:
+            text = str(item).strip()
+            if not (text.isascii() and text.isdigit() and int(text) <= self.LARGEST_ID):
+                raise forms.ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value")
+        tags = super().clean(value)
+        if len(tags) > self.MAX_TAGS:
+            raise forms.ValidationError(f"Choose at most {self.MAX_TAGS} tags.", code="too_many")
+        return tags
 
 
 class SubmitForm(forms.Form):
@@ -23,19 +56,10 @@ class SubmitForm(forms.Form):
 class PromptEditForm(forms.Form):
     title = forms.CharField(max_length=120, strip=True)
     description = forms.CharField(widget=forms.Textarea, max_length=2000, required=False, strip=True)
-    tags = forms.ModelMultipleChoiceField(
-        queryset=Tag.objects.order_by("name"), required=False, widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text="Up to 5 tags.",
-    )
+    tags = TagsField(required=False, widget=forms.SelectMultiple(attrs={"size": 8}), help_text="Up to 5 tags.")
     content = forms.CharField(label="Prompt", widget=forms.Textarea, max_length=MAX_PROMPT_LENGTH, strip=True)
     ai_generator = forms.ChoiceField(label="Generator", choices=AIGenerator.choices)
     publish = forms.BooleanField(label="Published (visible to everyone)", required=False)
-
-    def clean_tags(self):
-        tags = self.cleaned_data["tags"]
-        if len(tags) > 5:
-            raise forms.ValidationError("Choose at most 5 tags.")
-        return tags
 
 
 class SeoReviewForm(forms.Form):
@@ -47,17 +71,11 @@ class SeoReviewForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "class": "vLargeTextField"}),
                                   max_length=2000, strip=True,
                                   error_messages={"required": "Please write a description."})
-    tags = forms.ModelMultipleChoiceField(
-        queryset=Tag.objects.order_by("name"), widget=forms.SelectMultiple(attrs={"size": 12}),
+    tags = TagsField(
+        widget=forms.SelectMultiple(attrs={"size": 12}),
         help_text="Choose 1 to 5 tags from the vocabulary (Ctrl/Cmd-click to choose several).",
         error_messages={"required": "Please choose at least one tag."},
     )
-
-    def clean_tags(self):
-        tags = self.cleaned_data["tags"]
-        if len(tags) > 5:
-            raise forms.ValidationError("Choose at most 5 tags.")
-        return tags
 
 
 class ModerationNoteForm(forms.Form):
@@ -68,3 +86,37 @@ class ModerationNoteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "class": "vLargeTextField"}),
         help_text="Shown to the author once, on their next visit. Required when you reject.",
     )
+
+
+class LoginThrottleMessage:
+    """Words the log-in throttle's refusal (`prompts.auth_backends`) on any authentication form:
+    without it a throttled attempt reads like a wrong password."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            attempt = getattr(self.request, "login_attempt", None)
+            if attempt is not None and not attempt.allowed:
+                raise forms.ValidationError(attempt.message, code="locked") from None
+            raise
+
+
+class LoginForm(LoginThrottleMessage, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(LoginThrottleMessage, AdminAuthenticationForm):
+    pass
+
+
+class SignupForm(UserCreationForm):
+    def clean_username(self):
+        username = super().clean_username()
+        if not username:  # Django refused it already (a user with that name exists)
+            return username
+        try:
+            accounts.check_username_is_distinct(username=username)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message, code="looks_like_another") from None
+        return username

@@ -340,3 +340,28 @@ class Collection(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class PromptView(models.Model):
+    """"This visitor's view of this prompt was counted today": one row per prompt, visitor and day
+    (the visitor is a keyed hash, see `services.social.visitor_id`); past days are purged daily."""
+
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="+")
+    visitor = models.CharField(max_length=64)
+    day = models.DateField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["prompt", "visitor", "day"], name="one_view_per_visitor_per_day")]
+
+
+class UsernameSkeleton(models.Model):
+    """The UTS #39 skeleton of each username (`services.accounts.username_skeleton`), indexed, so a
+    sign-up can be refused when its name looks like an existing one. Kept current on every save of
+    a user (`prompts.auth_backends`), whoever makes the user (sign-up, admin, createsuperuser)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="username_skeleton")
+    skeleton = models.CharField(max_length=600, db_index=True)
+
+    def __str__(self):
+        return self.skeleton

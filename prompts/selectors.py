@@ -13,6 +13,7 @@ from taggit.models import Tag
 
 from prompts.media.metadata import hamming
 from prompts.models import Prompt, SlugRedirect, Upload
+from prompts.permissions import can_moderate
 from prompts.services.errors import NotFound
 from prompts.services.plans import retention_days
 
@@ -22,13 +23,14 @@ def published_prompts() -> QuerySet[Prompt]:
 
 
 def prompt_visible_to(*, slug: str, user) -> Prompt | None:
-    """The prompt at `slug` if `user` may see it: published for everyone, drafts for the author and staff."""
+    """The prompt at `slug` if `user` may see it: published for everyone, unpublished ones for the
+    author and moderators."""
     prompt = Prompt.objects.select_related("author").filter(slug=slug).first()
     if prompt is None:
         return None
     if prompt.is_published:
         return prompt
-    if user.is_authenticated and (user.pk == prompt.author_id or user.is_staff):
+    if user.is_authenticated and (user.pk == prompt.author_id or can_moderate(user)):
         return prompt
     return None
 

@@ -1,5 +1,5 @@
 """Django-Q entry points: take ids, call a service, return a small summary. Safe to run twice."""
-from prompts.services import ai_content, media_files, trash
+from prompts.services import ai_content, media_files, social, trash
 
 
 def generate_ai_content(prompt_id: int) -> dict:
@@ -35,3 +35,7 @@ def retry_failed_ai() -> dict:
 
 def purge_stale_media() -> dict:
     return media_files.purge_stale_media()
+
+
+def purge_view_marks() -> dict:
+    return {"deleted": social.purge_view_marks()}

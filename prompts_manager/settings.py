@@ -157,6 +157,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The first backend authenticates nobody: it throttles password guessing for every log-in form.
+AUTHENTICATION_BACKENDS = [
+    "prompts.auth_backends.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# How many proxies in front of the app append to X-Forwarded-For (Heroku: 1, its router). The
+# client's address is the entry that many places from the right; 0 means REMOTE_ADDR.
+TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"

@@ -4,6 +4,7 @@ import re
 from html import unescape
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from taggit.models import Tag
 
@@ -95,6 +96,7 @@ def test_hostile_ai_text_cannot_break_out_of_the_page_or_the_json_ld(alice, clie
 
 @pytest.mark.django_db
 def test_drafts_and_trash_are_404_for_others_but_visible_to_author_and_staff(alice, bob, staff):
+    staff.user_permissions.add(Permission.objects.get(codename="change_prompt"))  # a moderator
     draft = publish(alice, title="Secret Draft", status=Prompt.Status.DRAFT)
     trashed = publish(alice, title="Trashed Prompt", deleted=True)
     for prompt in (draft, trashed):
@@ -227,6 +229,7 @@ def test_like_toggles_and_needs_login(alice, bob, client):
 
 @pytest.mark.django_db
 def test_comments_escape_html_and_can_be_deleted_by_author_prompt_owner_or_staff_only(alice, bob, carol, staff):
+    staff.user_permissions.add(Permission.objects.get(codename="change_prompt"))  # a moderator
     prompt = publish(alice)
     bob_client = csrf_client(bob)
     bob_client.post_form(f"/prompt/{prompt.slug}/comments/", {"body": "<img src=x onerror=alert(1)> nice"})

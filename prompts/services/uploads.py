@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,11 +21,11 @@ from django.utils import timezone
 from prompts import ai
 from prompts.media import direct_upload, generation, images, metadata, sanitize, storage, video
 from prompts.models import ModerationAction, Prompt, Severity, Upload
+from prompts.services import ratelimit
 from prompts.services.errors import (
     Conflict,
     InvalidInput,
     NotFound,
-    RateLimited,
     ServiceUnavailable,
     TooLarge,
     UnsupportedType,
@@ -99,35 +98,23 @@ def weekly_upload_count(user) -> int:
     return Upload.objects.filter(owner=user, created_at__gte=since, state__in=COUNTED_STATES).count()
 
 
-def _human_wait(seconds: float) -> str:
-    hours = math.ceil(seconds / 3600)
-    if hours < 24:
-        return f"{hours} hour{'s' if hours != 1 else ''}"
-    days = math.ceil(hours / 24)
-    return f"{days} day{'s' if days != 1 else ''}"
-
-
 def _check_rate_limits(user) -> None:
+    """Both limits count real rows (uploads), not cache events, and answer like every other limit:
+    a `ratelimit.Decision`, raised as `RateLimited` (429 + Retry-After)."""
     now = timezone.now()
-    hour_ago = now - timedelta(hours=1)
-    recent = list(
-        Upload.objects.filter(owner=user, created_at__gte=hour_ago).order_by("created_at").values_list("created_at", flat=True)
-    )
+    hour, week = 3600, 7 * 86400
+    recent = Upload.objects.filter(owner=user, created_at__gte=now - timedelta(seconds=hour))
     limit = settings.UPLOAD_HOURLY_PRESIGN_LIMIT
-    if len(recent) >= limit:
-        wait = (recent[len(recent) - limit] + timedelta(hours=1) - now).total_seconds()
-        raise RateLimited(HOURLY_LIMIT_MESSAGE.format(limit=limit), retry_after=wait)
+    ratelimit.from_timestamps(
+        recent.values_list("created_at", flat=True), limit=limit, window=hour, now=now
+    ).raise_if_denied(HOURLY_LIMIT_MESSAGE.format(limit=limit))
     if is_premium(user):
         return
-    week_ago = now - timedelta(days=7)
-    weekly = list(
-        Upload.objects.filter(owner=user, created_at__gte=week_ago, state__in=COUNTED_STATES)
-        .order_by("created_at").values_list("created_at", flat=True)
-    )
+    weekly = Upload.objects.filter(owner=user, created_at__gte=now - timedelta(seconds=week), state__in=COUNTED_STATES)
     limit = settings.UPLOAD_WEEKLY_LIMIT
-    if len(weekly) >= limit:
-        wait = (weekly[len(weekly) - limit] + timedelta(days=7) - now).total_seconds()
-        raise RateLimited(WEEKLY_LIMIT_MESSAGE.format(limit=limit, wait=_human_wait(wait)), retry_after=wait)
+    ratelimit.from_timestamps(
+        weekly.values_list("created_at", flat=True), limit=limit, window=week, now=now
+    ).raise_if_denied(WEEKLY_LIMIT_MESSAGE.format(limit=limit, wait="{wait}"))
 
 
 def validate_file(*, filename: str, content_type: str, file_size: int) -> tuple[str, str, str]:

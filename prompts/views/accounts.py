@@ -1,32 +1,25 @@
-"""Log-in with Django's own view, throttled against password guessing."""
+"""Log-in with Django's own view; the throttle itself is `prompts.auth_backends.LoginThrottleBackend`."""
+
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import ValidationError
 
-from prompts.services import accounts
+from prompts.forms import LoginForm
 
 
-def client_address(request) -> str:
-    # Heroku's router appends the real client address last in X-Forwarded-For.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return forwarded.split(",")[-1].strip() if forwarded else request.META.get("REMOTE_ADDR", "")
-
-
-class ThrottledAuthenticationForm(AuthenticationForm):
-    def clean(self):
-        username = self.data.get("username", "")
-        address = client_address(self.request) if self.request else ""
-        if accounts.login_locked(username=username, address=address):
-            raise ValidationError(accounts.LOCKED_MESSAGE, code="locked")
-        try:
-            cleaned = super().clean()
-        except ValidationError:
-            accounts.record_login_failure(username=username, address=address)
-            raise
-        accounts.record_login_success(username=username, address=address)
-        return cleaned
+def refused_for_now(request, response):
+    """A throttled log-in answers 429 with Retry-After (the page still shows the form and why)."""
+    attempt = getattr(request, "login_attempt", None)
+    if attempt is not None and not attempt.allowed:
+        response.status_code = 429
+        response["Retry-After"] = str(attempt.retry_after)
+    return response
 
 
 class LoginView(auth_views.LoginView):
-    form_class = ThrottledAuthenticationForm
+    form_class = LoginForm
     redirect_authenticated_user = True
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "label_suffix": ""}  # labels as the other forms write them
+
+    def form_invalid(self, form):
+        return refused_for_now(self.request, super().form_invalid(form))

@@ -3,13 +3,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import UserCreationForm
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from prompts import selectors
-from prompts.forms import PromptEditForm, SubmitForm
+from prompts.forms import PromptEditForm, SignupForm, SubmitForm
 from prompts.models import AIGenerator
 from prompts.services import editing, plans, review, submission, trash, uploads
 from prompts.services.errors import DomainError, NotFound
@@ -18,10 +17,10 @@ from prompts.services.errors import DomainError, NotFound
 def signup(request):
     if request.user.is_authenticated:
         return redirect("home")
-    form = UserCreationForm(request.POST or None, label_suffix="")
+    form = SignupForm(request.POST or None, label_suffix="")
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
 

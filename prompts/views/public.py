@@ -19,6 +19,8 @@ from django.views.decorators.http import require_POST
 from taggit.models import Tag
 
 from prompts import selectors
+from prompts.clients import client_address
+from prompts.permissions import can_moderate
 from prompts.models import AIGenerator, Collection, Prompt
 from prompts.services import ai_content, seo, social
 from prompts.services.errors import DomainError
@@ -99,7 +101,13 @@ def prompt_detail(request, slug):
         if moved is not None:
             return HttpResponsePermanentRedirect(reverse("prompt_detail", kwargs={"slug": moved.slug}))
         raise Http404("Prompt not found")
-    social.record_view(prompt=prompt, user=request.user, user_agent=request.META.get("HTTP_USER_AGENT", ""))
+    if prompt.is_published:
+        social.record_view(prompt=prompt, user=request.user, address=client_address(request),
+                           user_agent=request.META.get("HTTP_USER_AGENT", ""))
+    return _detail_page(request, prompt)
+
+
+def _detail_page(request, prompt: Prompt, *, comment_draft: str = "", status: int = 200, headers=None):
     tags = list(prompt.tags.all())
     page_url = absolute(request, reverse("prompt_detail", kwargs={"slug": prompt.slug}))
     like_count = prompt.likes.count()
@@ -128,8 +136,13 @@ def prompt_detail(request, slug):
         "share_url": quote(page_url, safe=""),
         "share_text": quote(prompt.title, safe=""),
         "share_image": quote(absolute(request, prompt.b2_large_url), safe=""),
+        "comment_draft": comment_draft,
+        "can_moderate": can_moderate(user),
     }
-    return render(request, "prompts/prompt_detail.html", context)
+    response = render(request, "prompts/prompt_detail.html", context, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
 
 
 def _public_prompt(slug) -> Prompt:
@@ -153,10 +166,14 @@ def like(request, slug):
 @require_POST
 def comment(request, slug):
     prompt = _public_prompt(slug)
+    body = request.POST.get("body", "")
     try:
-        social.add_comment(user=request.user, prompt=prompt, body=request.POST.get("body", ""))
+        social.add_comment(user=request.user, prompt=prompt, body=body)
     except DomainError as exc:
+        # The page again, with the refusal and what they wrote still in the box.
         messages.error(request, exc.message)
+        return _detail_page(request, prompt, comment_draft=body.replace("\x00", ""), status=exc.status,
+                            headers=exc.headers)
     return redirect(f"{reverse('prompt_detail', kwargs={'slug': slug})}#comments")
 
 

@@ -2,11 +2,11 @@
 
 Mounted by `prompts.admin_site.PromptFinderAdminSite.get_urls` inside `admin_view`, which already
 sends anyone but active staff to the admin login page; these views also need the "change prompt"
-permission, like the Prompt changelist. Parse, call a service in `prompts.services.review`, render.
+permission (`prompts.permissions.MODERATE`), like the Prompt changelist: 403 without it. Parse, call a service in `prompts.services.review`, render.
 """
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -16,16 +16,12 @@ from django.views.decorators.http import require_POST
 from prompts import selectors
 from prompts.forms import ModerationNoteForm, SeoReviewForm
 from prompts.models import Prompt
+from prompts.permissions import MODERATE, can_moderate
 from prompts.services import review
 from prompts.services.errors import DomainError
 
 PAGE_SIZE = 25
-PERMISSION = "prompts.change_prompt"
-
-
-def _check_permission(request) -> None:
-    if not request.user.has_perm(PERMISSION):
-        raise PermissionDenied
+moderators_only = permission_required(MODERATE, raise_exception=True)
 
 
 def _context(request, **extra) -> dict:
@@ -35,7 +31,7 @@ def _context(request, **extra) -> dict:
 def queue_counts(request) -> dict:
     """The admin index's numbers, for those who may work on the queues."""
     counts = {}
-    if request.user.has_perm(PERMISSION):
+    if can_moderate(request.user):
         counts["seo_review_count"] = selectors.seo_review_queue().count()
         counts["moderation_count"] = selectors.moderation_queue().count()
     if request.user.has_perm("django_q.view_failure"):
@@ -51,8 +47,8 @@ def _log_change(request, prompt: Prompt, message: str) -> None:
                                  change_message=message, single_object=True)
 
 
+@moderators_only
 def seo_review_queue(request):
-    _check_permission(request)
     queue = selectors.seo_review_queue()
     page = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("page"))
     return TemplateResponse(request, "admin/prompts/seo_review_queue.html", _context(
@@ -60,8 +56,8 @@ def seo_review_queue(request):
     ))
 
 
+@moderators_only
 def seo_review_edit(request, prompt_id: int):
-    _check_permission(request)
     prompt = get_object_or_404(selectors.seo_review_queue(), id=prompt_id)
     initial = {"title": prompt.title, "description": prompt.excerpt, "tags": prompt.tags.all()}
     form = SeoReviewForm(request.POST or None, initial=initial)
@@ -89,8 +85,8 @@ def _review_outcome(prompt: Prompt) -> str:
     return f"“{prompt.title}” is complete. It stays a draft, as its author asked."
 
 
+@moderators_only
 def moderation_queue(request):
-    _check_permission(request)
     page = Paginator(selectors.moderation_queue(), PAGE_SIZE).get_page(request.GET.get("page"))
     items = [{"prompt": prompt, "publishes": review.publishes_on_approval(prompt),
               "near_duplicates": selectors.near_duplicates(prompt)} for prompt in page]
@@ -99,9 +95,9 @@ def moderation_queue(request):
     ))
 
 
+@moderators_only
 @require_POST
 def moderation_decide(request, prompt_id: int):
-    _check_permission(request)
     prompt = Prompt.objects.filter(id=prompt_id).first()
     decision = request.POST.get("decision")
     form = ModerationNoteForm(request.POST)

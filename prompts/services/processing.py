@@ -13,10 +13,11 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Func, OuterRef, Subquery
+from django.db.models import F, Func, OuterRef, Q, Subquery
 from django.utils import timezone
 from django_q.tasks import async_task
 from taggit.models import Tag
@@ -24,15 +25,18 @@ from taggit.models import Tag
 from prompts import ai
 from prompts.media import storage
 from prompts.models import AIGenerator, ModerationAction, Prompt, Upload
-from prompts.services import seo
+from prompts.services import seo, uploads
 from prompts.services.errors import Conflict, InvalidInput, NotFound
-from prompts.services.uploads import analysis_image
 
 logger = logging.getLogger(__name__)
 
 MAX_PROMPT_LENGTH = 10_000
 MAX_TAGS = 5
 MAX_AI_ATTEMPTS = 5
+# No prompt's AI task ever starts more often than this (first run, automatic and manual retries).
+AI_ATTEMPTS_CAP = MAX_AI_ATTEMPTS + 3
+# A queued task not started after this long is taken as lost, and a retry may queue another.
+AI_QUEUED_LOST_AFTER = timedelta(minutes=10)
 LONG_POLL_MAX_SECONDS = 20.0
 LONG_POLL_INTERVAL_SECONDS = 0.2
 FALLBACK_TITLE_LENGTH = 50
@@ -68,6 +72,7 @@ def submit_prompt(*, user, upload_id, content: str, ai_generator: str, save_as_d
     except ValueError:
         raise NotFound("This upload was not found. Please upload your file again.")
     with transaction.atomic():
+        uploads.lock_user(user)  # the user's row first, as presign and complete do: no lock-order deadlock
         upload = Upload.objects.select_for_update().filter(id=upload_uuid, owner=user).first()
         if upload is None:
             raise NotFound("This upload was not found. Please upload your file again.")
@@ -80,6 +85,7 @@ def submit_prompt(*, user, upload_id, content: str, ai_generator: str, save_as_d
                 return existing
         if upload.state != Upload.State.READY:
             raise Conflict("Your file isn't ready yet. Please wait until the page says “Ready to submit”.")
+        uploads.check_weekly_limit(user, exclude=upload)
         # A file someone else already shared is held for a moderator, like a flagged one.
         flagged = upload.moderation_action == ModerationAction.REVIEW or upload.duplicate_of_id is not None
         keys = {"original": upload.file_key, **upload.variant_keys}
@@ -94,7 +100,7 @@ def submit_prompt(*, user, upload_id, content: str, ai_generator: str, save_as_d
             b2_medium_url=storage.public_url(keys.get("medium", "")),
             b2_large_url=storage.public_url(keys.get("large", "")),
             b2_webp_url=storage.public_url(keys.get("webp", "")),
-            sha256=upload.sha256, dhash=upload.dhash, duplicate_of=upload.duplicate_of,
+            sha256=upload.sha256, media_sha256=upload.checked_sha256, dhash=upload.dhash, duplicate_of=upload.duplicate_of,
             generation_settings=upload.generation_metadata,
             moderation_status=Prompt.ModerationStatus.PENDING if flagged else Prompt.ModerationStatus.NOT_NEEDED,
             moderation_severity=upload.moderation_severity,
@@ -107,8 +113,9 @@ def submit_prompt(*, user, upload_id, content: str, ai_generator: str, save_as_d
 
 
 def queue_ai_content(prompt: Prompt) -> None:
-    """Queue the AI task once the surrounding transaction has committed."""
+    """Queue the AI task once the surrounding transaction has committed, marking it as waiting."""
     prompt_id = prompt.id
+    Prompt.objects.filter(id=prompt_id).update(ai_queued_at=timezone.now())
     transaction.on_commit(
         lambda: async_task("prompts.tasks.generate_ai_content", prompt_id, task_name=f"ai_content_{prompt_id}")
     )
@@ -181,12 +188,22 @@ def wait_for_status(*, user, processing_uuid, wait_seconds: float) -> dict:
 def generate_ai_content(*, prompt_id: int) -> Outcome:
     prompt = Prompt.objects.select_related("upload").filter(id=prompt_id).first()
     if prompt is None or prompt.is_deleted:
+        _clear_queued_mark(prompt_id)
         return Outcome("skipped", "deleted")
     if prompt.processing_complete:
+        _clear_queued_mark(prompt_id)
         return Outcome("skipped", "complete")
-    Prompt.objects.filter(id=prompt.id).update(ai_attempts=prompt.ai_attempts + 1)
+    started = Prompt.objects.filter(id=prompt.id, ai_attempts__lt=AI_ATTEMPTS_CAP).update(
+        ai_attempts=F("ai_attempts") + 1, ai_queued_at=None)
+    if not started:  # at the cap: no further AI call, the details stay for a person to complete
+        _clear_queued_mark(prompt_id)
+        reason = prompt.seo_review_reason if prompt.seo_review_reason in AI_FAILURE_REASONS else Prompt.ReviewReason.AI_ERROR
+        return apply_fallback(prompt_id=prompt.id, reason=reason)
     try:
         image_bytes, content_type = _image_for(prompt)
+    except uploads.ChangedAfterCheck:
+        logger.error("prompt %s: the stored original is not the image moderation checked", prompt.id)
+        return apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.DOWNLOAD_FAILED)
     except storage.StorageError as exc:
         logger.warning("prompt %s: image download failed: %s", prompt.id, exc)
         return apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.DOWNLOAD_FAILED)
@@ -201,12 +218,18 @@ def generate_ai_content(*, prompt_id: int) -> Outcome:
     return apply_ai_result(prompt_id=prompt.id, result=result)
 
 
+def _clear_queued_mark(prompt_id: int) -> None:
+    Prompt.objects.filter(id=prompt_id).exclude(ai_queued_at=None).update(ai_queued_at=None)
+
+
 def _image_for(prompt: Prompt) -> tuple[bytes, str]:
-    if prompt.upload is not None and prompt.upload.file_key == prompt.media_keys.get("original"):
-        return analysis_image(prompt.upload)
-    # After the SEO rename the upload's key is gone; the large variant is what the AI needs.
-    key = prompt.media_keys.get("large") or prompt.media_keys.get("original")
-    return storage.read_bytes(key), "image/jpeg"
+    """What the AI looks at, made only from the original moderation checked (the SEO rename copies it
+    byte for byte): any other bytes are refused with uploads.ChangedAfterCheck."""
+    key = prompt.media_keys.get("original", "")
+    extension = key.rsplit(".", 1)[-1].lower()
+    content_type = prompt.upload.content_type if prompt.upload else uploads.IMAGE_TYPES.get(extension, "image/jpeg")
+    return uploads.checked_analysis_image(key=key, sha256=prompt.media_sha256, media_type=prompt.media_type,
+                                          content_type=content_type)
 
 
 def vocabulary() -> list[str]:
@@ -364,17 +387,34 @@ def retry_ai_content(*, user, processing_uuid) -> Prompt:
 
 
 def requeue_ai(*, prompt: Prompt) -> Prompt:
+    """Queue the AI task again, only if no task for this prompt is already waiting and the attempts
+    are under the cap; a request while one waits changes nothing (the page keeps polling)."""
     if prompt.is_deleted:
         raise NotFound("This prompt was not found.")
     if prompt.processing_complete and prompt.seo_review_reason not in AI_FAILURE_REASONS:
         raise Conflict("This prompt already has its details.")
-    if prompt.ai_attempts >= MAX_AI_ATTEMPTS + 3:
-        raise Conflict("We've tried several times already. Our team will complete this prompt for you.")
+    if prompt.ai_attempts >= AI_ATTEMPTS_CAP:
+        raise Conflict(TRIED_ENOUGH)
+    now = timezone.now()
     with transaction.atomic():
-        Prompt.objects.filter(id=prompt.id).update(processing_complete=False, updated_on=timezone.now())
-        queue_ai_content(prompt)
+        # One conditional update claims the retry: of many simultaneous requests, one queues a task.
+        claimed = (
+            Prompt.objects.filter(id=prompt.id, is_deleted=False, ai_attempts__lt=AI_ATTEMPTS_CAP)
+            .filter(Q(processing_complete=False) | Q(seo_review_reason__in=AI_FAILURE_REASONS))
+            .filter(Q(ai_queued_at=None) | Q(ai_queued_at__lt=now - AI_QUEUED_LOST_AFTER))
+            .update(processing_complete=False, ai_queued_at=now, updated_on=now)
+        )
+        if claimed:
+            prompt_id = prompt.id
+            transaction.on_commit(lambda: async_task("prompts.tasks.generate_ai_content", prompt_id,
+                                                     task_name=f"ai_content_{prompt_id}"))
     prompt.refresh_from_db()
+    if not claimed and prompt.ai_queued_at is None:  # e.g. the cap was reached meanwhile
+        raise Conflict(TRIED_ENOUGH if prompt.ai_attempts >= AI_ATTEMPTS_CAP else "This prompt already has its details.")
     return prompt
+
+
+TRIED_ENOUGH = "We've tried several times already. Our team will complete this prompt for you."
 
 
 def status_of(*, user, processing_uuid) -> dict:

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from prompts import ai
@@ -39,8 +40,11 @@ WEEKLY_LIMIT_MESSAGE = (
     "or try again in {wait}."
 )
 MISSING_FILE = "We didn't receive your file. Please try uploading it again."
-COUNTED_STATES = [Upload.State.UPLOADED, Upload.State.MODERATED, Upload.State.READY, Upload.State.SUBMITTED,
-                  Upload.State.REJECTED]
+# Counted against the weekly limit; presigned uploads count too while their URL can still be used.
+COUNTED_STATES = [Upload.State.CHECKING, Upload.State.UPLOADED, Upload.State.MODERATED, Upload.State.READY,
+                  Upload.State.SUBMITTED, Upload.State.REJECTED]
+STILL_CHECKING = "This upload is still being checked. Please wait a moment."
+CHANGED_AFTER_CHECK = "This file changed after it was checked. Please upload it again."
 MODERATION_FAILED_NOTE = (
     "We couldn't check this image automatically right now, so a moderator will look at it before it is published."
 )
@@ -79,9 +83,17 @@ def is_premium(user) -> bool:
     return Profile.objects.filter(user=user, is_premium=True).exists()
 
 
+def _weekly_uploads(user, *, exclude: Upload | None = None):
+    """This week's uploads that count: finished or being finished, and presigned ones in flight."""
+    now = timezone.now()
+    in_flight = Q(state=Upload.State.PRESIGNED, created_at__gte=now - timedelta(seconds=settings.PRESIGN_EXPIRES_SECONDS))
+    uploads = Upload.objects.filter(owner=user, created_at__gte=now - timedelta(days=7)).filter(
+        Q(state__in=COUNTED_STATES) | in_flight)
+    return uploads.exclude(id=exclude.id) if exclude is not None else uploads
+
+
 def weekly_upload_count(user) -> int:
-    since = timezone.now() - timedelta(days=7)
-    return Upload.objects.filter(owner=user, created_at__gte=since, state__in=COUNTED_STATES).count()
+    return _weekly_uploads(user).count()
 
 
 def _human_wait(seconds: float) -> str:
@@ -102,17 +114,27 @@ def _check_rate_limits(user) -> None:
     if len(recent) >= limit:
         wait = (recent[len(recent) - limit] + timedelta(hours=1) - now).total_seconds()
         raise RateLimited(HOURLY_LIMIT_MESSAGE.format(limit=limit), retry_after=wait)
+    check_weekly_limit(user)
+
+
+def check_weekly_limit(user, *, exclude: Upload | None = None) -> None:
+    """Refuse one more upload this week (besides `exclude`, the one being finished) past the limit.
+
+    Checked at presign, again at complete and at submit: uploads presigned in parallel are counted
+    while in flight, and a limit lowered meanwhile still applies. Callers lock the user's row first.
+    """
     if is_premium(user):
         return
-    week_ago = now - timedelta(days=7)
-    weekly = list(
-        Upload.objects.filter(owner=user, created_at__gte=week_ago, state__in=COUNTED_STATES)
-        .order_by("created_at").values_list("created_at", flat=True)
-    )
     limit = settings.UPLOAD_WEEKLY_LIMIT
+    weekly = list(_weekly_uploads(user, exclude=exclude).order_by("created_at").values_list("created_at", flat=True))
     if len(weekly) >= limit:
-        wait = (weekly[len(weekly) - limit] + timedelta(days=7) - now).total_seconds()
+        wait = (weekly[len(weekly) - limit] + timedelta(days=7) - timezone.now()).total_seconds()
         raise RateLimited(WEEKLY_LIMIT_MESSAGE.format(limit=limit, wait=_human_wait(wait)), retry_after=wait)
+
+
+def lock_user(user) -> None:
+    """Serialise one user's uploads (presign, claim, submit), so two requests cannot both pass a limit."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
 
 
 def validate_file(*, filename: str, content_type: str, file_size: int) -> tuple[str, str, str]:
@@ -148,8 +170,7 @@ def presign_upload(*, user, filename: str, content_type: str, file_size: int) ->
     extension, content_type, media_type = validate_file(filename=filename, content_type=content_type, file_size=file_size)
     upload_id = uuid.uuid4()
     with transaction.atomic():
-        # Serialise one user's presigns so two concurrent requests cannot both pass the limit.
-        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        lock_user(user)
         _check_rate_limits(user)
         upload = Upload.objects.create(
             id=upload_id, owner=user, file_key=f"uploads/{upload_id}/original.{extension}",
@@ -195,12 +216,53 @@ def _discard_object(upload: Upload) -> None:
 
 
 def complete_upload(*, user, upload_id) -> Upload:
-    """Check the object really is in storage, within its limit, and really the declared kind."""
-    upload = get_owned_upload(user=user, upload_id=upload_id)
-    if upload.state != Upload.State.PRESIGNED:
+    """Check the object really is in storage, within its limit, and really the declared kind.
+
+    Exactly one call checks an upload: it claims it (presigned -> checking) with a conditional update;
+    another call answers 409 while it runs and the first call's answer once it is done. The bytes are
+    read from the incoming key once, after the claim, and everything after works from those bytes:
+    whatever is PUT to the incoming key later is never read (our own upload URL refuses it anyway).
+    """
+    upload, claim = _claim(user=user, upload_id=upload_id)
+    if claim is None:
+        return upload  # already verified: a retried request gets the same answer
+    try:
+        _check_and_store(upload, claim=claim)
+    except BaseException:
+        _release(upload, claim=claim)  # e.g. a PUT cut short: the same URL may be used again
+        raise
+    return upload
+
+
+def _claim(*, user, upload_id) -> tuple[Upload, object]:
+    """(upload, claim token), or (upload, None) when it was checked already."""
+    with transaction.atomic():
+        lock_user(user)
+        upload = get_owned_upload(user=user, upload_id=upload_id)
+        now = timezone.now()
+        lease = timedelta(seconds=settings.UPLOAD_CLAIM_LEASE_SECONDS)
+        if upload.state == Upload.State.CHECKING and upload.claimed_at and upload.claimed_at > now - lease:
+            raise Conflict(STILL_CHECKING, headers={"Retry-After": "2"})
         if upload.state == Upload.State.REJECTED:
             raise Conflict("This upload was rejected. Please upload a different file.")
-        return upload  # already verified: a retried request gets the same answer
+        if upload.state not in (Upload.State.PRESIGNED, Upload.State.CHECKING):
+            return upload, None
+        check_weekly_limit(user, exclude=upload)
+        # A claim older than the lease belongs to a request that died; it is taken over.
+        taken = Upload.objects.filter(id=upload.id, state=upload.state, claimed_at=upload.claimed_at).update(
+            state=Upload.State.CHECKING, claimed_at=now, updated_at=now)
+        if not taken:
+            raise Conflict(STILL_CHECKING, headers={"Retry-After": "2"})
+    upload.state, upload.claimed_at = Upload.State.CHECKING, now
+    return upload, now
+
+
+def _release(upload: Upload, *, claim) -> None:
+    Upload.objects.filter(id=upload.id, state=Upload.State.CHECKING, claimed_at=claim).update(
+        state=Upload.State.PRESIGNED, claimed_at=None, updated_at=timezone.now())
+
+
+def _check_and_store(upload: Upload, *, claim) -> None:
     limit = _size_limit(upload)
     try:
         size, _stored_type = storage.head(incoming_key(upload))
@@ -226,6 +288,8 @@ def complete_upload(*, user, upload_id) -> Upload:
         data = storage.read_bytes(incoming_key(upload), limit=limit)
     except storage.StorageError as exc:
         raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
+    if len(data) != upload.declared_size:  # replaced between the HEAD and the read
+        raise InvalidInput(MISSING_FILE)
     try:
         if upload.media_type == "image":
             info = images.inspect_image(data)
@@ -247,13 +311,20 @@ def complete_upload(*, user, upload_id) -> Upload:
         upload.dhash = images.perceptual_hash(data)
         data = metadata.strip_metadata(data, info.format, orientation=images.orientation_of(data))
     _store_verified(upload, data)
+    upload.checked_sha256 = hashlib.sha256(data).hexdigest()
     upload.duplicate_of = _same_image_from_someone_else(upload)
     upload.size = len(data)
     upload.width, upload.height = width, height
     upload.state = Upload.State.UPLOADED
-    upload.save(update_fields=["size", "width", "height", "sha256", "dhash", "generation_metadata", "duplicate_of",
-                               "state", "updated_at"])
-    return upload
+    upload.updated_at = timezone.now()
+    fields = ["size", "width", "height", "sha256", "checked_sha256", "dhash", "generation_metadata", "duplicate_of",
+              "state", "updated_at"]
+    finished = Upload.objects.filter(id=upload.id, state=Upload.State.CHECKING, claimed_at=claim).update(
+        **{name: getattr(upload, name) for name in fields})
+    if not finished:
+        # Our claim outlived its lease and another call took the upload over: its answer stands. (If
+        # our write above landed after its own, the hash check before moderation refuses the bytes.)
+        raise Conflict(STILL_CHECKING, headers={"Retry-After": "2"})
 
 
 def _refuse_own_duplicate(upload: Upload) -> None:
@@ -296,23 +367,45 @@ def _store_verified(upload: Upload, data: bytes) -> None:
 
 # --- Moderation -------------------------------------------------------------------------
 
-def image_cache_key(*, user_id: int, file_key: str) -> str:
-    return f"ai_image_cache:{user_id}:{hashlib.md5(file_key.encode()).hexdigest()}"
+class ChangedAfterCheck(Conflict):
+    """The stored bytes are not the ones `complete` checked (and moderation looked at)."""
+
+    def __init__(self):
+        super().__init__(CHANGED_AFTER_CHECK)
+
+
+def analysis_cache_key(sha256: str) -> str:
+    """The analysis image is cached by the SHA-256 of the checked bytes, never by a storage key: the
+    same key holding other bytes cannot reuse an earlier answer."""
+    return f"ai_image_cache:{sha256}"
+
+
+def read_checked_bytes(key: str, *, sha256: str, limit: int | None = None) -> bytes:
+    """The bytes at `key`, only if their SHA-256 is `sha256` (what was checked); ChangedAfterCheck otherwise."""
+    data = storage.read_bytes(key, limit=limit)
+    if not sha256 or hashlib.sha256(data).hexdigest() != sha256:
+        logger.warning("refusing %s: its bytes are not the checked ones", key)
+        raise ChangedAfterCheck()
+    return data
+
+
+def checked_analysis_image(*, key: str, sha256: str, media_type: str, content_type: str) -> tuple[bytes, str]:
+    """The bytes an AI looks at, from checked bytes only: the image itself, or a video's poster frame (JPEG)."""
+    cache_key = analysis_cache_key(sha256)
+    cached = cache.get(cache_key) if sha256 else None
+    if cached is not None:
+        return cached
+    limit = settings.UPLOAD_MAX_VIDEO_BYTES if media_type == "video" else settings.UPLOAD_MAX_IMAGE_BYTES
+    data = read_checked_bytes(key, sha256=sha256, limit=limit)
+    if media_type == "video":
+        data, content_type = images.encode_jpeg(images.video_poster(data)), "image/jpeg"
+    cache.set(cache_key, (data, content_type), timeout=settings.IMAGE_CACHE_SECONDS)
+    return data, content_type
 
 
 def analysis_image(upload: Upload) -> tuple[bytes, str]:
-    """The bytes an AI looks at: the image itself, or a video's poster frame (JPEG)."""
-    key = image_cache_key(user_id=upload.owner_id, file_key=upload.file_key)
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    data = storage.read_bytes(upload.file_key, limit=_size_limit(upload))
-    if upload.media_type == "video":
-        data, content_type = images.encode_jpeg(images.video_poster(data)), "image/jpeg"
-    else:
-        content_type = upload.content_type
-    cache.set(key, (data, content_type), timeout=settings.IMAGE_CACHE_SECONDS)
-    return data, content_type
+    return checked_analysis_image(key=upload.file_key, sha256=upload.checked_sha256, media_type=upload.media_type,
+                                  content_type=upload.content_type)
 
 
 def moderate_upload(*, user, upload_id) -> Upload:
@@ -322,7 +415,7 @@ def moderate_upload(*, user, upload_id) -> Upload:
     if upload.state != Upload.State.UPLOADED:
         raise Conflict("This upload isn't finished yet. Please wait for the upload to complete.")
     try:
-        data, content_type = analysis_image(upload)
+        data, content_type = analysis_image(upload)  # ChangedAfterCheck (409) when the bytes were swapped
     except storage.ObjectMissing:
         raise InvalidInput(MISSING_FILE)
     except storage.StorageError as exc:
@@ -348,7 +441,7 @@ def moderate_upload(*, user, upload_id) -> Upload:
                                "moderation_checked", "moderation_note", "state", "updated_at"])
     if action == ModerationAction.REJECT:
         _discard_object(upload)
-        cache.delete(image_cache_key(user_id=upload.owner_id, file_key=upload.file_key))
+        cache.delete(analysis_cache_key(upload.checked_sha256))
     return upload
 
 
@@ -368,7 +461,7 @@ def make_upload_variants(*, user, upload_id) -> Upload:
     if upload.state != Upload.State.MODERATED:
         raise Conflict("This upload hasn't been checked yet. Please wait for the content check.")
     try:
-        data = storage.read_bytes(upload.file_key, limit=_size_limit(upload))
+        data = read_checked_bytes(upload.file_key, sha256=upload.checked_sha256, limit=_size_limit(upload))
     except storage.ObjectMissing:
         raise InvalidInput(MISSING_FILE)
     except storage.StorageError as exc:

@@ -41,8 +41,9 @@ def local_upload_put(request, key):
     folder, _, name = key.rpartition("/")
     if not name.startswith("incoming.") or not Upload.objects.filter(
             file_key=f"{folder}/original.{name.split('.', 1)[1]}", state=Upload.State.PRESIGNED).exists():
-        # Once verified, an object is never overwritten through its old URL.
-        return JsonResponse({"error": "Upload refused: this upload is already finished."}, status=409)
+        # Once a `complete` call has claimed the upload (checking or done), its URL writes nothing more.
+        return JsonResponse({"error": "Upload refused: this upload is already being checked or finished."},
+                            status=409)
     declared = request.META.get("CONTENT_LENGTH")
     if declared and declared.isdigit() and int(declared) > limit:
         return JsonResponse({"error": "Upload refused: the file is larger than declared."}, status=413)

@@ -112,6 +112,7 @@ def test_the_same_image_from_someone_else_is_held_for_a_moderator(alice, bob, fa
     data = media_samples.jpeg_bytes(color=(99, 1, 2))
     original = processing.submit_prompt(user=alice, upload_id=make_ready_upload(alice, data).id, content="a b",
                                         ai_generator="flux", save_as_draft=False)
+    processing.generate_ai_content(prompt_id=original.id)  # published: only published prompts count
     copy = processing.submit_prompt(user=bob, upload_id=make_ready_upload(bob, data).id, content="a b",
                                     ai_generator="flux", save_as_draft=False)
     copy.refresh_from_db()

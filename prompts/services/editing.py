@@ -4,7 +4,7 @@ from taggit.models import Tag
 
 from prompts.models import Prompt
 from prompts.services import seo
-from prompts.services.processing import _save_with_unique_slug, clean_text, clean_title
+from prompts.services.processing import _save_with_unique_slug, clean_text, clean_title, slug_needs_replacing
 
 
 def edit_prompt(*, prompt: Prompt, title: str, description: str, tags: list[Tag], content: str, ai_generator: str,
@@ -30,7 +30,7 @@ def edit_prompt(*, prompt: Prompt, title: str, description: str, tags: list[Tag]
         held = prompt.moderation_status in (Prompt.ModerationStatus.PENDING, Prompt.ModerationStatus.REJECTED)
         can_publish = publish and not held and prompt.processing_complete and not prompt.needs_seo_review
         prompt.status = Prompt.Status.PUBLISHED if can_publish else Prompt.Status.DRAFT
-        if not prompt.slug:
+        if slug_needs_replacing(prompt):
             _save_with_unique_slug(prompt)
         else:
             prompt.save()

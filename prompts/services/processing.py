@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import secrets
 import threading
 import time
 import uuid
@@ -328,7 +329,7 @@ def _finish(*, prompt_id: int, fields: dict, tags: list[Tag] | None, review_reas
         # A slug made from a fallback title is replaced once the AI gives a real title, as long
         # as the prompt was never public under it.
         replace_slug = was_fallback and not review_reason and not was_published
-        if not prompt.slug or replace_slug:
+        if slug_needs_replacing(prompt) or replace_slug:
             _save_with_unique_slug(prompt)
         else:
             prompt.save()
@@ -339,6 +340,10 @@ def _finish(*, prompt_id: int, fields: dict, tags: list[Tag] | None, review_reas
 
 
 def unique_slug(title: str, *, exclude_id: int | None = None) -> str:
+    """The clean slug for a public page: the title's slug, or with -2, -3... when a page had it.
+
+    Drafts never hold clean slugs (see draft_slug), so the number shows only what was public.
+    """
     base = seo.slugify_title(title)[:190]
     taken = set(Prompt.objects.filter(slug__startswith=base).exclude(id=exclude_id).values_list("slug", flat=True))
     if base not in taken:
@@ -349,18 +354,45 @@ def unique_slug(title: str, *, exclude_id: int | None = None) -> str:
     return f"{base}-{number}"
 
 
+def draft_slug(title: str) -> str:
+    """A draft's slug: the title's words and a random part. Only its author and staff see it; it can
+    neither take a clean slug from a later public prompt nor tell anyone a private draft exists."""
+    while True:
+        token = secrets.token_hex(4)
+        if not token.isdigit():  # never mistaken for a clean slug's -2, -3...
+            return f"{seo.slugify_title(title)[:180]}-{token}"
+
+
+def slug_needs_replacing(prompt: Prompt) -> bool:
+    """No slug yet, or a published prompt still under its draft slug."""
+    return not prompt.slug or (prompt.status == Prompt.Status.PUBLISHED and not prompt.slug_public)
+
+
 def _save_with_unique_slug(prompt: Prompt) -> None:
-    """Save with a slug from the title; a number is appended on collision, never an error."""
+    """Save with a slug from the title: a clean one when published, a draft slug otherwise. A clean slug
+    is numbered on collision, never an error; the draft slug it replaces redirects to it."""
+    from prompts.models import SlugRedirect
+
+    public = prompt.status == Prompt.Status.PUBLISHED
+    if not public and prompt.slug and not prompt.slug_public and \
+            prompt.slug.rsplit("-", 1)[0] == seo.slugify_title(prompt.title)[:180]:
+        prompt.save()  # a draft slug already made from this title stays
+        return
+    replaced_draft_slug = prompt.slug if public and prompt.slug and not prompt.slug_public else ""
+    prompt.slug_public = public
     for _attempt in range(5):
-        prompt.slug = unique_slug(prompt.title, exclude_id=prompt.id)
+        prompt.slug = unique_slug(prompt.title, exclude_id=prompt.id) if public else draft_slug(prompt.title)
         try:
             with transaction.atomic():
                 prompt.save()
-            return
+            break
         except IntegrityError:
             continue  # another prompt took the same slug between our read and write
-    prompt.slug = f"{seo.slugify_title(prompt.title)[:180]}-{uuid.uuid4().hex[:8]}"
-    prompt.save()
+    else:
+        prompt.slug = f"{seo.slugify_title(prompt.title)[:180]}-{uuid.uuid4().hex[:8]}"
+        prompt.save()
+    if replaced_draft_slug and replaced_draft_slug != prompt.slug:
+        SlugRedirect.objects.update_or_create(old_slug=replaced_draft_slug, defaults={"prompt": prompt})
 
 
 # --- Author actions ---------------------------------------------------------------------

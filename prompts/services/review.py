@@ -69,7 +69,7 @@ def complete_seo_review(*, prompt: Prompt, reviewer, title: str, description: st
         # The person's details win over an AI retry still in the queue: it will see "complete" and stop.
         prompt.processing_complete = True
         prompt.status = Prompt.Status.PUBLISHED if _may_publish(prompt) else Prompt.Status.DRAFT
-        if title_changed or not prompt.slug:
+        if title_changed or processing.slug_needs_replacing(prompt):
             _save_with_new_slug(prompt)
         else:
             prompt.save()
@@ -147,7 +147,7 @@ def approve_moderation(*, prompt: Prompt, moderator, note: str = "") -> Prompt:
             prompt.needs_seo_review = False
             prompt.seo_review_reason = ""
         prompt.status = Prompt.Status.PUBLISHED if _may_publish(prompt) else Prompt.Status.DRAFT
-        if prompt.status == Prompt.Status.PUBLISHED and not prompt.slug:
+        if processing.slug_needs_replacing(prompt):
             processing._save_with_unique_slug(prompt)
         else:
             prompt.save()
@@ -260,10 +260,10 @@ def publish_prompt(*, prompt: Prompt) -> Prompt:
         if not prompt.publish_requested:
             raise Conflict("Its author chose to keep it as a draft.")
         prompt.status = Prompt.Status.PUBLISHED
-        if prompt.slug:
-            prompt.save()
-        else:
+        if processing.slug_needs_replacing(prompt):
             processing._save_with_unique_slug(prompt)
+        else:
+            prompt.save()
     return prompt
 
 

@@ -345,11 +345,16 @@ def _refuse_own_duplicate(upload: Upload) -> None:
 
 
 def _same_image_from_someone_else(upload: Upload):
+    """Someone else's *published* prompt with the same file: the upload is then held for a moderator.
+
+    Only published prompts count: holding an upload because of another person's draft would tell the
+    uploader that a private prompt with those bytes exists.
+    """
     from prompts.models import Prompt
 
     return (
-        Prompt.objects.filter(sha256=upload.sha256, is_deleted=False).exclude(author_id=upload.owner_id)
-        .order_by("created_on").first()
+        Prompt.objects.filter(sha256=upload.sha256, status=Prompt.Status.PUBLISHED, is_deleted=False)
+        .exclude(author_id=upload.owner_id).order_by("created_on").first()
     )
 
 

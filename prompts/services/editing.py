@@ -4,7 +4,12 @@ from taggit.models import Tag
 
 from prompts.models import Prompt
 from prompts.services import seo
-from prompts.services.processing import _save_with_unique_slug, clean_text, clean_title, slug_needs_replacing
+from prompts.services.processing import (
+    _save_with_unique_slug,
+    clean_text,
+    clean_title,
+    slug_needs_replacing,
+)
 
 
 def edit_prompt(*, prompt: Prompt, title: str, description: str, tags: list[Tag], content: str, ai_generator: str,

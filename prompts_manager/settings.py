@@ -230,6 +230,8 @@ PRESIGN_EXPIRES_SECONDS = 3600
 UPLOAD_CLAIM_LEASE_SECONDS = 300
 # How long a signed link to unpublished media (author and staff only) stays valid.
 PRIVATE_MEDIA_URL_SECONDS = 300
+# How long browsers and the CDN may keep a published file (it can be unpublished or deleted).
+MEDIA_PUBLIC_CACHE_SECONDS = int(os.environ.get("MEDIA_PUBLIC_CACHE_SECONDS", "600"))
 IMAGE_CACHE_SECONDS = 1800
 
 # --- AI ---------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from django.db import transaction
 from taggit.models import Tag
 
 from prompts.models import Prompt
-from prompts.services import seo
+from prompts.services import lifecycle, seo
 from prompts.services.processing import (
     _save_with_unique_slug,
     clean_text,
@@ -40,4 +40,5 @@ def edit_prompt(*, prompt: Prompt, title: str, description: str, tags: list[Tag]
         else:
             prompt.save()
         prompt.tags.set(tags[:5])
+        lifecycle.place_media_soon(prompt)  # published or unpublished: its files follow
     return prompt

@@ -74,6 +74,7 @@ def complete_seo_review(*, prompt: Prompt, reviewer, title: str, description: st
         else:
             prompt.save()
         prompt.tags.set(tags)
+        lifecycle.place_media_soon(prompt)
     logger.info("prompt %s: SEO review completed by %s", prompt.id, getattr(reviewer, "username", reviewer))
     return prompt
 
@@ -155,6 +156,7 @@ def approve_moderation(*, prompt: Prompt, moderator, note: str = "") -> Prompt:
             prompt=prompt, actor=moderator, note=note.strip(),
             action=ModerationDecision.Action.APPEAL_UPHELD if appeal else ModerationDecision.Action.APPROVED,
         )
+        lifecycle.place_media_soon(prompt)
     return prompt
 
 
@@ -264,6 +266,7 @@ def publish_prompt(*, prompt: Prompt) -> Prompt:
             processing._save_with_unique_slug(prompt)
         else:
             prompt.save()
+        lifecycle.place_media_soon(prompt)
     return prompt
 
 

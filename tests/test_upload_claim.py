@@ -249,3 +249,23 @@ def test_the_ai_content_task_refuses_an_original_that_is_not_the_checked_one(ali
     assert outcome.status == "fallback" and outcome.reason == Prompt.ReviewReason.DOWNLOAD_FAILED
     assert fake_openai.requests_of("content") == []
     assert Prompt.objects.get(id=prompt.id).status == Prompt.Status.DRAFT
+
+
+def test_bytes_put_to_an_s3_url_after_complete_are_never_used_and_are_swept(alice, alice_client, s3_media, live_server):
+    from prompts import tasks
+    from tests.upload_flow import post_json, presign
+
+    harmless, critical = same_size_pngs(HARMLESS, CRITICAL)
+    _, signed = presign(alice_client, filename="a.png", content_type="image/png", file_size=len(harmless))
+    assert put_bytes(signed, harmless).status_code == 200
+    first = post_json(alice_client, "/api/upload/b2/complete/", {"upload_id": signed["upload_id"]})
+    assert put_bytes(signed, critical).status_code == 200  # S3 cannot refuse a valid presigned PUT
+    assert post_json(alice_client, "/api/upload/b2/complete/", {"upload_id": signed["upload_id"]}) == first
+    upload = Upload.objects.get(id=signed["upload_id"])
+    stored = storage.read_bytes(upload.file_key)
+    assert Image.open(io.BytesIO(stored)).convert("RGB").getpixel((10, 10)) == HARMLESS
+    incoming = uploads.incoming_key(upload)
+    assert storage.exists(incoming)
+    Upload.objects.filter(id=upload.id).update(created_at=timezone.now() - timedelta(minutes=90))
+    assert tasks.sweep_orphaned_uploads()["incoming_deleted"] == 1
+    assert not storage.exists(incoming) and storage.exists(upload.file_key)

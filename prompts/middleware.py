@@ -10,7 +10,6 @@ from django.template.loader import render_to_string
 
 from prompts.media import storage
 
-
 logger = logging.getLogger(__name__)
 
 

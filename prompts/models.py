@@ -62,6 +62,8 @@ class Upload(models.Model):
 
     class State(models.TextChoices):
         PRESIGNED = "presigned", "Presigned"
+        # Claimed by one `complete` call that is checking the bytes; no PUT is accepted any more.
+        CHECKING = "checking", "Checking"
         UPLOADED = "uploaded", "Uploaded"
         MODERATED = "moderated", "Moderated"
         READY = "ready", "Ready"
@@ -80,6 +82,12 @@ class Upload(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    # SHA-256 of the bytes stored at `file_key` (metadata stripped): what moderation looks at.
+    # Moderation, variants and the AI content task refuse bytes with any other hash.
+    checked_sha256 = models.CharField(max_length=64, blank=True)
+    # When a `complete` call claimed the upload (its claim token; a claim older than the lease is
+    # treated as abandoned by a crashed request).
+    claimed_at = models.DateTimeField(null=True, blank=True)
     dhash = models.BigIntegerField(null=True, blank=True)
     # What the image said about how it was made (prompt, negative prompt, settings); data only.
     generation_metadata = models.JSONField(default=dict, blank=True)
@@ -134,6 +142,9 @@ class Prompt(models.Model):
 
     title = models.CharField(max_length=200, default="Processing...")
     slug = models.SlugField(max_length=220, unique=True, null=True, blank=True)
+    # True once the slug was made for a public page. A draft's slug carries a random part, so it
+    # never takes (or reveals) a clean slug another person's published prompt would get.
+    slug_public = models.BooleanField(default=False)
     excerpt = models.TextField(blank=True, help_text="The description.")
     tags = TaggableManager(blank=True)
     alt_text = models.CharField(max_length=125, blank=True)
@@ -172,6 +183,8 @@ class Prompt(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     blurhash = models.CharField(max_length=100, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    # SHA-256 of the original the moderation checked; the AI content task refuses other bytes.
+    media_sha256 = models.CharField(max_length=64, blank=True)
     dhash = models.BigIntegerField(null=True, blank=True)
     generation_settings = models.JSONField(default=dict, blank=True)
     duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -180,6 +193,8 @@ class Prompt(models.Model):
     processing_complete = models.BooleanField(default=False, db_index=True)
     processing_completed_at = models.DateTimeField(null=True, blank=True)
     ai_attempts = models.PositiveSmallIntegerField(default=0)
+    # Set while an AI task is queued and has not started: a retry then queues no second one.
+    ai_queued_at = models.DateTimeField(null=True, blank=True)
     ai_next_retry_at = models.DateTimeField(null=True, blank=True)
     stuck_requeued_at = models.DateTimeField(null=True, blank=True)
 

@@ -142,6 +142,38 @@ def near_duplicates(prompt: Prompt, *, limit: int = 5, scan: int = 20_000) -> li
     found = Prompt.objects.select_related("author").in_bulk([other_id for _, other_id in close])
     return [(found[other_id], distance) for distance, other_id in close if other_id in found]
 
+def may_see_media(*, user, key: str) -> bool:
+    """Whether `user` may fetch the private media file at `key` (anything not under public/).
+
+    Upload files (`uploads/<upload id>/...`) and files moved back from the public area
+    (`prompts/<processing uuid>/...`) belong to one author: they, and staff, may see them; anyone may
+    while the prompt is published (its files are being moved to public/). The bytes a browser PUT
+    (`incoming.*`) were never checked and are served to nobody.
+    """
+    area, _, rest = key.partition("/")
+    owner_id, name = rest.partition("/")[0], rest.partition("/")[2]
+    if not name or "/" in name or name.startswith("incoming."):
+        return False
+    try:
+        owner_uuid = uuid.UUID(owner_id)
+    except ValueError:
+        return False
+    if area == "uploads":
+        upload = Upload.objects.filter(id=owner_uuid).values("owner_id").first()
+        author_id = upload["owner_id"] if upload else None
+        prompt = Prompt.objects.filter(upload_id=owner_uuid).only("status", "is_deleted", "author_id").first()
+    elif area == "prompts":
+        prompt = Prompt.objects.filter(processing_uuid=owner_uuid).only("status", "is_deleted", "author_id").first()
+        author_id = prompt.author_id if prompt else None
+    else:
+        return False
+    if author_id is None:
+        return False
+    if prompt is not None and prompt.is_published:
+        return True
+    return user.is_authenticated and (user.pk == author_id or can_moderate(user))
+
+
 # --- The processing page's status -------------------------------------------------------------
 # Read by the status endpoint every few seconds (or held open as a long poll): one query while the
 # prompt is processing.

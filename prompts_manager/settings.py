@@ -233,6 +233,13 @@ UPLOAD_MAX_VIDEO_BYTES = 15 * 1024 * 1024
 UPLOAD_WEEKLY_LIMIT = int(os.environ.get("UPLOAD_WEEKLY_LIMIT", "100"))
 UPLOAD_HOURLY_PRESIGN_LIMIT = int(os.environ.get("UPLOAD_HOURLY_PRESIGN_LIMIT", "20"))
 PRESIGN_EXPIRES_SECONDS = 3600
+# How long one `complete` call holds its claim on an upload; after that a crashed call's claim
+# may be taken over (a check takes seconds).
+UPLOAD_CLAIM_LEASE_SECONDS = 300
+# How long a signed link to unpublished media (author and staff only) stays valid.
+PRIVATE_MEDIA_URL_SECONDS = 300
+# How long browsers and the CDN may keep a published file (it can be unpublished or deleted).
+MEDIA_PUBLIC_CACHE_SECONDS = int(os.environ.get("MEDIA_PUBLIC_CACHE_SECONDS", "600"))
 IMAGE_CACHE_SECONDS = 1800
 
 # --- AI ---------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from prompts.views.accounts import LoginView
-from prompts.views.media import serve_local_media
+from prompts.views.media import serve_media
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("prompts.urls")),
 ]
 
-# Local media is served by Django itself (development and the default one-command run); the view
-# answers 404 unless MEDIA_BACKEND is "local". Production uses MEDIA_BACKEND=s3 and a CDN.
-urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve_local_media, name="local_media")]
+# Media through Django: local files (development and the one-command run), and on both backends the
+# private files of unpublished prompts, for their author and staff. Published files on S3 come from
+# the CDN.
+urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve_media, name="media")]

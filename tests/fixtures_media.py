@@ -1,4 +1,5 @@
 """Media backends for tests: local disk under a temporary MEDIA_ROOT, or moto's S3 server over HTTP."""
+import json
 import uuid
 
 import boto3
@@ -37,7 +38,7 @@ def boto_client(endpoint: str):
 
 @pytest.fixture
 def s3_media(moto_server, settings):
-    """MEDIA_BACKEND=s3 against moto's S3 server, with the CORS rule the README documents."""
+    """MEDIA_BACKEND=s3 against moto's S3 server, with the CORS rule and the public prefix the README documents."""
     bucket = f"promptfinder-{uuid.uuid4().hex[:12]}"
     client = boto_client(moto_server)
     client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": S3_REGION})
@@ -45,6 +46,10 @@ def s3_media(moto_server, settings):
         "AllowedOrigins": ["*"], "AllowedMethods": ["PUT", "GET", "HEAD"],
         "AllowedHeaders": ["content-type"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3600,
     }]})
+    # The bucket is private except public/ (the README's setup: a CDN that can read that prefix only).
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/public/*",
+    }]}))
     settings.MEDIA_BACKEND = "s3"
     settings.MEDIA_CDN_URL = f"{moto_server}/{bucket}"
     settings.STORAGES = {

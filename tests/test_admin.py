@@ -100,7 +100,8 @@ def test_the_queue_lists_exactly_the_flagged_prompts_oldest_first(alice, bob, re
 def test_completing_a_review_publishes_clears_the_flag_and_keeps_the_old_url(alice, reviewer, reviewer_client,
                                                                                 fake_openai):
     prompt = processed(alice, fake_openai, ai_fails=True)
-    assert prompt.slug == FALLBACK_SLUG and prompt.status == Prompt.Status.DRAFT
+    draft_slug = prompt.slug  # a draft's slug: the title's words and a random part
+    assert draft_slug.startswith(f"{FALLBACK_SLUG}-") and prompt.status == Prompt.Status.DRAFT
     form = reviewer_client.get(f"/admin/seo-review/{prompt.id}/")
     html = form.content.decode()
     for label in ("Title:", "Description:", "Tags:"):
@@ -122,11 +123,11 @@ def test_completing_a_review_publishes_clears_the_flag_and_keeps_the_old_url(ali
     assert sorted(prompt.tags.names()) == ["Cars", "Fashion", "Vintage"]
     assert prompt.slug == "retro-fashion-beside-a-classic-car"
     assert prompt.alt_text.startswith("Retro Fashion Beside A Classic Car - Midjourney Prompt")
-    assert SlugRedirect.objects.get(old_slug=FALLBACK_SLUG).prompt == prompt
+    assert SlugRedirect.objects.get(old_slug=draft_slug).prompt == prompt
 
     visitor = csrf_client()
     assert visitor.get(f"/prompt/{prompt.slug}/").status_code == 200
-    moved = visitor.get(f"/prompt/{FALLBACK_SLUG}/")
+    moved = visitor.get(f"/prompt/{draft_slug}/")
     assert moved.status_code == 301 and moved["Location"] == "/prompt/retro-fashion-beside-a-classic-car/"
     assert visitor.get("/prompt/no-such-prompt/").status_code == 404
     # an AI retry still queued later finds the prompt complete and leaves the reviewer's details alone
@@ -135,13 +136,14 @@ def test_completing_a_review_publishes_clears_the_flag_and_keeps_the_old_url(ali
 
 def test_completing_keeps_a_draft_when_the_author_asked_for_draft(alice, reviewer_client, fake_openai):
     prompt = processed(alice, fake_openai, ai_fails=True, draft=True)
+    draft_slug = prompt.slug
     fashion = Tag.objects.get(name="Fashion")
     response = reviewer_client.post_form(f"/admin/seo-review/{prompt.id}/", {
         "title": prompt.title, "description": "A woman beside a classic car.", "tags": [fashion.id]}, follow=True)
     assert "It stays a draft, as its author asked." in " ".join(shown_messages(response))
     prompt.refresh_from_db()
     assert prompt.status == Prompt.Status.DRAFT and not prompt.needs_seo_review
-    assert prompt.slug == FALLBACK_SLUG and not SlugRedirect.objects.exists()  # same title: same slug
+    assert prompt.slug == draft_slug and not SlugRedirect.objects.exists()  # same title: same slug
     assert csrf_client().get(f"/prompt/{prompt.slug}/").status_code == 404
 
 

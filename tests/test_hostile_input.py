@@ -186,7 +186,7 @@ def test_a_gif_that_is_also_javascript_is_only_ever_served_as_an_image(alice, al
     for step in ("moderate", "variants"):
         assert post_json(alice_client, f"/api/upload/b2/{step}/", {"upload_id": answer["upload_id"]})[0] == 200
     upload = Upload.objects.get(id=answer["upload_id"])
-    original = Client().get(storage.public_url(upload.file_key))
+    original = alice_client.get(storage.public_url(upload.file_key))  # private until published: the author
     assert original.status_code == 200
     assert original["Content-Type"] == "image/gif" and original["X-Content-Type-Options"] == "nosniff"
     for key in upload.variant_keys.values():  # the public variants are pixels only, re-encoded

@@ -42,7 +42,7 @@ def test_rename_moves_every_file_to_its_seo_name_and_deletes_the_old(alice, fake
     assert queued("prompts.tasks.rename_files_for_seo") == [(prompt.id,)]
     assert tasks.rename_files_for_seo(prompt.id) == {"status": "renamed"}
     prompt.refresh_from_db()
-    folder = f"renamed/{prompt.seo_filename_base}-{prompt.processing_uuid.hex[:8]}"
+    folder = f"public/{prompt.seo_filename_base}-{prompt.processing_uuid.hex[:8]}"
     assert prompt.media_keys == {"original": f"{folder}/original.jpg", "thumb": f"{folder}/thumb.jpg",
                                  "medium": f"{folder}/medium.jpg", "large": f"{folder}/large.jpg",
                                  "webp": f"{folder}/webp.webp"}
@@ -57,7 +57,7 @@ def test_rename_moves_every_file_to_its_seo_name_and_deletes_the_old(alice, fake
     assert not any(storage.exists(key) for key in old.values())
     assert Prompt.objects.get(id=prompt.id).stale_media_keys == []
     # and again: nothing to do, nothing broken
-    assert tasks.rename_files_for_seo(prompt.id) == {"status": "renamed"}
+    assert tasks.rename_files_for_seo(prompt.id) == {"status": "in-place"}
     assert all(storage.exists(key) for key in prompt.media_keys.values())
 
 
@@ -91,7 +91,7 @@ def test_rename_after_a_crash_between_save_and_delete_removes_the_leftovers(alic
 def test_rename_leaves_a_deleted_prompt_alone(alice, fake_openai):
     prompt = finished(alice)
     trash.trash_prompt(prompt=prompt)
-    assert tasks.rename_files_for_seo(prompt.id) == {"status": "skipped"}
+    assert tasks.rename_files_for_seo(prompt.id) == {"status": "in-place"}  # private, where a trashed one belongs
     assert Prompt.objects.get(id=prompt.id).media_keys == prompt.media_keys
     assert all(storage.exists(k) for k in prompt.media_keys.values())
 
@@ -101,7 +101,7 @@ def test_pages_use_the_new_urls_after_the_rename(alice, fake_openai, client):
     tasks.rename_files_for_seo(prompt.id)
     prompt.refresh_from_db()
     html = client.get(f"/prompt/{prompt.slug}/").content.decode()
-    assert prompt.b2_medium_url in html and "renamed/" in prompt.b2_medium_url
+    assert prompt.b2_medium_url in html and "public/" in prompt.b2_medium_url
     assert client.get(prompt.b2_medium_url).status_code == 200
 
 
@@ -197,7 +197,7 @@ def test_orphan_sweep_removes_unsubmitted_uploads_after_24_hours(alice, fake_ope
     fresh, stale = ready_upload_for(alice), ready_upload_for(alice)
     submitted = finished(alice)
     Upload.objects.filter(id__in=[stale.id, submitted.upload_id]).update(created_at=timezone.now() - timedelta(hours=25))
-    assert tasks.sweep_orphaned_uploads() == {"removed": 1, "kept_for_retry": 0}
+    assert tasks.sweep_orphaned_uploads() == {"removed": 1, "kept_for_retry": 0, "incoming_deleted": 0}
     assert not Upload.objects.filter(id=stale.id).exists()
     assert not storage.exists(stale.file_key) and not any(storage.exists(k) for k in stale.variant_keys.values())
     assert Upload.objects.filter(id__in=[fresh.id, submitted.upload_id]).count() == 2

@@ -7,7 +7,7 @@ from PIL import Image, PngImagePlugin
 
 from prompts.media import metadata, storage
 from prompts.models import Prompt, Upload
-from prompts.services import submission
+from prompts.services import ai_content, submission
 from tests import media_samples
 from tests.conftest import csrf_client
 from tests.factories import ready_upload_for
@@ -113,6 +113,7 @@ def test_the_same_image_from_someone_else_is_held_for_a_moderator(alice, bob, fa
     data = media_samples.jpeg_bytes(color=(99, 1, 2))
     original = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice, data).id, content="a b",
                                         ai_generator="flux", save_as_draft=False)
+    ai_content.generate_ai_content(prompt_id=original.id)  # published: only published prompts count
     copy = submission.submit_prompt(user=bob, upload_id=ready_upload_for(bob, data).id, content="a b",
                                     ai_generator="flux", save_as_draft=False)
     copy.refresh_from_db()

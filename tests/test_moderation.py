@@ -69,9 +69,10 @@ def test_a_failed_check_holds_the_upload_for_review_and_keeps_it(alice_client, u
 
 
 def test_moderated_bytes_are_cached_for_the_content_task(alice_client, uploaded, fake_openai):
+    cache.clear()
     upload_id = uploaded()
     upload = Upload.objects.get(id=upload_id)
-    key = uploads.image_cache_key(user_id=upload.owner_id, file_key=upload.file_key)
+    key = uploads.analysis_cache_key(upload.checked_sha256)  # by the bytes' SHA-256, not the file key
     assert cache.get(key) is None
     moderate(alice_client, upload_id)
     data, content_type = cache.get(key)

@@ -32,10 +32,10 @@ def test_worker_turns_a_submit_into_a_published_prompt_and_renames_its_files(ali
     assert answer["final_url"] == "/prompt/glowing-horizon-over-a-quiet-dreamlike-scene/"
     assert alice_client.get(answer["final_url"]).status_code == 200
     # the deferred SEO rename runs after completion, without the user waiting
-    renamed = wait_until(lambda: Prompt.objects.filter(id=prompt.id, media_keys__thumb__startswith="renamed/").first(),
+    renamed = wait_until(lambda: Prompt.objects.filter(id=prompt.id, media_keys__thumb__startswith="public/").first(),
                          timeout=30, message="the SEO rename")
     assert renamed.b2_thumb_url.endswith(
-        f"renamed/{renamed.seo_filename_base}-{renamed.processing_uuid.hex[:8]}/thumb.jpg")
+        f"public/{renamed.seo_filename_base}-{renamed.processing_uuid.hex[:8]}/thumb.jpg")
     assert alice_client.get(renamed.b2_thumb_url).status_code == 200
     assert len(renamed.stale_media_keys) == 5  # deleted by purge_stale_media after the grace period
 

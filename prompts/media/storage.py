@@ -2,6 +2,9 @@
 
 `local` keeps files under MEDIA_ROOT; `s3` is Backblaze B2 (or any S3 API) through
 django-storages. Every storage failure leaves this module as `StorageError`.
+
+Only keys under `public/` are public (published prompts' media, served by the CDN or, locally, to
+anyone); every other key is private and reached through our own view, which checks who asks.
 """
 from __future__ import annotations
 
@@ -62,6 +65,22 @@ def bucket() -> str:
     return _storage().bucket_name
 
 
+PUBLIC_PREFIX = "public/"
+# Every key can be deleted (trash, moderation, cleanup), so none is cached as immutable: public copies
+# may be cached for a short while, private ones never.
+PRIVATE_CACHE_CONTROL = "private, no-store"
+
+
+def is_public_key(key: str) -> bool:
+    return key.startswith(PUBLIC_PREFIX)
+
+
+def cache_control(key: str) -> str:
+    if is_public_key(key):
+        return f"public, max-age={settings.MEDIA_PUBLIC_CACHE_SECONDS}"
+    return PRIVATE_CACHE_CONTROL
+
+
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
 
 
@@ -79,8 +98,7 @@ def save_bytes(key: str, data: bytes, *, content_type: str) -> None:
     try:
         if _is_s3():
             s3_client().put_object(
-                Bucket=bucket(), Key=key, Body=data, ContentType=content_type,
-                CacheControl="public, max-age=31536000, immutable",
+                Bucket=bucket(), Key=key, Body=data, ContentType=content_type, CacheControl=cache_control(key),
             )
         else:
             _write_local_atomically(key, [data])
@@ -176,11 +194,14 @@ def delete(key: str) -> None:
 
 
 def copy(source_key: str, target_key: str) -> None:
+    """Copy an object; its Cache-Control is the target's (a private file made public, or back)."""
     try:
         if _is_s3():
+            content_type = s3_client().head_object(Bucket=bucket(), Key=source_key).get("ContentType", "")
             s3_client().copy_object(
                 Bucket=bucket(), Key=target_key, CopySource={"Bucket": bucket(), "Key": source_key},
-                MetadataDirective="COPY",
+                MetadataDirective="REPLACE", ContentType=content_type or "application/octet-stream",
+                CacheControl=cache_control(target_key),
             )
         else:
             with open(local_path(source_key), "rb") as handle:
@@ -192,11 +213,30 @@ def copy(source_key: str, target_key: str) -> None:
 
 
 def public_url(key: str) -> str:
+    """The URL pages use for `key`: the CDN (or bucket) for a public key on S3, our own media view for
+    everything else (local files, and private keys on both backends, which that view authorises)."""
     if not key:
         return ""
-    if _is_s3() and settings.MEDIA_CDN_URL:
-        return f"{settings.MEDIA_CDN_URL}/{key}"
-    return _storage().url(key)
+    if _is_s3() and is_public_key(key):
+        if settings.MEDIA_CDN_URL:
+            return f"{settings.MEDIA_CDN_URL}/{key}"
+        return _storage().url(key)
+    return f"{settings.MEDIA_URL.rstrip('/')}/{key}"
+
+
+def signed_get_url(key: str, *, expires_in: int) -> str:
+    """S3: a short-lived GET URL for a private key (the bucket itself is private)."""
+    try:
+        return s3_client().generate_presigned_url(
+            "get_object", Params={"Bucket": bucket(), "Key": key, "ResponseCacheControl": PRIVATE_CACHE_CONTROL},
+            ExpiresIn=expires_in, HttpMethod="GET",
+        )
+    except Exception as exc:
+        raise StorageError(f"could not sign a download URL for {key}: {exc}") from exc
+
+
+def is_s3() -> bool:
+    return _is_s3()
 
 
 def upload_endpoint() -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 from taggit.models import Tag
@@ -21,15 +22,18 @@ from taggit.models import Tag
 from prompts import ai, selectors
 from prompts.media import storage
 from prompts.models import Prompt
-from prompts.services import seo, slugs, text
+from prompts.services import seo, slugs, text, uploads
 from prompts.services.errors import Conflict, NotFound
-from prompts.services.uploads import analysis_image
 
 logger = logging.getLogger(__name__)
 
 MAX_AI_ATTEMPTS = 5
-# Beyond the automatic tries, a person may ask a few more times before staff take over.
-MAX_REQUESTED_ATTEMPTS = MAX_AI_ATTEMPTS + 3
+# No prompt's AI task ever starts more often than this (first run, automatic and manual retries);
+# beyond the automatic tries a person may ask a few more times before staff take over.
+AI_ATTEMPTS_CAP = MAX_AI_ATTEMPTS + 3
+# A queued task not started after this long is taken as lost, and a retry may queue another.
+AI_QUEUED_LOST_AFTER = timedelta(minutes=10)
+TRIED_ENOUGH = "We've tried several times already. Our team will complete this prompt for you."
 STUCK_REQUEUE_AFTER = timedelta(minutes=10)
 STUCK_FALLBACK_AFTER = timedelta(minutes=30)
 # Automatic AI retries after a failure: wait 1, 5, then 30 minutes; at most three tries.
@@ -54,8 +58,9 @@ class Outcome:
 
 
 def queue_ai_content(prompt: Prompt) -> None:
-    """Queue the AI task once the surrounding transaction has committed."""
+    """Queue the AI task once the surrounding transaction has committed, marking it as waiting."""
     prompt_id = prompt.id
+    Prompt.objects.filter(id=prompt_id).update(ai_queued_at=timezone.now())
     transaction.on_commit(
         lambda: async_task("prompts.tasks.generate_ai_content", prompt_id, task_name=f"ai_content_{prompt_id}")
     )
@@ -66,12 +71,22 @@ def queue_ai_content(prompt: Prompt) -> None:
 def generate_ai_content(*, prompt_id: int) -> Outcome:
     prompt = Prompt.objects.select_related("upload").filter(id=prompt_id).first()
     if prompt is None or prompt.is_deleted:
+        _clear_queued_mark(prompt_id)
         return Outcome("skipped", "deleted")
     if prompt.processing_complete:
+        _clear_queued_mark(prompt_id)
         return Outcome("skipped", "complete")
-    Prompt.objects.filter(id=prompt.id).update(ai_attempts=prompt.ai_attempts + 1)
+    started = Prompt.objects.filter(id=prompt.id, ai_attempts__lt=AI_ATTEMPTS_CAP).update(
+        ai_attempts=F("ai_attempts") + 1, ai_queued_at=None)
+    if not started:  # at the cap: no further AI call, the details stay for a person to complete
+        _clear_queued_mark(prompt_id)
+        reason = prompt.seo_review_reason if prompt.seo_review_reason in AI_FAILURE_REASONS else Prompt.ReviewReason.AI_ERROR
+        return apply_fallback(prompt_id=prompt.id, reason=reason)
     try:
         image_bytes, content_type = _image_for(prompt)
+    except uploads.ChangedAfterCheck:
+        logger.error("prompt %s: the stored original is not the image moderation checked", prompt.id)
+        return apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.DOWNLOAD_FAILED)
     except storage.StorageError as exc:
         logger.warning("prompt %s: image download failed: %s", prompt.id, exc)
         return apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.DOWNLOAD_FAILED)
@@ -87,12 +102,20 @@ def generate_ai_content(*, prompt_id: int) -> Outcome:
     return apply_ai_result(prompt_id=prompt.id, result=result)
 
 
+def _clear_queued_mark(prompt_id: int) -> None:
+    Prompt.objects.filter(id=prompt_id).exclude(ai_queued_at=None).update(ai_queued_at=None)
+
+
 def _image_for(prompt: Prompt) -> tuple[bytes, str]:
-    if prompt.upload is not None and prompt.upload.file_key == prompt.media_keys.get("original"):
-        return analysis_image(prompt.upload)
-    # After the SEO rename the upload's key is gone; the large variant is what the AI needs.
-    key = prompt.media_keys.get("large") or prompt.media_keys.get("original")
-    return storage.read_bytes(key), "image/jpeg"
+    """What the AI looks at: an image's original only if it is the one moderation checked (the SEO
+    rename copies it byte for byte; other bytes raise uploads.ChangedAfterCheck), a video's poster
+    (made by the server at complete, from the checked video)."""
+    if prompt.media_type == "video":
+        return storage.read_bytes(prompt.media_keys["poster"]), "image/jpeg"
+    key = prompt.media_keys.get("original", "")
+    extension = key.rsplit(".", 1)[-1].lower()
+    content_type = prompt.upload.content_type if prompt.upload else uploads.IMAGE_TYPES.get(extension, "image/jpeg")
+    return uploads.checked_analysis_image(key=key, sha256=prompt.media_sha256, content_type=content_type)
 
 
 def apply_ai_result(*, prompt_id: int, result: ai.ContentResult) -> Outcome:
@@ -142,7 +165,7 @@ def _finish(*, prompt_id: int, fields: dict, tags: list[Tag] | None, review_reas
         # A slug made from a fallback title is replaced once the AI gives a real title, as long
         # as the prompt was never public under it.
         replace_slug = was_fallback and not review_reason and not was_published
-        if not prompt.slug or replace_slug:
+        if slugs.slug_needs_replacing(prompt) or replace_slug:
             slugs.save_with_unique_slug(prompt)
         else:
             prompt.save()
@@ -162,17 +185,31 @@ def after_processing(*, prompt_id: int, outcome: str, reason: str) -> None:
 # --- Trying again --------------------------------------------------------------------------
 
 def requeue_ai(*, prompt: Prompt) -> Prompt:
-    """Queue the AI once more for a prompt that fell back or seems stuck, within the attempt cap."""
+    """Queue the AI once more for a prompt that fell back or seems stuck: only if no task for it is
+    already waiting and the attempts are under the cap; a request while one waits changes nothing
+    (the page keeps polling)."""
     if prompt.is_deleted:
         raise NotFound("This prompt was not found.")
     if prompt.processing_complete and prompt.seo_review_reason not in AI_FAILURE_REASONS:
         raise Conflict("This prompt already has its details.")
-    if prompt.ai_attempts >= MAX_REQUESTED_ATTEMPTS:
-        raise Conflict("We've tried several times already. Our team will complete this prompt for you.")
+    if prompt.ai_attempts >= AI_ATTEMPTS_CAP:
+        raise Conflict(TRIED_ENOUGH)
+    now = timezone.now()
     with transaction.atomic():
-        Prompt.objects.filter(id=prompt.id).update(processing_complete=False, updated_on=timezone.now())
-        queue_ai_content(prompt)
+        # One conditional update claims the retry: of many simultaneous requests, one queues a task.
+        claimed = (
+            Prompt.objects.filter(id=prompt.id, is_deleted=False, ai_attempts__lt=AI_ATTEMPTS_CAP)
+            .filter(Q(processing_complete=False) | Q(seo_review_reason__in=AI_FAILURE_REASONS))
+            .filter(Q(ai_queued_at=None) | Q(ai_queued_at__lt=now - AI_QUEUED_LOST_AFTER))
+            .update(processing_complete=False, ai_queued_at=now, updated_on=now)
+        )
+        if claimed:
+            prompt_id = prompt.id
+            transaction.on_commit(lambda: async_task("prompts.tasks.generate_ai_content", prompt_id,
+                                                     task_name=f"ai_content_{prompt_id}"))
     prompt.refresh_from_db()
+    if not claimed and prompt.ai_queued_at is None:  # e.g. the cap was reached meanwhile
+        raise Conflict(TRIED_ENOUGH if prompt.ai_attempts >= AI_ATTEMPTS_CAP else "This prompt already has its details.")
     return prompt
 
 

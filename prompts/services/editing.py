@@ -3,7 +3,7 @@ from django.db import transaction
 from taggit.models import Tag
 
 from prompts.models import Prompt
-from prompts.services import seo, slugs, text
+from prompts.services import media_files, seo, slugs, text
 from prompts.vocabulary import MAX_TAGS
 
 
@@ -27,9 +27,10 @@ def edit_prompt(*, prompt: Prompt, title: str, description: str, tags: list[Tag]
             prompt.seo_review_reason = ""
             prompt.ai_next_retry_at = None
         prompt.status = Prompt.Status.PUBLISHED if prompt.may_be_published() else Prompt.Status.DRAFT
-        if not prompt.slug:
+        if slugs.slug_needs_replacing(prompt):
             slugs.save_with_unique_slug(prompt)
         else:
             prompt.save()
         prompt.tags.set(tags[:MAX_TAGS])
+        media_files.place_media_soon(prompt)  # published or unpublished: its files follow
     return prompt

@@ -1,17 +1,21 @@
-"""Where a prompt's files live: the SEO rename, and deleting files nothing points at any more.
+"""Where a prompt's files live: public under SEO names once published, private otherwise; and
+deleting files nothing points at any more.
 
-The rename copies every file to `renamed/<keywords>-<generator>-prompt-<time>-<uuid8>/` and points
-the prompt at the copies in one save; the old keys are remembered (`stale_media_keys`) and deleted
-a grace period later, so a page rendered just before the rename never shows a broken image.
-Uploads never submitted are swept after a day.
+Placing copies every file to its target (`public/<keywords>-<generator>-prompt-<time>-<uuid8>/`
+when published, `prompts/<processing uuid>/` when it stops being public) and points the prompt at
+the copies in one save. Replaced private files are remembered (`stale_media_keys`) and deleted a
+grace period later, so a page rendered just before never shows a broken image; replaced public
+files are deleted at once. Uploads never submitted are swept after a day.
 """
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from prompts.media import storage
 from prompts.models import Prompt, Upload
@@ -28,10 +32,34 @@ def _extension(key: str) -> str:
 
 
 def renamed_keys(prompt: Prompt) -> dict[str, str]:
+    """Where a published prompt's files live: public, under SEO names."""
     # The time in the name is to the second, and titles repeat: a piece of the prompt's own UUID
     # keeps two prompts from ever sharing a folder.
-    folder = f"renamed/{prompt.seo_filename_base}-{prompt.processing_uuid.hex[:8]}"
+    folder = f"{storage.PUBLIC_PREFIX}{prompt.seo_filename_base}-{prompt.processing_uuid.hex[:8]}"
     return {name: f"{folder}/{name}.{_extension(key)}" for name, key in prompt.media_keys.items() if key}
+
+
+def private_keys(prompt: Prompt) -> dict[str, str]:
+    """Where an unpublished prompt's files go back to when they were public: a private folder only its
+    author and staff can read (see selectors.may_see_media)."""
+    folder = f"prompts/{prompt.processing_uuid.hex}"
+    return {name: f"{folder}/{name}.{_extension(key)}" for name, key in prompt.media_keys.items() if key}
+
+
+def placed_keys(prompt: Prompt) -> dict[str, str]:
+    """Where the prompt's files belong now: public (SEO names) when published, private otherwise."""
+    if prompt.is_published and prompt.seo_filename_base:
+        return renamed_keys(prompt)
+    if any(storage.is_public_key(key) for key in prompt.media_keys.values() if key):
+        return private_keys(prompt)
+    return dict(prompt.media_keys)  # private already (the upload's own keys)
+
+
+def place_media_soon(prompt: Prompt) -> None:
+    """Queue the move of the prompt's files to where its (new) visibility says, after the commit."""
+    prompt_id = prompt.id
+    transaction.on_commit(
+        lambda: async_task("prompts.tasks.rename_files_for_seo", prompt_id, task_name=f"seo_rename_{prompt_id}"))
 
 
 _URL_FIELDS = {"thumb": "b2_thumb_url", "medium": "b2_medium_url", "large": "b2_large_url", "webp": "b2_webp_url"}
@@ -45,38 +73,59 @@ def _url_fields(prompt: Prompt, keys: dict[str, str]) -> dict[str, str]:
 
 
 def rename_files_for_seo(*, prompt_id: int) -> str:
-    """Copy every file to its SEO name and point the prompt at the copies in one save.
+    """Put the prompt's files where its visibility says: copied to public SEO names once published,
+    back to a private folder when it is unpublished (draft, held, rejected, trashed).
 
-    Safe to run again after a crash at any point: copies are repeatable, the prompt only ever
-    points at files that exist, and the old keys are remembered (`stale_media_keys`) until
-    purge_stale_media deletes them after a grace period.
+    Safe to run again after a crash at any point: copies are repeatable and the prompt only ever points
+    at files that exist. Private files replaced by public copies are remembered (`stale_media_keys`)
+    until purge_stale_media deletes them after a grace period; public files replaced by private copies
+    are deleted at once, so unpublished media stops being public as soon as this has run.
     """
-    prompt = Prompt.objects.filter(id=prompt_id).first()
-    if prompt is None or prompt.is_deleted:
-        return "skipped"
-    if not prompt.processing_complete or not prompt.seo_filename_base:
-        return "not-ready"
-    targets = renamed_keys(prompt)
-    if targets != prompt.media_keys:
+    for _attempt in range(3):
+        prompt = Prompt.objects.filter(id=prompt_id).first()
+        if prompt is None or prompt.files_deleted_at is not None:
+            return "skipped"
+        targets = placed_keys(prompt)
+        if targets == prompt.media_keys:
+            return "in-place"
         for name, source in prompt.media_keys.items():
             if source and source != targets[name]:
                 storage.copy(source, targets[name])
         with transaction.atomic():
             current = Prompt.objects.select_for_update().get(id=prompt_id)
-            if current.is_deleted:
-                moved = [key for name, key in targets.items() if key != current.media_keys.get(name)]
-                transaction.on_commit(lambda: _delete_quietly(moved))
-                return "skipped"
+            if placed_keys(current) != targets or current.media_keys != prompt.media_keys:
+                # Published or unpublished meanwhile: drop these copies and place it again.
+                made = [key for name, key in targets.items() if key != current.media_keys.get(name)]
+                transaction.on_commit(lambda made=made: _delete_quietly(made))
+                continue
             old = [key for name, key in current.media_keys.items() if key and key != targets.get(name)]
+            public_old = [key for key in old if storage.is_public_key(key)]
             current.stale_media_keys = sorted(set(current.stale_media_keys) | set(old))
             current.media_keys = targets
             for field, url in _url_fields(current, targets).items():
                 setattr(current, field, url)
             current.save()
-        prompt = current
-    # The old files are deleted by purge_stale_media once no page rendered before the rename can
-    # still be loading them.
-    return "renamed"
+        if public_old:
+            _unpublish_files(prompt_id, public_old)
+        # The other old (private) files are deleted by purge_stale_media once no page rendered before
+        # the move can still be loading them.
+        return "renamed" if current.is_published else "made-private"
+    return "busy"
+
+
+def _unpublish_files(prompt_id: int, keys: list[str]) -> None:
+    """Delete public copies at once; any that fail stay in stale_media_keys for purge_stale_media."""
+    deleted = []
+    for key in keys:
+        try:
+            storage.delete(key)
+            deleted.append(key)
+        except storage.StorageError as exc:
+            logger.warning("public file %s of prompt %s kept for the next purge: %s", key, prompt_id, exc)
+    with transaction.atomic():
+        prompt = Prompt.objects.select_for_update().get(id=prompt_id)
+        prompt.stale_media_keys = [key for key in prompt.stale_media_keys if key not in deleted]
+        prompt.save(update_fields=["stale_media_keys"])
 
 
 def purge_stale_media(*, now=None) -> dict:
@@ -121,4 +170,20 @@ def sweep_orphaned_uploads(*, now=None) -> dict:
             continue
         upload.delete()
         removed += 1
-    return {"removed": removed, "kept_for_retry": failed}
+    return {"removed": removed, "kept_for_retry": failed, "incoming_deleted": _sweep_late_incoming(now)}
+
+
+def _sweep_late_incoming(now) -> int:
+    """A presigned S3 URL still accepts PUTs after `complete` (until it expires); such bytes are never
+    read, and this deletes them once the URL has expired (each upload is seen by two hourly runs)."""
+    expired = now - timedelta(seconds=settings.PRESIGN_EXPIRES_SECONDS + 300)
+    late = Upload.objects.filter(created_at__lt=expired, created_at__gte=expired - timedelta(hours=2)).exclude(
+        state__in=[Upload.State.PRESIGNED, Upload.State.CHECKING])
+    deleted = 0
+    for upload in late.iterator():
+        try:
+            storage.delete(incoming_key(upload))
+            deleted += 1
+        except storage.StorageError as exc:
+            logger.warning("orphan sweep: incoming file of upload %s kept: %s", upload.id, exc)
+    return deleted

@@ -19,7 +19,7 @@ from django.utils import timezone
 from taggit.models import Tag
 
 from prompts.models import ModerationDecision, Prompt
-from prompts.services import ai_content, seo, slugs, text, trash
+from prompts.services import ai_content, media_files, seo, slugs, text, trash
 from prompts.services.errors import Conflict, DomainError, InvalidInput, NotFound
 from prompts.vocabulary import MAX_TAGS
 
@@ -69,11 +69,12 @@ def complete_seo_review(*, prompt: Prompt, reviewer, title: str, description: st
         # The person's details win over an AI retry still in the queue: it will see "complete" and stop.
         prompt.processing_complete = True
         prompt.status = Prompt.Status.PUBLISHED if prompt.may_be_published() else Prompt.Status.DRAFT
-        if title_changed or not prompt.slug:
+        if title_changed or slugs.slug_needs_replacing(prompt):
             slugs.save_with_new_slug(prompt)
         else:
             prompt.save()
         prompt.tags.set(tags)
+        media_files.place_media_soon(prompt)
     logger.info("prompt %s: SEO review completed by %s", prompt.id, getattr(reviewer, "username", reviewer))
     return prompt
 
@@ -125,7 +126,7 @@ def approve_moderation(*, prompt: Prompt, moderator, note: str = "") -> Prompt:
             prompt.needs_seo_review = False
             prompt.seo_review_reason = ""
         prompt.status = Prompt.Status.PUBLISHED if prompt.may_be_published() else Prompt.Status.DRAFT
-        if prompt.status == Prompt.Status.PUBLISHED and not prompt.slug:
+        if slugs.slug_needs_replacing(prompt):
             slugs.save_with_unique_slug(prompt)
         else:
             prompt.save()
@@ -133,6 +134,7 @@ def approve_moderation(*, prompt: Prompt, moderator, note: str = "") -> Prompt:
             prompt=prompt, actor=moderator, note=note.strip(),
             action=ModerationDecision.Action.APPEAL_UPHELD if appeal else ModerationDecision.Action.APPROVED,
         )
+        media_files.place_media_soon(prompt)
     return prompt
 
 
@@ -235,10 +237,11 @@ def publish_prompt(*, prompt: Prompt) -> Prompt:
         if not prompt.publish_requested:
             raise Conflict("Its author chose to keep it as a draft.")
         prompt.status = Prompt.Status.PUBLISHED
-        if prompt.slug:
-            prompt.save()
-        else:
+        if slugs.slug_needs_replacing(prompt):
             slugs.save_with_unique_slug(prompt)
+        else:
+            prompt.save()
+        media_files.place_media_soon(prompt)
     return prompt
 
 

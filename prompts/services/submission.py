@@ -11,6 +11,7 @@ from django.db import transaction
 
 from prompts.media import storage
 from prompts.models import AIGenerator, ModerationAction, Prompt, Upload
+from prompts.services import uploads
 from prompts.services.ai_content import queue_ai_content
 from prompts.services.errors import Conflict, InvalidInput, NotFound
 
@@ -31,6 +32,7 @@ def submit_prompt(*, user, upload_id, content: str, ai_generator: str, save_as_d
     except ValueError:
         raise NotFound("This upload was not found. Please upload your file again.")
     with transaction.atomic():
+        uploads.lock_user(user)  # the user's row first, as presign and complete do: no lock-order deadlock
         upload = Upload.objects.select_for_update().filter(id=upload_uuid, owner=user).first()
         if upload is None:
             raise NotFound("This upload was not found. Please upload your file again.")
@@ -43,6 +45,7 @@ def submit_prompt(*, user, upload_id, content: str, ai_generator: str, save_as_d
                 return existing
         if upload.state != Upload.State.READY:
             raise Conflict("Your file isn't ready yet. Please wait until the page says “Ready to submit”.")
+        uploads.check_weekly_limit(user, exclude=upload)
         # A file someone else already shared is held for a moderator, like a flagged one.
         flagged = upload.moderation_action == ModerationAction.REVIEW or upload.duplicate_of_id is not None
         keys = {"original": upload.file_key, **upload.variant_keys}
@@ -57,7 +60,7 @@ def submit_prompt(*, user, upload_id, content: str, ai_generator: str, save_as_d
             b2_medium_url=storage.public_url(keys.get("medium", "")),
             b2_large_url=storage.public_url(keys.get("large", "")),
             b2_webp_url=storage.public_url(keys.get("webp", "")),
-            sha256=upload.sha256, dhash=upload.dhash, duplicate_of=upload.duplicate_of,
+            sha256=upload.sha256, media_sha256=upload.checked_sha256, dhash=upload.dhash, duplicate_of=upload.duplicate_of,
             generation_settings=upload.generation_metadata,
             moderation_status=Prompt.ModerationStatus.PENDING if flagged else Prompt.ModerationStatus.NOT_NEEDED,
             moderation_severity=upload.moderation_severity,

@@ -18,7 +18,7 @@ from django_q.tasks import async_task
 from prompts import selectors
 from prompts.media import storage
 from prompts.models import Prompt, Upload
-from prompts.services import plans
+from prompts.services import media_files, plans
 from prompts.services.ai_content import queue_ai_content
 from prompts.services.errors import Conflict, NotFound
 
@@ -31,6 +31,7 @@ def trash_prompt(*, prompt: Prompt, cancelled_during_processing: bool = False) -
         return prompt
     with transaction.atomic():
         Prompt.objects.filter(id=prompt.id).update(is_deleted=True, deleted_at=timezone.now(), updated_on=timezone.now())
+        media_files.place_media_soon(prompt)  # a trashed prompt's public files go private
         if cancelled_during_processing and settings.MEDIA_DELETE_ON_CANCEL:
             prompt_id = prompt.id
             transaction.on_commit(lambda: async_task("prompts.tasks.delete_prompt_files", prompt_id))
@@ -56,6 +57,7 @@ def restore_prompt(*, user, prompt_id: int) -> Prompt:
     with transaction.atomic():
         Prompt.objects.filter(id=prompt.id).update(is_deleted=False, deleted_at=None, updated_on=timezone.now())
         prompt.refresh_from_db()
+        media_files.place_media_soon(prompt)
         if not prompt.processing_complete:
             queue_ai_content(prompt)
     return prompt

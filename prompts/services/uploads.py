@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from prompts import ai
@@ -56,8 +57,11 @@ WEEKLY_LIMIT_MESSAGE = (
     "or try again in {wait}."
 )
 MISSING_FILE = "We didn't receive your file. Please try uploading it again."
-COUNTED_STATES = [Upload.State.UPLOADED, Upload.State.MODERATED, Upload.State.READY, Upload.State.SUBMITTED,
-                  Upload.State.REJECTED]
+# Counted against the weekly limit; presigned uploads count too while their URL can still be used.
+COUNTED_STATES = [Upload.State.CHECKING, Upload.State.UPLOADED, Upload.State.MODERATED, Upload.State.READY,
+                  Upload.State.SUBMITTED, Upload.State.REJECTED]
+STILL_CHECKING = "This upload is still being checked. Please wait a moment."
+CHANGED_AFTER_CHECK = "This file changed after it was checked. Please upload it again."
 MODERATION_FAILED_NOTE = (
     "We couldn't check this image automatically right now, so a moderator will look at it before it is published."
 )
@@ -93,28 +97,50 @@ def megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f}"
 
 
+def _weekly_uploads(user, *, exclude: Upload | None = None):
+    """This week's uploads that count: finished or being finished, and presigned ones in flight."""
+    now = timezone.now()
+    in_flight = Q(state=Upload.State.PRESIGNED, created_at__gte=now - timedelta(seconds=settings.PRESIGN_EXPIRES_SECONDS))
+    uploads = Upload.objects.filter(owner=user, created_at__gte=now - timedelta(days=7)).filter(
+        Q(state__in=COUNTED_STATES) | in_flight)
+    return uploads.exclude(id=exclude.id) if exclude is not None else uploads
+
+
 def weekly_upload_count(user) -> int:
-    since = timezone.now() - timedelta(days=7)
-    return Upload.objects.filter(owner=user, created_at__gte=since, state__in=COUNTED_STATES).count()
+    return _weekly_uploads(user).count()
 
 
 def _check_rate_limits(user) -> None:
     """Both limits count real rows (uploads), not cache events, and answer like every other limit:
     a `ratelimit.Decision`, raised as `RateLimited` (429 + Retry-After)."""
     now = timezone.now()
-    hour, week = 3600, 7 * 86400
+    hour = 3600
     recent = Upload.objects.filter(owner=user, created_at__gte=now - timedelta(seconds=hour))
     limit = settings.UPLOAD_HOURLY_PRESIGN_LIMIT
     ratelimit.from_timestamps(
         recent.values_list("created_at", flat=True), limit=limit, window=hour, now=now
     ).raise_if_denied(HOURLY_LIMIT_MESSAGE.format(limit=limit))
+    check_weekly_limit(user)
+
+
+def check_weekly_limit(user, *, exclude: Upload | None = None) -> None:
+    """Refuse one more upload this week (besides `exclude`, the one being finished) past the limit.
+
+    Checked at presign, again at complete and at submit: uploads presigned in parallel are counted
+    while in flight, and a limit lowered meanwhile still applies. Callers lock the user's row first.
+    """
     if is_premium(user):
         return
-    weekly = Upload.objects.filter(owner=user, created_at__gte=now - timedelta(seconds=week), state__in=COUNTED_STATES)
     limit = settings.UPLOAD_WEEKLY_LIMIT
     ratelimit.from_timestamps(
-        weekly.values_list("created_at", flat=True), limit=limit, window=week, now=now
+        _weekly_uploads(user, exclude=exclude).values_list("created_at", flat=True),
+        limit=limit, window=7 * 86400, now=timezone.now(),
     ).raise_if_denied(WEEKLY_LIMIT_MESSAGE.format(limit=limit, wait="{wait}"))
+
+
+def lock_user(user) -> None:
+    """Serialise one user's uploads (presign, claim, submit), so two requests cannot both pass a limit."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
 
 
 def validate_file(*, filename: str, content_type: str, file_size: int) -> tuple[str, str, str]:
@@ -150,8 +176,7 @@ def presign_upload(*, user, filename: str, content_type: str, file_size: int) ->
     extension, content_type, media_type = validate_file(filename=filename, content_type=content_type, file_size=file_size)
     upload_id = uuid.uuid4()
     with transaction.atomic():
-        # Serialise one user's presigns so two concurrent requests cannot both pass the limit.
-        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        lock_user(user)
         _check_rate_limits(user)
         upload = Upload.objects.create(
             id=upload_id, owner=user, file_key=f"uploads/{upload_id}/original.{extension}",
@@ -197,12 +222,53 @@ def _discard_object(upload: Upload) -> None:
 
 
 def complete_upload(*, user, upload_id) -> Upload:
-    """Check the object really is in storage, within its limit, and really the declared kind."""
-    upload = get_owned_upload(user=user, upload_id=upload_id)
-    if upload.state != Upload.State.PRESIGNED:
+    """Check the object really is in storage, within its limit, and really the declared kind.
+
+    Exactly one call checks an upload: it claims it (presigned -> checking) with a conditional update;
+    another call answers 409 while it runs and the first call's answer once it is done. The bytes are
+    read from the incoming key once, after the claim, and everything after works from those bytes:
+    whatever is PUT to the incoming key later is never read (our own upload URL refuses it anyway).
+    """
+    upload, claim = _claim(user=user, upload_id=upload_id)
+    if claim is None:
+        return upload  # already verified: a retried request gets the same answer
+    try:
+        _check_and_store(upload, claim=claim)
+    except BaseException:
+        _release(upload, claim=claim)  # e.g. a PUT cut short: the same URL may be used again
+        raise
+    return upload
+
+
+def _claim(*, user, upload_id) -> tuple[Upload, object]:
+    """(upload, claim token), or (upload, None) when it was checked already."""
+    with transaction.atomic():
+        lock_user(user)
+        upload = get_owned_upload(user=user, upload_id=upload_id)
+        now = timezone.now()
+        lease = timedelta(seconds=settings.UPLOAD_CLAIM_LEASE_SECONDS)
+        if upload.state == Upload.State.CHECKING and upload.claimed_at and upload.claimed_at > now - lease:
+            raise Conflict(STILL_CHECKING, headers={"Retry-After": "2"})
         if upload.state == Upload.State.REJECTED:
             raise Conflict("This upload was rejected. Please upload a different file.")
-        return upload  # already verified: a retried request gets the same answer
+        if upload.state not in (Upload.State.PRESIGNED, Upload.State.CHECKING):
+            return upload, None
+        check_weekly_limit(user, exclude=upload)
+        # A claim older than the lease belongs to a request that died; it is taken over.
+        taken = Upload.objects.filter(id=upload.id, state=upload.state, claimed_at=upload.claimed_at).update(
+            state=Upload.State.CHECKING, claimed_at=now, updated_at=now)
+        if not taken:
+            raise Conflict(STILL_CHECKING, headers={"Retry-After": "2"})
+    upload.state, upload.claimed_at = Upload.State.CHECKING, now
+    return upload, now
+
+
+def _release(upload: Upload, *, claim) -> None:
+    Upload.objects.filter(id=upload.id, state=Upload.State.CHECKING, claimed_at=claim).update(
+        state=Upload.State.PRESIGNED, claimed_at=None, updated_at=timezone.now())
+
+
+def _check_and_store(upload: Upload, *, claim) -> None:
     limit = _size_limit(upload)
     try:
         size, _stored_type = storage.head(incoming_key(upload))
@@ -229,6 +295,8 @@ def complete_upload(*, user, upload_id) -> Upload:
         data = storage.read_bytes(incoming, limit=limit)
     except storage.StorageError as exc:
         raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
+    if len(data) != upload.declared_size:  # replaced between the HEAD and the read
+        raise InvalidInput(MISSING_FILE)
     try:
         if upload.media_type == "image":
             info = images.inspect_image(data)
@@ -258,13 +326,20 @@ def complete_upload(*, user, upload_id) -> Upload:
     else:
         data = _prepare_video(upload, data, clip)
     _store_verified(upload, data, incoming=incoming)
+    upload.checked_sha256 = hashlib.sha256(data).hexdigest()
     upload.duplicate_of = _same_image_from_someone_else(upload)
     upload.size = len(data)
     upload.width, upload.height = width, height
     upload.state = Upload.State.UPLOADED
-    upload.save(update_fields=["size", "width", "height", "sha256", "dhash", "generation_metadata", "duplicate_of",
-                               "state", "file_key", "content_type", "variant_keys", "updated_at"])
-    return upload
+    upload.updated_at = timezone.now()
+    fields = ["size", "width", "height", "sha256", "checked_sha256", "dhash", "generation_metadata", "duplicate_of",
+              "state", "file_key", "content_type", "variant_keys", "updated_at"]
+    finished = Upload.objects.filter(id=upload.id, state=Upload.State.CHECKING, claimed_at=claim).update(
+        **{name: getattr(upload, name) for name in fields})
+    if not finished:
+        # Our claim outlived its lease and another call took the upload over: its answer stands. (If
+        # our write above landed after its own, the hash check before moderation refuses the bytes.)
+        raise Conflict(STILL_CHECKING, headers={"Retry-After": "2"})
 
 
 def _prepare_video(upload: Upload, data: bytes, clip: video.Examined) -> bytes:
@@ -306,9 +381,14 @@ def _refuse_own_duplicate(upload: Upload) -> None:
 
 
 def _same_image_from_someone_else(upload: Upload):
+    """Someone else's *published* prompt with the same file: the upload is then held for a moderator.
+
+    Only published prompts count: holding an upload because of another person's draft would tell the
+    uploader that a private prompt with those bytes exists.
+    """
     return (
-        Prompt.objects.filter(sha256=upload.sha256, is_deleted=False).exclude(author_id=upload.owner_id)
-        .order_by("created_on").first()
+        Prompt.objects.filter(sha256=upload.sha256, status=Prompt.Status.PUBLISHED, is_deleted=False)
+        .exclude(author_id=upload.owner_id).order_by("created_on").first()
     )
 
 
@@ -326,23 +406,44 @@ def _store_verified(upload: Upload, data: bytes, *, incoming: str) -> None:
 
 # --- Moderation -------------------------------------------------------------------------
 
-def image_cache_key(*, user_id: int, file_key: str) -> str:
-    return f"ai_image_cache:{user_id}:{hashlib.md5(file_key.encode()).hexdigest()}"
+class ChangedAfterCheck(Conflict):
+    """The stored bytes are not the ones `complete` checked (and moderation looked at)."""
+
+    def __init__(self):
+        super().__init__(CHANGED_AFTER_CHECK)
+
+
+def analysis_cache_key(sha256: str) -> str:
+    """The analysis image is cached by the SHA-256 of the checked bytes, never by a storage key: the
+    same key holding other bytes cannot reuse an earlier answer."""
+    return f"ai_image_cache:{sha256}"
+
+
+def read_checked_bytes(key: str, *, sha256: str, limit: int | None = None) -> bytes:
+    """The bytes at `key`, only if their SHA-256 is `sha256` (what was checked); ChangedAfterCheck otherwise."""
+    data = storage.read_bytes(key, limit=limit)
+    if not sha256 or hashlib.sha256(data).hexdigest() != sha256:
+        logger.warning("refusing %s: its bytes are not the checked ones", key)
+        raise ChangedAfterCheck()
+    return data
+
+
+def checked_analysis_image(*, key: str, sha256: str, content_type: str) -> tuple[bytes, str]:
+    """The image an AI looks at, from checked bytes only, cached by their SHA-256."""
+    cache_key = analysis_cache_key(sha256)
+    cached = cache.get(cache_key) if sha256 else None
+    if cached is not None:
+        return cached
+    data = read_checked_bytes(key, sha256=sha256, limit=settings.UPLOAD_MAX_IMAGE_BYTES)
+    cache.set(cache_key, (data, content_type), timeout=settings.IMAGE_CACHE_SECONDS)
+    return data, content_type
 
 
 def analysis_image(upload: Upload) -> tuple[bytes, str]:
-    """The bytes an AI looks at: the image itself, or a video's poster frame (JPEG, made at complete)."""
-    key = image_cache_key(user_id=upload.owner_id, file_key=upload.file_key)
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
+    """The bytes an AI looks at: the checked image itself, or a video's poster (made at complete)."""
     if upload.media_type == "video":
-        data, content_type = storage.read_bytes(upload.variant_keys["poster"]), "image/jpeg"
-    else:
-        data = storage.read_bytes(upload.file_key, limit=_size_limit(upload))
-        content_type = upload.content_type
-    cache.set(key, (data, content_type), timeout=settings.IMAGE_CACHE_SECONDS)
-    return data, content_type
+        return storage.read_bytes(upload.variant_keys["poster"]), "image/jpeg"
+    return checked_analysis_image(key=upload.file_key, sha256=upload.checked_sha256, content_type=upload.content_type)
 
 
 def moderate_upload(*, user, upload_id) -> Upload:
@@ -352,6 +453,7 @@ def moderate_upload(*, user, upload_id) -> Upload:
     if upload.state != Upload.State.UPLOADED:
         raise Conflict("This upload isn't finished yet. Please wait for the upload to complete.")
     try:
+        # ChangedAfterCheck (409) when an image's bytes were swapped; a video's frames were made at complete.
         data, content_type = _video_frames(upload) if upload.media_type == "video" else analysis_image(upload)
     except storage.ObjectMissing:
         raise InvalidInput(MISSING_FILE)
@@ -381,7 +483,7 @@ def moderate_upload(*, user, upload_id) -> Upload:
                                "moderation_checked", "moderation_note", "state", "updated_at"])
     if action == ModerationAction.REJECT:
         _discard_object(upload)
-        cache.delete(image_cache_key(user_id=upload.owner_id, file_key=upload.file_key))
+        cache.delete(analysis_cache_key(upload.checked_sha256))
     return upload
 
 
@@ -415,7 +517,10 @@ def make_upload_variants(*, user, upload_id) -> Upload:
     # A video's variants come from the poster made at complete: the video is not decoded again.
     source = upload.variant_keys.get("poster") if upload.media_type == "video" else upload.file_key
     try:
-        data = storage.read_bytes(source, limit=_size_limit(upload))
+        if upload.media_type == "video":
+            data = storage.read_bytes(source, limit=_size_limit(upload))
+        else:
+            data = read_checked_bytes(source, sha256=upload.checked_sha256, limit=_size_limit(upload))
     except storage.ObjectMissing:
         raise InvalidInput(MISSING_FILE)
     except storage.StorageError as exc:

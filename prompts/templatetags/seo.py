@@ -4,7 +4,6 @@ import io
 import json
 
 import blurhash
-
 from django import template
 from django.utils.safestring import mark_safe
 

@@ -20,8 +20,8 @@ from taggit.models import Tag
 
 from prompts import selectors
 from prompts.clients import client_address
-from prompts.permissions import can_moderate
 from prompts.models import AIGenerator, Collection, Prompt
+from prompts.permissions import can_moderate
 from prompts.services import ai_content, seo, social
 from prompts.services.errors import DomainError
 

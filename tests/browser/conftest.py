@@ -4,7 +4,6 @@ The live server thread and the qcluster subprocess must see the test's rows, so 
 uses the transactional database. A flush between tests also removes the tag vocabulary the data
 migration made, so it is put back before each test (the AI may only choose existing tags).
 """
-import json
 import os
 import signal
 from dataclasses import dataclass, field
@@ -121,13 +120,8 @@ def alice_page(context, page, alice, live_server):
 
 @pytest.fixture
 def public_s3_media(s3_media):
-    """s3_media, readable by anyone like a public B2 bucket (or the CDN in front of it): the pages
-    show the images straight from the bucket."""
-    s3_media.client.put_bucket_policy(Bucket=s3_media.bucket, Policy=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                       "Resource": f"arn:aws:s3:::{s3_media.bucket}/*"}],
-    }))
+    """s3_media as deployed: a private bucket whose public/ prefix anyone (the CDN) can read, so the
+    pages show published images straight from the bucket and unpublished ones through our own view."""
     return s3_media
 
 

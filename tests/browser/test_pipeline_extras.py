@@ -64,7 +64,7 @@ def requests_to(page, path: str) -> list:
 
 def wait_for_seo_rename(prompt_id: int) -> None:
     # The detail page is opened once the prompt points at its renamed copies (the old files go later).
-    wait_until(lambda: all(key.startswith("renamed/") for key in Prompt.objects.get(id=prompt_id).media_keys.values()),
+    wait_until(lambda: all(key.startswith("public/") for key in Prompt.objects.get(id=prompt_id).media_keys.values()),
                timeout=20, message="the SEO rename")
 
 

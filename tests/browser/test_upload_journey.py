@@ -40,7 +40,7 @@ def expected_tags() -> list[str]:
 def wait_for_seo_rename(prompt_id: int) -> None:
     # The rename task runs right after the AI: a page rendered just before it finished would point at
     # files it is about to delete, so the detail page is opened once the prompt points at the copies.
-    wait_until(lambda: all(key.startswith("renamed/") for key in Prompt.objects.get(id=prompt_id).media_keys.values()),
+    wait_until(lambda: all(key.startswith("public/") for key in Prompt.objects.get(id=prompt_id).media_keys.values()),
                timeout=20, message="the SEO rename")
 
 
@@ -155,7 +155,7 @@ def test_the_same_journey_on_the_s3_backend(alice_page, public_s3_media, start_w
     prompt = finish_on_processing_page(page)
     expect_published_page(page, prompt)
     image_src = page.get_by_role("img", name=re.compile(AI_TITLE)).get_attribute("src")
-    assert image_src.startswith(f"{s3_media.endpoint}/{s3_media.bucket}/renamed/")
+    assert image_src.startswith(f"{s3_media.endpoint}/{s3_media.bucket}/public/")
     keys = {obj["Key"] for obj in s3_media.client.list_objects_v2(Bucket=s3_media.bucket).get("Contents", [])}
     assert set(prompt.media_keys.values()) <= keys
     page.watch.assert_clean()

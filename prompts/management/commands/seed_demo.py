@@ -63,7 +63,7 @@ class Command(BaseCommand):
             if Prompt.objects.filter(slug=slug).exists():
                 continue
             data = draw_scene(*colours, seed=index)
-            folder = f"uploads/{uuid.uuid4()}"
+            folder = f"{storage.PUBLIC_PREFIX}demo-{uuid.uuid4().hex}"  # published: public keys
             variants = images.make_variants(data)
             keys = {"original": f"{folder}/original.jpg"}
             storage.save_bytes(keys["original"], data, content_type="image/jpeg")
@@ -72,7 +72,7 @@ class Command(BaseCommand):
                 storage.save_bytes(keys[name], blob, content_type=variants.CONTENT_TYPES[name])
             with transaction.atomic():
                 prompt = Prompt.objects.create(
-                    author=user, content=content, ai_generator=generator, title=title, slug=slug,
+                    author=user, content=content, ai_generator=generator, title=title, slug=slug, slug_public=True,
                     excerpt=f"{title}: an example prompt shared on PromptFinder. Copy the prompt and try it in "
                             f"{AIGenerator(generator).label} to get a similar image.",
                     alt_text=seo.alt_text(title=title, generator_label=AIGenerator(generator).label),

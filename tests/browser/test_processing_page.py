@@ -1,12 +1,15 @@
 """The processing page when things do not go to plan: the AI fails, the person cancels, the AI is slow,
 nothing happens at all, or someone else opens the address."""
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from django_q.models import OrmQ, Success
 from playwright.sync_api import expect
 
 from prompts.models import Prompt
+from prompts.services import processing
 from tests.browser.flows import AI_TIMEOUT_MS, dialog, log_in, submitted_prompt
 from tests.processes import wait_until
 
@@ -99,7 +102,8 @@ def test_a_slow_ai_shows_the_taking_longer_notice_then_the_result(alice_page, al
 
 
 def test_when_nothing_happens_the_page_gives_up_and_offers_try_again(alice_page, alice, live_server, settings):
-    """No worker runs: the page warns, then gives up; Try Again queues the AI again and waits anew."""
+    """No worker runs: the page warns, then gives up; Try Again waits anew, and queues the AI again only
+    once the first task counts as lost (a task still waiting is never queued twice)."""
     settings.PROCESSING_WARNING_MS = 800
     settings.PROCESSING_ERROR_MS = 2000
     prompt = submitted_prompt(alice, base_url=live_server.url)
@@ -115,6 +119,13 @@ def test_when_nothing_happens_the_page_gives_up_and_offers_try_again(alice_page,
     failed.get_by_role("button", name="Try Again").click()
     expect(failed).to_be_hidden()
     expect(page.get_by_role("heading", level=1)).to_have_text(GENERATING)
+    # Still nothing runs, so the page gives up again on the same schedule; the first task still waits.
+    expect(failed).to_be_visible(timeout=10_000)
+    assert OrmQ.objects.count() == queued
+    # Once the queued task counts as lost, Try Again queues it again.
+    Prompt.objects.filter(id=prompt.id).update(
+        ai_queued_at=timezone.now() - processing.AI_QUEUED_LOST_AFTER - timedelta(seconds=1))
+    failed.get_by_role("button", name="Try Again").click()
+    expect(failed).to_be_hidden()
     wait_until(lambda: OrmQ.objects.count() == queued + 1, timeout=10, message="the AI task queued again")
-    # Still nothing runs, so the page gives up again on the same schedule.
     expect(failed).to_be_visible(timeout=10_000)

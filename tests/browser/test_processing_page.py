@@ -9,7 +9,7 @@ from django_q.models import OrmQ, Success
 from playwright.sync_api import expect
 
 from prompts.models import Prompt
-from prompts.services import processing
+from prompts.services import ai_content
 from tests.browser.flows import AI_TIMEOUT_MS, dialog, log_in, submitted_prompt
 from tests.processes import wait_until
 
@@ -124,7 +124,7 @@ def test_when_nothing_happens_the_page_gives_up_and_offers_try_again(alice_page,
     assert OrmQ.objects.count() == queued
     # Once the queued task counts as lost, Try Again queues it again.
     Prompt.objects.filter(id=prompt.id).update(
-        ai_queued_at=timezone.now() - processing.AI_QUEUED_LOST_AFTER - timedelta(seconds=1))
+        ai_queued_at=timezone.now() - ai_content.AI_QUEUED_LOST_AFTER - timedelta(seconds=1))
     failed.get_by_role("button", name="Try Again").click()
     expect(failed).to_be_hidden()
     wait_until(lambda: OrmQ.objects.count() == queued + 1, timeout=10, message="the AI task queued again")

@@ -63,5 +63,5 @@ def s3_media(moto_server, settings):
             },
         },
     }
-    assert media_storage._is_s3()
+    assert media_storage.is_s3()
     return type("S3Media", (), {"bucket": bucket, "client": client, "endpoint": moto_server})

@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
@@ -32,7 +31,7 @@ class InvalidSignature(Exception):
 
 
 def presign_put(*, key: str, content_type: str, size: int, expires_in: int) -> PresignedPut:
-    if storage._is_s3():
+    if storage.is_s3():
         try:
             url = storage.s3_client().generate_presigned_url(
                 "put_object",
@@ -66,6 +65,3 @@ def verify_local_put(*, key: str, content_type: str, size: str, expires: str, si
         raise InvalidSignature("the upload URL has expired")
     return size_int
 
-
-def local_put_allowed_size(declared: int) -> int:
-    return min(declared, max(settings.UPLOAD_MAX_IMAGE_BYTES, settings.UPLOAD_MAX_VIDEO_BYTES))

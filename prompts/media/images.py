@@ -298,12 +298,6 @@ class Decoded:
     size: tuple[int, int] = (0, 0)  # the file's own size, before any reduction, not yet upright
 
 
-def decode_for_variants(data: bytes) -> Image.Image:
-    """One decode at the smallest scale that still serves the largest variant, upright, sRGB."""
-    decoded = _decode_reduced(data)
-    return _upright(_to_srgb(decoded.image, decoded.icc_profile), decoded.orientation)
-
-
 def _decode_reduced(data: bytes) -> Decoded:
     try:
         img = Image.open(io.BytesIO(data))

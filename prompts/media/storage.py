@@ -52,7 +52,7 @@ def _storage():
     return storages["default"]
 
 
-def _is_s3() -> bool:
+def is_s3() -> bool:
     return isinstance(_storage(), S3Storage)
 
 
@@ -96,7 +96,7 @@ def _wrap(exc: Exception, key: str) -> StorageError:
 def save_bytes(key: str, data: bytes, *, content_type: str) -> None:
     """Write `data` at exactly `key` (overwriting), atomically on the local disk."""
     try:
-        if _is_s3():
+        if is_s3():
             s3_client().put_object(
                 Bucket=bucket(), Key=key, Body=data, ContentType=content_type, CacheControl=cache_control(key),
             )
@@ -140,7 +140,7 @@ def write_local_stream(key: str, chunks) -> int:
 
 def read_bytes(key: str, *, limit: int | None = None) -> bytes:
     try:
-        if _is_s3():
+        if is_s3():
             obj = s3_client().get_object(Bucket=bucket(), Key=key)
             body = obj["Body"]
             data = body.read(limit + 1) if limit else body.read()
@@ -159,7 +159,7 @@ def read_bytes(key: str, *, limit: int | None = None) -> bytes:
 def head(key: str) -> tuple[int, str]:
     """(size, content type) of the stored object; ObjectMissing when there is none."""
     try:
-        if _is_s3():
+        if is_s3():
             meta = s3_client().head_object(Bucket=bucket(), Key=key)
             return int(meta["ContentLength"]), meta.get("ContentType", "")
         path = local_path(key)
@@ -183,7 +183,7 @@ def delete(key: str) -> None:
     if not key:
         return
     try:
-        if _is_s3():
+        if is_s3():
             s3_client().delete_object(Bucket=bucket(), Key=key)
         else:
             local_path(key).unlink(missing_ok=True)
@@ -196,7 +196,7 @@ def delete(key: str) -> None:
 def copy(source_key: str, target_key: str) -> None:
     """Copy an object; its Cache-Control is the target's (a private file made public, or back)."""
     try:
-        if _is_s3():
+        if is_s3():
             content_type = s3_client().head_object(Bucket=bucket(), Key=source_key).get("ContentType", "")
             s3_client().copy_object(
                 Bucket=bucket(), Key=target_key, CopySource={"Bucket": bucket(), "Key": source_key},
@@ -217,7 +217,7 @@ def public_url(key: str) -> str:
     everything else (local files, and private keys on both backends, which that view authorises)."""
     if not key:
         return ""
-    if _is_s3() and is_public_key(key):
+    if is_s3() and is_public_key(key):
         if settings.MEDIA_CDN_URL:
             return f"{settings.MEDIA_CDN_URL}/{key}"
         return _storage().url(key)
@@ -235,12 +235,8 @@ def signed_get_url(key: str, *, expires_in: int) -> str:
         raise StorageError(f"could not sign a download URL for {key}: {exc}") from exc
 
 
-def is_s3() -> bool:
-    return _is_s3()
-
-
 def upload_endpoint() -> str:
     """Where browsers send direct uploads: the S3 endpoint, or '' for our own (local) URLs."""
-    if not _is_s3():
+    if not is_s3():
         return ""
     return _storage().endpoint_url or f"https://s3.{_storage().region_name}.amazonaws.com"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -83,6 +84,21 @@ MODERATION_MESSAGES = {
     ),
     ModerationAction.REJECT: "This image contains content that violates our community guidelines.",
 }
+
+
+STORAGE_DOWN = "Our storage service isn't answering right now. Please try again."
+
+
+@contextmanager
+def storage_errors(message: str = STORAGE_DOWN):
+    """Storage failures as a person reads them: a missing object means the file never arrived (400),
+    anything else is an outage (503) to retry. Every storage call of the upload flow goes through it."""
+    try:
+        yield
+    except storage.ObjectMissing as exc:
+        raise InvalidInput(MISSING_FILE) from exc
+    except storage.StorageError as exc:
+        raise ServiceUnavailable(message) from exc
 
 
 @dataclass(frozen=True)
@@ -270,12 +286,8 @@ def _release(upload: Upload, *, claim) -> None:
 
 def _check_and_store(upload: Upload, *, claim) -> None:
     limit = _size_limit(upload)
-    try:
+    with storage_errors():
         size, _stored_type = storage.head(incoming_key(upload))
-    except storage.ObjectMissing:
-        raise InvalidInput(MISSING_FILE)
-    except storage.StorageError as exc:
-        raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
     noun = "Video" if upload.media_type == "video" else "Image"
     if size > limit:
         _discard_object(upload)
@@ -291,10 +303,8 @@ def _check_and_store(upload: Upload, *, claim) -> None:
         raise error(f"We received {size:,} bytes, but the file you chose has {upload.declared_size:,} bytes. "
                     "Please upload it again.")
     incoming = incoming_key(upload)  # before a MOV is renamed .mp4
-    try:
+    with storage_errors():
         data = storage.read_bytes(incoming, limit=limit)
-    except storage.StorageError as exc:
-        raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
     if len(data) != upload.declared_size:  # replaced between the HEAD and the read
         raise InvalidInput(MISSING_FILE)
     try:
@@ -356,11 +366,9 @@ def _prepare_video(upload: Upload, data: bytes, clip: video.Examined) -> bytes:
     upload.content_type = clip.info.content_type
     pictures = {"poster": video.encode_jpeg(clip.poster, quality=92), "frames": video.contact_sheet(clip.frames)}
     keys = {name: f"{folder}/{name}.jpg" for name in pictures}
-    try:
+    with storage_errors():
         for name, blob in pictures.items():
             storage.save_bytes(keys[name], blob, content_type="image/jpeg")
-    except storage.StorageError as exc:
-        raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
     upload.variant_keys = keys
     return stripped
 
@@ -394,10 +402,8 @@ def _same_image_from_someone_else(upload: Upload):
 
 def _store_verified(upload: Upload, data: bytes, *, incoming: str) -> None:
     """The checked bytes (without EXIF/GPS, XMP, text chunks or video metadata) at the upload's own key."""
-    try:
+    with storage_errors():
         storage.save_bytes(upload.file_key, data, content_type=upload.content_type)
-    except storage.StorageError as exc:
-        raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
     try:
         storage.delete(incoming)
     except storage.StorageError as exc:  # harmless: nothing reads it; the sweeps delete it later
@@ -452,13 +458,9 @@ def moderate_upload(*, user, upload_id) -> Upload:
         return upload
     if upload.state != Upload.State.UPLOADED:
         raise Conflict("This upload isn't finished yet. Please wait for the upload to complete.")
-    try:
+    with storage_errors():
         # ChangedAfterCheck (409) when an image's bytes were swapped; a video's frames were made at complete.
         data, content_type = _video_frames(upload) if upload.media_type == "video" else analysis_image(upload)
-    except storage.ObjectMissing:
-        raise InvalidInput(MISSING_FILE)
-    except storage.StorageError as exc:
-        raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
     try:
         if upload.media_type == "video":
             result = ai.moderate_video_frames(sheet_bytes=data, content_type=content_type)
@@ -516,27 +518,21 @@ def make_upload_variants(*, user, upload_id) -> Upload:
         raise Conflict("This upload hasn't been checked yet. Please wait for the content check.")
     # A video's variants come from the poster made at complete: the video is not decoded again.
     source = upload.variant_keys.get("poster") if upload.media_type == "video" else upload.file_key
-    try:
+    with storage_errors():
         if upload.media_type == "video":
             data = storage.read_bytes(source, limit=_size_limit(upload))
         else:
             data = read_checked_bytes(source, sha256=upload.checked_sha256, limit=_size_limit(upload))
-    except storage.ObjectMissing:
-        raise InvalidInput(MISSING_FILE)
-    except storage.StorageError as exc:
-        raise ServiceUnavailable("Our storage service isn't answering right now. Please try again.") from exc
     try:
         variants = images.make_variants(data)
     except images.ImageProcessingError as exc:
         raise UnsupportedType(str(exc)) from exc
     folder = upload.file_key.rsplit("/", 1)[0]
     keys = {}
-    try:
+    with storage_errors("We couldn't save the resized images. Please try again."):
         for name, blob in variants.files.items():
             keys[name] = f"{folder}/{name}.{variants.EXTENSIONS[name]}"
             storage.save_bytes(keys[name], blob, content_type=variants.CONTENT_TYPES[name])
-    except storage.StorageError as exc:
-        raise ServiceUnavailable("We couldn't save the resized images. Please try again.") from exc
     # A video keeps its poster and contact sheet next to the variants: they follow the prompt's files
     # (renamed, deleted with it), and a moderator can look at the frames the AI saw.
     upload.variant_keys = {**upload.variant_keys, **keys}

@@ -1,5 +1,5 @@
 """Django-Q entry points: take ids, call a service, return a small summary. Safe to run twice."""
-from prompts.services import lifecycle, processing
+from prompts.services import lifecycle, processing, trending
 
 
 def generate_ai_content(prompt_id: int) -> dict:
@@ -39,3 +39,7 @@ def retry_failed_ai() -> dict:
 
 def purge_stale_media() -> dict:
     return lifecycle.purge_stale_media()
+
+
+def refresh_trending() -> dict:
+    return trending.refresh_trending()

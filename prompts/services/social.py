@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from prompts.models import Collection, Comment, Like, Prompt
+from prompts.services import trending
 from prompts.services.errors import InvalidInput, NotFound
 
 BOT_AGENTS = re.compile(r"bot|crawl|spider|slurp|preview|fetch|monitor|headless|python-requests|curl|wget", re.I)
@@ -64,3 +65,4 @@ def record_view(*, prompt: Prompt, user, user_agent: str) -> None:
     if not user_agent or BOT_AGENTS.search(user_agent):
         return
     Prompt.objects.filter(id=prompt.id).update(view_count=F("view_count") + 1)
+    trending.count_daily_view(prompt_id=prompt.id)

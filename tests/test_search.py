@@ -377,22 +377,3 @@ def test_the_search_vector_follows_every_change_made_in_the_database(alice, clie
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM prompts_searchword WHERE word IN ('zeppelin', 'wyverns')")
         assert cursor.fetchone()[0] == 2
-
-
-@postgres_only
-def test_search_and_the_newest_feed_use_their_indexes(alice):
-    from django.contrib.postgres.search import SearchQuery
-
-    from prompts.search import feeds
-
-    for index in range(50):
-        make(alice, f"Indexed {index}", content="indexed")
-    with connection.cursor() as cursor:
-        cursor.execute("SET enable_seqscan = off")  # 50 rows: the planner would rightly scan them all
-        try:
-            query = SearchQuery("indexed", search_type="websearch", config="english")
-            assert "prompt_search_vector" in feeds.public_prompts().filter(search_vector=query).explain()
-            page = feeds.public_prompts().order_by("-created_on", "-id")[:24]
-            assert "prompt_feed_newest" in page.explain()
-        finally:
-            cursor.execute("RESET enable_seqscan")

@@ -105,6 +105,7 @@ POSTGRES_FORWARD = [
     LANGUAGE plpgsql AS $$
     BEGIN
         PERFORM prompts_refresh_search_vector(ti.object_id) FROM taggit_taggeditem ti WHERE ti.tag_id = NEW.id;
+        PERFORM prompts_add_search_words(NEW.name);
         RETURN NULL;
     END
     $$

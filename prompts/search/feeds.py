@@ -24,9 +24,11 @@ from django.db import connection
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
     FloatField,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
     Subquery,
@@ -40,7 +42,7 @@ from taggit.models import Tag, TaggedItem
 
 from prompts import selectors
 from prompts.models import AIGenerator, MediaType, Prompt
-from prompts.pagination import KeysetPage, Order, keyset_page
+from prompts.pagination import KeysetPage, Order, cursor_of, decode, keyset_page
 from prompts.search import text
 from prompts.search.sql import CONFIG
 
@@ -90,8 +92,8 @@ class Filters:
 def apply_filters(queryset: QuerySet[Prompt], filters: Filters) -> QuerySet[Prompt]:
     if filters.generator:
         queryset = queryset.filter(ai_generator=filters.generator)
-    for tag_id in filters.tag_ids:  # every tag must be on the prompt; one join each, so no duplicates
-        queryset = queryset.filter(tags__id=tag_id)
+    for tag_id in filters.tag_ids:  # every tag must be on the prompt
+        queryset = queryset.filter(has_tags([tag_id]))
     if filters.media_type:
         queryset = queryset.filter(media_type=filters.media_type)
     if filters.has_settings:
@@ -101,6 +103,14 @@ def apply_filters(queryset: QuerySet[Prompt], filters: Filters) -> QuerySet[Prom
         queryset = queryset.filter(Q(generation_settings__settings__Model__icontains=filters.model)
                                    | Q(generation_settings__settings__model__icontains=filters.model))
     return queryset
+
+
+def has_tags(tag_ids: list[int]) -> Exists:
+    """EXISTS on taggit's table rather than a join: taggit's integer object_id joined to our bigint
+    id gets a cast that no index serves, while `object_id = outer id` probes the (content type,
+    object id, tag) unique index; and EXISTS cannot duplicate rows."""
+    return Exists(TaggedItem.objects.filter(content_type_id=_prompt_content_type_id(), tag_id__in=tag_ids,
+                                            object_id=OuterRef("pk")))
 
 
 def feed_page(queryset: QuerySet[Prompt], *, sort: str = NEWEST, filters: Filters = Filters(),
@@ -154,23 +164,66 @@ def search(query: str, *, sort: str = RELEVANCE, filters: Filters = Filters(), a
 def _search_page(query: str, parsed: text.ParsedQuery, *, sort: str, filters: Filters, after=None, before=None,
                  size: int) -> KeysetPage:
     if is_postgres():
-        matches, relevance = _postgres_matches(query)
+        search_query = SearchQuery(query, search_type="websearch", config=CONFIG)
+        matches = apply_filters(public_prompts().filter(search_vector=search_query), filters)
+        if sort == RELEVANCE:
+            return _postgres_relevance_page(matches, query, after=after, before=before, size=size)
     else:
         matches, relevance = _sqlite_matches(parsed)
-    matches = apply_filters(matches, filters)
-    if sort != RELEVANCE:
-        return keyset_page(matches, order=ORDERS.get(sort, ORDERS[NEWEST]), after=after, before=before, size=size)
-    newest_matches = matches.order_by("-created_on", "-id").values("id")[:RELEVANCE_CANDIDATES]
-    ranked = public_prompts().filter(id__in=Subquery(newest_matches)).annotate(relevance=relevance)
-    order = Order("relevance", float if is_postgres() else int, annotation=True)
-    return keyset_page(ranked, order=order, after=after, before=before, size=size)
+        matches = apply_filters(matches, filters)
+        if sort == RELEVANCE:
+            newest = matches.order_by("-created_on", "-id").values("id")[:RELEVANCE_CANDIDATES]
+            ranked = public_prompts().filter(id__in=Subquery(newest)).annotate(relevance=relevance)
+            return keyset_page(ranked, order=Order("relevance", int, annotation=True), after=after, before=before,
+                               size=size)
+    return keyset_page(matches, order=ORDERS.get(sort, ORDERS[NEWEST]), after=after, before=before, size=size)
 
 
-def _postgres_matches(query: str):
-    search_query = SearchQuery(query, search_type="websearch", config=CONFIG)
-    # float8: ts_rank's float4 would not survive the trip through a cursor exactly.
-    relevance = Cast(SearchRank(F("search_vector"), search_query), FloatField())
-    return public_prompts().filter(search_vector=search_query), relevance
+RELEVANCE_ORDER = Order("relevance", float, annotation=True)
+
+
+def _postgres_relevance_page(matches: QuerySet[Prompt], query: str, *, after=None, before=None,
+                             size: int) -> KeysetPage:
+    """Rank the newest RELEVANCE_CANDIDATES matches and return one page of them by rank.
+
+    The matches' heap rows are read once (for the date, the visibility check and the document);
+    the ranking works on the candidates' documents carried out of that scan, and only the page's
+    rows are then loaded in full. SQL around the ORM's own filtered query, because the ORM cannot
+    rank the rows of a LIMITed subquery."""
+    inner_sql, inner_params = (matches.order_by("-created_on", "-id").values("id", "search_vector")
+                               [:RELEVANCE_CANDIDATES].query.sql_with_params())
+    cursor_sql, cursor_params, descending = "", [], True
+    if after or before:
+        value, pk = decode(after or before, float)
+        cursor_sql = f"WHERE (relevance, id) {'<' if after else '>'} (%s, %s)"
+        cursor_params = [value, pk]
+        descending = bool(after)
+    direction = "DESC" if descending else "ASC"
+    sql = (
+        "SELECT id, relevance FROM ("
+        " SELECT candidates.id, ts_rank(candidates.search_vector, websearch_to_tsquery(%s::regconfig, %s))::float8"
+        f" AS relevance FROM ({inner_sql}) AS candidates"
+        f") AS ranked {cursor_sql} ORDER BY relevance {direction}, id {direction} LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [CONFIG, query, *inner_params, *cursor_params, size + 1])
+        rows = cursor.fetchall()
+    more = len(rows) > size
+    rows = rows[:size]
+    if not descending:
+        rows.reverse()
+    found = public_prompts().in_bulk([pk for pk, _ in rows])
+    items = []
+    for pk, relevance in rows:
+        if pk in found:
+            found[pk].relevance = relevance
+            items.append(found[pk])
+    if not items:
+        return KeysetPage(items=[], next_cursor=None, prev_cursor=None)
+    first, last = cursor_of(items[0], RELEVANCE_ORDER), cursor_of(items[-1], RELEVANCE_ORDER)
+    if before:
+        return KeysetPage(items=items, next_cursor=last, prev_cursor=first if more else None)
+    return KeysetPage(items=items, next_cursor=last if more else None, prev_cursor=first if after else None)
 
 
 def _prompt_content_type_id() -> int:
@@ -274,7 +327,7 @@ def related_prompts(prompt: Prompt, *, tag_ids: list[int], limit: int = 6) -> li
     words = sorted({word for word in text.parse(prompt.title).words if len(word) >= 3})[:8]
     others = public_prompts().exclude(id=prompt.id)
     candidates = Q(id__in=Subquery(
-        others.filter(Q(tags__id__in=tag_ids) | Q(ai_generator=prompt.ai_generator))
+        others.filter(has_tags(tag_ids) | Q(ai_generator=prompt.ai_generator))
         .order_by("-created_on").values("id")[:RELATED_CANDIDATES]))
     shared = _shared_tags(tag_ids)
     if is_postgres() and words:

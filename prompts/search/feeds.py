@@ -71,9 +71,15 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+# What a card or a search hit shows (templates/prompts/_card.html, _hit.html): lists load only
+# these, not the JSON columns and the search document every prompt row also carries.
+CARD_FIELDS = ("id", "slug", "processing_uuid", "title", "excerpt", "content", "alt_text", "ai_generator",
+               "b2_thumb_url", "blurhash", "like_count", "trending_score", "created_on", "author__username")
+
+
 def public_prompts() -> QuerySet[Prompt]:
-    """The prompts anyone may find. The search vector is never needed in Python."""
-    return selectors.published_prompts().defer("search_vector")
+    """The prompts anyone may find, loaded as cards."""
+    return selectors.published_prompts().only(*CARD_FIELDS)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -106,35 +107,42 @@ def _stem(word: str) -> str:
     return word
 
 
-def _matches(token: str, stems: set[str]) -> bool:
-    lowered = token.lower()
-    return _stem(lowered) in stems or lowered in stems
+@lru_cache(maxsize=256)
+def _pattern(words: tuple[str, ...]) -> re.Pattern | None:
+    """A word of the text matches a query word when it is that word or shares its stem and adds
+    at most four letters ("portrait" ~ "portraits", "paint" ~ "painting")."""
+    stems = sorted({_stem(word) for word in words if word}, key=len, reverse=True)
+    if not stems:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(stem) for stem in stems) + r")\w{0,4}\b", re.IGNORECASE)
 
 
 def highlight(text: str, words: list[str]) -> SafeString:
     """`text` escaped, with the words matching the query inside <mark>. Only our own <mark> tags
     are markup: every character of the text goes through escape(), one piece at a time."""
-    stems = {_stem(word) for word in words} | set(words)
-    out = []
-    position = 0
-    for match in _WORD.finditer(text or ""):
-        if _matches(match.group(0), stems):
-            out.append(escape(text[position:match.start()]))
-            out.append(f"<mark>{escape(match.group(0))}</mark>")
-            position = match.end()
-    out.append(escape((text or "")[position:]))
+    text = text or ""
+    pattern = _pattern(tuple(words))
+    if pattern is None:
+        return escape(text)
+    out, position = [], 0
+    for match in pattern.finditer(text):
+        out.append(escape(text[position:match.start()]))
+        out.append(f"<mark>{escape(match.group(0))}</mark>")
+        position = match.end()
+    out.append(escape(text[position:]))
     return mark_safe("".join(out))
 
 
 def snippet(text: str, words: list[str], *, length: int = 28) -> SafeString | None:
     """About `length` words of `text` around its first match, highlighted; None without a match."""
-    tokens = (text or "").split()
-    stems = {_stem(word) for word in words} | set(words)
-    for index, token in enumerate(tokens):
-        if any(_matches(word, stems) for word in _WORD.findall(token)):
-            start = max(0, index - length // 3)
-            end = min(len(tokens), start + length)
-            piece = " ".join(tokens[start:end])
-            body = highlight(piece, words)
-            return mark_safe(("… " if start else "") + body + (" …" if end < len(tokens) else ""))
-    return None
+    text = text or ""
+    pattern = _pattern(tuple(words))
+    match = pattern.search(text) if pattern else None
+    if match is None:
+        return None
+    before = text[:match.start()].split()
+    start = max(0, len(before) - length // 3)
+    tokens = text.split()
+    end = min(len(tokens), start + length)
+    body = highlight(" ".join(tokens[start:end]), words)
+    return mark_safe(("… " if start else "") + body + (" …" if end < len(tokens) else ""))

@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -114,6 +115,10 @@ class Upload(models.Model):
         return f"Upload {self.id} ({self.state})"
 
 
+# Published and not in the trash: the rows every public list and the search index cover.
+PUBLIC = Q(status=1, is_deleted=False)
+
+
 class Prompt(models.Model):
     class Status(models.IntegerChoices):
         DRAFT = 0, "Draft"
@@ -199,6 +204,13 @@ class Prompt(models.Model):
     stuck_requeued_at = models.DateTimeField(null=True, blank=True)
 
     view_count = models.PositiveIntegerField(default=0)
+    # Kept by the database, never written by save() (see DATABASE_MAINTAINED): on PostgreSQL a
+    # trigger fills the weighted full-text document (title, tags and generator, description,
+    # prompt text); triggers on the likes table keep like_count; the trending task (likes and
+    # views of the last 7 days) sets trending_score.
+    search_vector = SearchVectorField(null=True, editable=False)
+    like_count = models.PositiveIntegerField(default=0, editable=False)
+    trending_score = models.PositiveIntegerField(default=0, editable=False)
     created_on = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_on = models.DateTimeField(auto_now=True)
 
@@ -207,6 +219,13 @@ class Prompt(models.Model):
         indexes = [
             models.Index(fields=["status", "is_deleted", "-created_on"], name="prompt_public_list"),
             models.Index(fields=["author", "-created_on"], name="prompt_author_created"),
+            # Keyset pagination of the public feeds: (sort value, id) scanned backwards from the
+            # cursor, over public prompts only.
+            models.Index(fields=["created_on", "id"], name="prompt_feed_newest", condition=PUBLIC),
+            models.Index(fields=["like_count", "id"], name="prompt_feed_liked", condition=PUBLIC),
+            models.Index(fields=["trending_score", "id"], name="prompt_feed_trending", condition=PUBLIC),
+            models.Index(fields=["ai_generator", "created_on", "id"], name="prompt_feed_generator", condition=PUBLIC),
+            models.Index(fields=["author", "created_on", "id"], name="prompt_feed_author", condition=PUBLIC),
         ]
         constraints = [
             models.CheckConstraint(
@@ -219,8 +238,20 @@ class Prompt(models.Model):
             ),
         ]
 
+    DATABASE_MAINTAINED = ("search_vector", "like_count", "trending_score")
+
     def __str__(self):
         return self.title
+
+    def save(self, *args, **kwargs):
+        # A full save() of an instance loaded a moment ago would write back a like count or a
+        # document the database has changed since; leave the database's own columns alone.
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [
+                field.name for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in self.DATABASE_MAINTAINED
+            ]
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         if self.slug:
@@ -328,6 +359,7 @@ class Like(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "prompt"], name="like_once")]
+        indexes = [models.Index(fields=["created_at"], name="like_created")]
 
 
 class Comment(models.Model):
@@ -380,3 +412,25 @@ class UsernameSkeleton(models.Model):
 
     def __str__(self):
         return self.skeleton
+
+
+class PromptDailyViews(models.Model):
+    """Views of a prompt per day (UTC): what "trending" counts over the last 7 days."""
+
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="daily_views")
+    day = models.DateField()
+    views = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["prompt", "day"], name="prompt_views_per_day")]
+        indexes = [models.Index(fields=["day"], name="prompt_views_day")]
+
+
+class SearchWord(models.Model):
+    """Every word the prompts have used (PostgreSQL keeps it with a trigger): the dictionary that
+    pg_trgm similarity corrects misspelt query words against."""
+
+    word = models.CharField(max_length=40, primary_key=True)
+
+    def __str__(self):
+        return self.word

@@ -17,9 +17,13 @@ from prompts.permissions import can_moderate
 from prompts.services.errors import NotFound
 from prompts.services.plans import retention_days
 
+HELD = (Prompt.ModerationStatus.PENDING, Prompt.ModerationStatus.REJECTED)
+
 
 def published_prompts() -> QuerySet[Prompt]:
-    return Prompt.objects.filter(status=Prompt.Status.PUBLISHED, is_deleted=False).select_related("author")
+    """What anyone may see in a list: published, not in the trash, not held by a moderator."""
+    return (Prompt.objects.filter(status=Prompt.Status.PUBLISHED, is_deleted=False)
+            .exclude(moderation_status__in=HELD).select_related("author"))
 
 
 def prompt_visible_to(*, slug: str, user) -> Prompt | None:
@@ -74,31 +78,6 @@ def trash_for(*, user) -> list[dict]:
             "restore_blocker": prompt.restore_blocker(retention_days=days, now=now),
         })
     return items
-
-
-def related_prompts(prompt: Prompt, *, tag_ids: list[int], limit: int = 6) -> list[Prompt]:
-    """Published prompts sharing tags (most shared first) or the generator: one query."""
-    from django.db.models import Count, Q
-
-    return list(
-        published_prompts()
-        .exclude(id=prompt.id)
-        .filter(Q(tags__in=tag_ids) | Q(ai_generator=prompt.ai_generator))
-        .annotate(shared=Count("tags", filter=Q(tags__in=tag_ids), distinct=True))
-        .order_by("-shared", "-created_on")[:limit]
-    )
-
-
-def prompts_tagged(tag_slug: str):
-    return published_prompts().filter(tags__slug=tag_slug).distinct()
-
-
-def prompts_by_generator(generator: str):
-    return published_prompts().filter(ai_generator=generator)
-
-
-def prompts_by_author(user):
-    return published_prompts().filter(author=user)
 
 
 def prompt_for_old_slug(slug: str) -> Prompt | None:

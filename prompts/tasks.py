@@ -1,5 +1,5 @@
 """Django-Q entry points: take ids, call a service, return a small summary. Safe to run twice."""
-from prompts.services import ai_content, media_files, social, trash
+from prompts.services import ai_content, media_files, social, trash, trending
 
 
 def generate_ai_content(prompt_id: int) -> dict:
@@ -39,3 +39,7 @@ def purge_stale_media() -> dict:
 
 def purge_view_marks() -> dict:
     return {"deleted": social.purge_view_marks()}
+
+
+def refresh_trending() -> dict:
+    return trending.refresh_trending()

@@ -2,16 +2,17 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path
 
 from prompts.sitemaps import SITEMAPS
-from prompts.views import api, media, pages, public
+from prompts.views import api, media, pages, public, search
 
 urlpatterns = [
-    path("", public.home, name="home"),
+    path("", search.home, name="home"),
+    path("search/", search.search, name="search"),
     path("robots.txt", public.robots_txt, name="robots"),
     path("sitemap.xml", sitemap_views.index, {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap_section"},
          name="sitemap_index"),
     path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": SITEMAPS}, name="sitemap_section"),
-    path("tag/<slug:slug>/", public.tag_page, name="tag"),
-    path("generator/<slug:slug>/", public.generator_page, name="generator"),
+    path("tag/<slug:slug>/", search.tag_page, name="tag"),
+    path("generator/<slug:slug>/", search.generator_page, name="generator"),
     path("u/<str:username>/", public.profile_page, name="profile"),
     path("me/retry-all/", public.retry_all_limited, name="retry_all_limited"),
     path("collections/", public.collections, name="collections"),

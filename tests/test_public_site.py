@@ -176,13 +176,21 @@ def test_tag_generator_and_author_pages_list_only_published_prompts(alice, bob, 
 
 
 @pytest.mark.django_db
-def test_home_paginates_with_prev_and_next_links(alice, client):
+def test_home_pages_by_cursor_with_prev_and_next_links(alice, client):
     for index in range(30):
         publish(alice, title=f"Prompt Number {index}")
     first = client.get("/").content.decode()
-    assert '<link rel="next" href="/?page=2">' in first and 'rel="prev"' not in first
-    second = client.get("/?page=2").content.decode()
-    assert '<link rel="prev" href="/">' in second and '<link rel="canonical" href="http://testserver/?page=2">' in second
+    next_url = re.search(r'<link rel="next" href="([^"]+)">', first).group(1)
+    assert next_url.startswith("/?after=") and 'rel="prev"' not in first
+    assert '<link rel="canonical" href="http://testserver/">' in first
+    second = client.get(next_url).content.decode()
+    prev_url = re.search(r'<link rel="prev" href="([^"]+)">', second).group(1)
+    assert prev_url.startswith("/?before=")
+    assert f'<link rel="canonical" href="http://testserver{next_url}">' in second
+    assert "Prompt Number 5<" in second and "Prompt Number 29<" not in second
+    back = client.get(prev_url).content.decode()
+    assert "Prompt Number 29<" in back and "Prompt Number 5<" not in back
+    assert '<link rel="canonical" href="http://testserver/">' in back  # the first page again
 
 
 # --- sitemap and robots -----------------------------------------------------------------

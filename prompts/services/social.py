@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from prompts.models import Collection, Comment, Like, Prompt, PromptView
 from prompts.permissions import can_moderate
-from prompts.services import ratelimit
+from prompts.services import ratelimit, trending
 from prompts.services.errors import InvalidInput, NotFound
 
 BOT_AGENTS = re.compile(r"bot|crawl|spider|slurp|preview|fetch|monitor|headless|python-requests|curl|wget", re.IGNORECASE)
@@ -97,6 +97,7 @@ def record_view(*, prompt: Prompt, user, address: str, user_agent: str) -> bool:
         if cursor.rowcount != 1:
             return False
     Prompt.objects.filter(id=prompt.id).update(view_count=F("view_count") + 1)
+    trending.count_daily_view(prompt_id=prompt.id)
     return True
 
 

@@ -1,11 +1,10 @@
 """The public site: prompt detail, tag/generator/author pages, likes, comments, collections, robots."""
-from urllib.parse import quote
+from datetime import datetime
+from urllib.parse import quote, urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import (
     Http404,
@@ -16,68 +15,27 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from taggit.models import Tag
 
 from prompts import selectors
 from prompts.clients import client_address
-from prompts.models import AIGenerator, Collection, Prompt
+from prompts.models import Collection, Prompt
+from prompts.pagination import BadCursor, Order, keyset_page
 from prompts.permissions import can_moderate
+from prompts.search import feeds
 from prompts.services import ai_content, seo, social
 from prompts.services.errors import DomainError
+from prompts.views.listing import absolute, bad_cursor, cursors, list_links
 
-PAGE_SIZE = 24
-
-
-def absolute(request, path: str) -> str:
-    if not path:
-        return ""
-    if path.startswith(("http://", "https://")):
-        return path
-    base = settings.SITE_URL or f"{request.scheme}://{request.get_host()}"
-    return f"{base}{path}"
+COMMENTS_PAGE = 50
+COMMENT_ORDER = Order("created_at", datetime, descending=False)
 
 
-def _listing(request, queryset, *, template: str, context: dict):
-    page = Paginator(queryset.prefetch_related("tags"), PAGE_SIZE).get_page(request.GET.get("page"))
-    path = request.path
-    canonical = absolute(request, path if page.number == 1 else f"{path}?page={page.number}")
-    return render(request, template, {
-        **context,
-        "page": page,
-        "canonical_url": canonical,
-        "prev_url": (path if page.previous_page_number() == 1 else f"{path}?page={page.previous_page_number()}")
-        if page.has_previous() else "",
-        "next_url": f"{path}?page={page.next_page_number()}" if page.has_next() else "",
-    })
-
-
-def home(request):
-    return _listing(request, selectors.published_prompts(), template="prompts/home.html", context={
-        "heading": "Latest prompts",
-        "meta_title": "PromptFinder — AI images and the prompts that made them",
-        "meta_description": "Discover AI-generated images from Midjourney, DALL-E, Stable Diffusion, Flux and more, "
-                            "together with the exact prompts that made them.",
-    })
-
-
-def tag_page(request, slug):
-    tag = get_object_or_404(Tag, slug=slug)
-    return _listing(request, selectors.prompts_tagged(slug), template="prompts/home.html", context={
-        "heading": f"{tag.name} prompts",
-        "meta_title": f"{tag.name} AI Image Prompts — PromptFinder",
-        "meta_description": f"AI-generated images tagged {tag.name}, with the prompts that made them. Copy a prompt and try it.",
-    })
-
-
-def generator_page(request, slug):
-    if slug not in AIGenerator.values:
-        raise Http404("Unknown generator")
-    label = AIGenerator(slug).label
-    return _listing(request, selectors.prompts_by_generator(slug), template="prompts/home.html", context={
-        "heading": f"{label} prompts",
-        "meta_title": f"{label} Prompts — PromptFinder",
-        "meta_description": f"The best {label} prompts with the images they made. Copy any prompt and use it in {label}.",
-    })
+def _listing(request, queryset, *, context: dict, indexable: bool = True):
+    try:
+        page = feeds.feed_page(queryset, **cursors(request))
+    except BadCursor as error:
+        return bad_cursor(request, error)
+    return render(request, "prompts/list.html", {**context, **list_links(request, page, indexable=indexable)})
 
 
 def profile_page(request, username):
@@ -85,7 +43,7 @@ def profile_page(request, username):
         raise Http404("No such author")
     author = get_object_or_404(get_user_model(), username=username)
     own = request.user.is_authenticated and request.user.pk == author.pk
-    return _listing(request, selectors.prompts_by_author(author), template="prompts/home.html", context={
+    return _listing(request, feeds.public_prompts().filter(author=author), context={
         "heading": f"Prompts by @{author.username}",
         "profile": author,
         "limited": list(ai_content.limited_prompts(user=author)[:50]) if own else [],
@@ -108,6 +66,11 @@ def prompt_detail(request, slug):
 
 
 def _detail_page(request, prompt: Prompt, *, comment_draft: str = "", status: int = 200, headers=None):
+    try:
+        comments = keyset_page(prompt.comments.select_related("author"), order=COMMENT_ORDER,
+                               after=request.GET.get("comments_after", "")[:200] or None, size=COMMENTS_PAGE)
+    except BadCursor as error:
+        return bad_cursor(request, error)
     tags = list(prompt.tags.all())
     page_url = absolute(request, reverse("prompt_detail", kwargs={"slug": prompt.slug}))
     like_count = prompt.likes.count()
@@ -127,11 +90,15 @@ def _detail_page(request, prompt: Prompt, *, comment_draft: str = "", status: in
             generator_url=absolute(request, reverse("generator", kwargs={"slug": prompt.ai_generator})),
             home_url=absolute(request, "/"), like_count=like_count, tags=[t.name for t in tags],
         ),
-        "related": selectors.related_prompts(prompt, tag_ids=[t.id for t in tags]) if prompt.is_published else [],
+        "related": feeds.related_prompts(prompt, tag_ids=[t.id for t in tags]) if prompt.is_published else [],
         "more_from": selectors.more_from_author(prompt, limit=4),
         "like_count": like_count,
         "liked": user.is_authenticated and prompt.likes.filter(user=user).exists(),
-        "comments": list(prompt.comments.select_related("author")),
+        "comments": comments,
+        "comment_count": prompt.comments.count() if comments.next_cursor or comments.prev_cursor
+        else len(comments.items),
+        "comments_next_url": f"?{urlencode({'comments_after': comments.next_cursor})}#comments"
+        if comments.next_cursor else "",
         "collections": list(Collection.objects.filter(owner=user)) if user.is_authenticated else [],
         "share_url": quote(page_url, safe=""),
         "share_text": quote(prompt.title, safe=""),
@@ -214,11 +181,10 @@ def collections(request):
 @login_required
 def collection_detail(request, collection_id):
     collection = get_object_or_404(Collection, id=collection_id, owner=request.user)
-    return _listing(request, selectors.published_prompts().filter(collections=collection),
-                    template="prompts/home.html", context={
-                        "heading": collection.name, "meta_title": f"{collection.name} — PromptFinder",
-                        "meta_description": f"Your collection {collection.name}.", "noindex": True,
-                    })
+    return _listing(request, feeds.public_prompts().filter(collections=collection), indexable=False, context={
+        "heading": collection.name, "meta_title": f"{collection.name} — PromptFinder",
+        "meta_description": f"Your collection {collection.name}.",
+    })
 
 
 def robots_txt(request):

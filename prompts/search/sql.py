@@ -1,0 +1,195 @@
+"""The database side of search: PostgreSQL functions, triggers and indexes, and SQLite's triggers.
+
+Used by migration 0009 and by bench/search.py (which drops and rebuilds the indexes around a bulk
+load). PostgreSQL keeps `prompts_prompt.search_vector` current itself, so no code path (admin,
+shell, bulk update, a tag added by the AI task) can leave a prompt unsearchable:
+
+- a BEFORE INSERT/UPDATE trigger on the prompt rebuilds the document when the title, description,
+  prompt text or generator change (and only then: a view counter update does not pay for it);
+- a trigger on taggit's tagged items rebuilds it when a tag is added or removed, one on tags when
+  a tag is renamed;
+- the same prompt trigger adds the document's words to `prompts_searchword`, the dictionary that
+  pg_trgm corrects typos against (the approach of the pg_trgm documentation, "Text Search
+  Integration").
+
+Weights: A title, B tags and generator, C description, D prompt text; SearchRank's default weights
+(1.0, 0.4, 0.2, 0.1) make a title match outrank a description match.
+"""
+
+CONFIG = "english"
+
+POSTGRES_FORWARD = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    # The prompt's tag names, for the document (taggit's generic relation: filter on content type).
+    """
+    CREATE OR REPLACE FUNCTION prompts_tag_names(p_id bigint) RETURNS text
+    LANGUAGE sql STABLE AS $$
+        SELECT coalesce(string_agg(t.name, ' '), '')
+        FROM taggit_taggeditem ti
+        JOIN taggit_tag t ON t.id = ti.tag_id
+        JOIN django_content_type ct ON ct.id = ti.content_type_id
+        WHERE ti.object_id = p_id AND ct.app_label = 'prompts' AND ct.model = 'prompt'
+    $$
+    """,
+    f"""
+    CREATE OR REPLACE FUNCTION prompts_search_document(
+        p_title text, p_tags text, p_generator text, p_excerpt text, p_content text
+    ) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE AS $$
+        SELECT setweight(to_tsvector('{CONFIG}', coalesce(p_title, '')), 'A')
+            || setweight(to_tsvector('{CONFIG}', coalesce(p_tags, '') || ' '
+                         || coalesce(p_generator, '') || ' ' || replace(coalesce(p_generator, ''), '-', ' ')), 'B')
+            || setweight(to_tsvector('{CONFIG}', coalesce(p_excerpt, '')), 'C')
+            || setweight(to_tsvector('{CONFIG}', coalesce(p_content, '')), 'D')
+    $$
+    """,
+    # Plain lower-case words of 3 to 40 letters; digits and mixed tokens make poor corrections.
+    """
+    CREATE OR REPLACE FUNCTION prompts_add_search_words(p_text text) RETURNS void
+    LANGUAGE sql VOLATILE AS $$
+        INSERT INTO prompts_searchword (word)
+        SELECT DISTINCT w FROM unnest(tsvector_to_array(to_tsvector('simple', coalesce(p_text, '')))) AS w
+        WHERE w ~ '^[a-z]{3,40}$'
+        ON CONFLICT (word) DO NOTHING
+    $$
+    """,
+    """
+    CREATE OR REPLACE FUNCTION prompts_prompt_search_trigger() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        tag_names text := prompts_tag_names(NEW.id);
+    BEGIN
+        NEW.search_vector := prompts_search_document(NEW.title, tag_names, NEW.ai_generator, NEW.excerpt, NEW.content);
+        PERFORM prompts_add_search_words(concat_ws(' ', NEW.title, tag_names, NEW.excerpt, NEW.content));
+        RETURN NEW;
+    END
+    $$
+    """,
+    "DROP TRIGGER IF EXISTS prompts_prompt_search ON prompts_prompt",
+    """
+    CREATE TRIGGER prompts_prompt_search
+    BEFORE INSERT OR UPDATE OF title, excerpt, content, ai_generator ON prompts_prompt
+    FOR EACH ROW EXECUTE FUNCTION prompts_prompt_search_trigger()
+    """,
+    """
+    CREATE OR REPLACE FUNCTION prompts_refresh_search_vector(p_id bigint) RETURNS void
+    LANGUAGE sql VOLATILE AS $$
+        UPDATE prompts_prompt p
+        SET search_vector = prompts_search_document(p.title, prompts_tag_names(p.id), p.ai_generator, p.excerpt, p.content)
+        WHERE p.id = p_id
+    $$
+    """,
+    """
+    CREATE OR REPLACE FUNCTION prompts_taggeditem_search_trigger() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP IN ('DELETE', 'UPDATE') THEN
+            PERFORM prompts_refresh_search_vector(OLD.object_id);
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+            PERFORM prompts_refresh_search_vector(NEW.object_id);
+            PERFORM prompts_add_search_words((SELECT name FROM taggit_tag WHERE id = NEW.tag_id));
+        END IF;
+        RETURN NULL;
+    END
+    $$
+    """,
+    "DROP TRIGGER IF EXISTS prompts_taggeditem_search ON taggit_taggeditem",
+    """
+    CREATE TRIGGER prompts_taggeditem_search
+    AFTER INSERT OR UPDATE OR DELETE ON taggit_taggeditem
+    FOR EACH ROW EXECUTE FUNCTION prompts_taggeditem_search_trigger()
+    """,
+    """
+    CREATE OR REPLACE FUNCTION prompts_tag_rename_search_trigger() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM prompts_refresh_search_vector(ti.object_id) FROM taggit_taggeditem ti WHERE ti.tag_id = NEW.id;
+        PERFORM prompts_add_search_words(NEW.name);
+        RETURN NULL;
+    END
+    $$
+    """,
+    "DROP TRIGGER IF EXISTS prompts_tag_rename_search ON taggit_tag",
+    """
+    CREATE TRIGGER prompts_tag_rename_search
+    AFTER UPDATE OF name ON taggit_tag
+    FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION prompts_tag_rename_search_trigger()
+    """,
+    # Only public prompts are ever searched: the partial index is smaller and cannot serve anything else.
+    """
+    CREATE INDEX IF NOT EXISTS prompt_search_vector ON prompts_prompt USING gin (search_vector)
+    WHERE status = 1 AND NOT is_deleted
+    """,
+    "CREATE INDEX IF NOT EXISTS searchword_trgm ON prompts_searchword USING gin (word gin_trgm_ops)",
+]
+
+POSTGRES_BACKFILL = [
+    """
+    UPDATE prompts_prompt p
+    SET search_vector = prompts_search_document(p.title, prompts_tag_names(p.id), p.ai_generator, p.excerpt, p.content)
+    """,
+    "SELECT prompts_add_search_words(concat_ws(' ', title, excerpt, content)) FROM prompts_prompt",
+    "SELECT prompts_add_search_words(name) FROM taggit_tag",
+]
+
+POSTGRES_REVERSE = [
+    "DROP INDEX IF EXISTS searchword_trgm",
+    "DROP INDEX IF EXISTS prompt_search_vector",
+    "DROP TRIGGER IF EXISTS prompts_tag_rename_search ON taggit_tag",
+    "DROP TRIGGER IF EXISTS prompts_taggeditem_search ON taggit_taggeditem",
+    "DROP TRIGGER IF EXISTS prompts_prompt_search ON prompts_prompt",
+    "DROP FUNCTION IF EXISTS prompts_tag_rename_search_trigger()",
+    "DROP FUNCTION IF EXISTS prompts_taggeditem_search_trigger()",
+    "DROP FUNCTION IF EXISTS prompts_refresh_search_vector(bigint)",
+    "DROP FUNCTION IF EXISTS prompts_prompt_search_trigger()",
+    "DROP FUNCTION IF EXISTS prompts_add_search_words(text)",
+    "DROP FUNCTION IF EXISTS prompts_search_document(text, text, text, text, text)",
+    "DROP FUNCTION IF EXISTS prompts_tag_names(bigint)",
+]
+
+# The like counter: a like or unlike from any path (the button, the admin, a deleted user's
+# cascade) moves it.
+SQLITE_LIKE_TRIGGERS = [
+    """
+    CREATE TRIGGER prompts_like_count_up AFTER INSERT ON prompts_like
+    BEGIN UPDATE prompts_prompt SET like_count = like_count + 1 WHERE id = NEW.prompt_id; END
+    """,
+    """
+    CREATE TRIGGER prompts_like_count_down AFTER DELETE ON prompts_like
+    BEGIN UPDATE prompts_prompt SET like_count = max(like_count - 1, 0) WHERE id = OLD.prompt_id; END
+    """,
+]
+SQLITE_LIKE_TRIGGERS_REVERSE = [
+    "DROP TRIGGER IF EXISTS prompts_like_count_up",
+    "DROP TRIGGER IF EXISTS prompts_like_count_down",
+]
+
+POSTGRES_LIKE_TRIGGERS = [
+    """
+    CREATE OR REPLACE FUNCTION prompts_like_count_trigger() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            UPDATE prompts_prompt SET like_count = like_count + 1 WHERE id = NEW.prompt_id;
+        ELSE
+            UPDATE prompts_prompt SET like_count = greatest(like_count - 1, 0) WHERE id = OLD.prompt_id;
+        END IF;
+        RETURN NULL;
+    END
+    $$
+    """,
+    "DROP TRIGGER IF EXISTS prompts_like_count ON prompts_like",
+    """
+    CREATE TRIGGER prompts_like_count AFTER INSERT OR DELETE ON prompts_like
+    FOR EACH ROW EXECUTE FUNCTION prompts_like_count_trigger()
+    """,
+]
+POSTGRES_LIKE_TRIGGERS_REVERSE = [
+    "DROP TRIGGER IF EXISTS prompts_like_count ON prompts_like",
+    "DROP FUNCTION IF EXISTS prompts_like_count_trigger()",
+]
+
+LIKE_COUNT_BACKFILL = (
+    "UPDATE prompts_prompt SET like_count = (SELECT COUNT(*) FROM prompts_like WHERE prompts_like.prompt_id = prompts_prompt.id)"
+)

@@ -170,8 +170,8 @@ def free_port() -> int:
 
 def serving(url: str) -> bool:
     try:
-        return requests.get(url, timeout=2).status_code == 200
-    except (requests.ConnectionError, requests.Timeout):  # not up yet, or still booting on a busy machine
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:  # not up yet, or still booting on a busy machine
         return False
 
 

@@ -179,9 +179,9 @@ def test_every_sort(alice, bob, carol, client):
 def test_trending_counts_real_views_of_the_last_week(alice, bob, client):
     viewed = make(alice, "Viewed a lot")
     make(alice, "Not viewed")
-    for _ in range(3):
-        client.get(f"/prompt/{viewed.slug}/", HTTP_USER_AGENT="Mozilla/5.0")
-    assert PromptDailyViews.objects.get(prompt=viewed).views == 3
+    for visitor in ("127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.11"):  # three people, one reload
+        client.get(f"/prompt/{viewed.slug}/", HTTP_USER_AGENT="Mozilla/5.0", REMOTE_ADDR=visitor)
+    assert PromptDailyViews.objects.get(prompt=viewed).views == 3  # views are counted once per visitor a day
     assert trending.refresh_trending()["scored"] == 1
     viewed.refresh_from_db()
     assert viewed.trending_score == 3

@@ -9,7 +9,7 @@ from django_q.models import OrmQ
 
 from prompts import tasks
 from prompts.models import Profile, Prompt, Upload
-from prompts.services import ai_content, submission, uploads
+from prompts.services import ai_content, ratelimit, submission, uploads
 from tests import media_samples
 from tests.factories import ready_upload_for
 from tests.test_upload_claim import Tab
@@ -89,13 +89,16 @@ def test_many_retries_queue_one_task_while_it_waits(alice, alice_client, fake_op
     OrmQ.objects.all().delete()  # what submit queued (no worker runs here)
     url = f"/api/prompt/retry/{prompt.processing_uuid}/"
     answers = [post_json(alice_client, url, {}) for _ in range(300)]
-    assert {code for code, _ in answers} == {200}
-    assert all(answer["queued"] for _, answer in answers)
+    allowed = ai_content.RETRY_LIMIT
+    assert [code for code, _ in answers] == [200] * allowed + [429] * (300 - allowed)  # rate-limited per person
+    assert all(answer["queued"] for _, answer in answers[:allowed])
+    assert "try again" in answers[-1][1]["error"]
     assert _queued_ai_tasks(prompt) == 1
     prompt.refresh_from_db()
     assert prompt.ai_queued_at is not None and not prompt.processing_complete
-    # Once the task has run (and failed again), the next "Try again" queues one more.
+    # Once the task has run (and failed again), and the window has passed, the next "Try again" queues one more.
     assert tasks.generate_ai_content(prompt.id)["status"] == "fallback"
+    ratelimit.reset(scope="ai-retry", key=str(alice.pk), limit=ai_content.RETRY_LIMIT)
     assert post_json(alice_client, url, {})[0] == 200
     assert _queued_ai_tasks(prompt) == 2
 

@@ -22,7 +22,7 @@ from taggit.models import Tag
 from prompts import ai, selectors
 from prompts.media import storage
 from prompts.models import Prompt
-from prompts.services import seo, slugs, text, uploads
+from prompts.services import ratelimit, seo, slugs, text, uploads
 from prompts.services.errors import Conflict, NotFound
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,9 @@ MAX_AI_ATTEMPTS = 5
 AI_ATTEMPTS_CAP = MAX_AI_ATTEMPTS + 3
 # A queued task not started after this long is taken as lost, and a retry may queue another.
 AI_QUEUED_LOST_AFTER = timedelta(minutes=10)
+# "Try Again" per person: enough for every prompt on a busy day, not for a script.
+RETRY_LIMIT = 20
+RETRY_WINDOW_SECONDS = 600
 TRIED_ENOUGH = "We've tried several times already. Our team will complete this prompt for you."
 STUCK_REQUEUE_AFTER = timedelta(minutes=10)
 STUCK_FALLBACK_AFTER = timedelta(minutes=30)
@@ -218,6 +221,9 @@ def retry_ai_content(*, user, processing_uuid) -> Prompt:
     prompt = selectors.own_prompt(user=user, processing_uuid=processing_uuid)
     if prompt is None:
         raise NotFound("This prompt was not found.")
+    ratelimit.hit(scope="ai-retry", key=str(user.pk), limit=RETRY_LIMIT, window=RETRY_WINDOW_SECONDS).raise_if_denied(
+        "You've asked us to try again many times in a short while. Please wait {wait} and try again."
+    )
     return requeue_ai(prompt=prompt)
 
 

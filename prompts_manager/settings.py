@@ -114,17 +114,22 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": SQLITE_PATH,
-            # Web and worker share the file: WAL lets readers work during a write, IMMEDIATE
-            # takes the write lock at BEGIN so two writers queue instead of failing with
-            # "database is locked" half-way through a transaction.
-            "OPTIONS": {
-                "timeout": 20,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
             "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH") or None},
         }
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Whenever the engine is SQLite (no DATABASE_URL, or DATABASE_URL=sqlite:///...), web and
+    # worker share the file: WAL lets readers work during a write, IMMEDIATE takes the write lock
+    # at BEGIN so two writers queue instead of failing with "database is locked" half-way through
+    # a transaction, and the timeout is how long a writer queues.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
+    # A persistent connection gains nothing on a local file and would hold a lock between requests.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (shared by web and worker) ---------------------------------------------------

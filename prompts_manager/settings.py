@@ -288,10 +288,18 @@ Q_CLUSTER = {
     "label": "Django Q",
 }
 
+# --- Health checks (/healthz, /readyz) -------------------------------------------------------
+# Each readiness check (database, cache, storage, queue, stuck prompts) must answer within this.
+READYZ_BUDGET_SECONDS = env_float("READYZ_BUDGET_SECONDS", 2.0)
+# The oldest task no worker has taken may wait this long before /readyz answers 503.
+READYZ_QUEUE_LAG_SECONDS = int(os.environ.get("READYZ_QUEUE_LAG_SECONDS", "300"))
+
 # --- Production security ----------------------------------------------------------------
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not TESTING)
+    # A load balancer or monitor may probe over plain HTTP inside the platform.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SESSION_COOKIE_SECURE = not TESTING
     CSRF_COOKIE_SECURE = not TESTING
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "prompts.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -309,13 +310,39 @@ if not DEBUG:
     SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# One JSON object per line in production (LOG_FORMAT=json|text overrides), each with the request id
+# and the upload/prompt id where known (prompts/observability.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG or TESTING else "json").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "prompts.observability.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "prompts.observability.JsonFormatter"},
+        "text": {"format": "%(levelname)s %(name)s [req=%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Error reports (web and worker: both load these settings) when SENTRY_DSN is set.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from prompts.observability import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", ""),
+        release=os.environ.get("HEROKU_SLUG_COMMIT", ""),
+        traces=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+    )
 CSRF_FAILURE_VIEW = "prompts.views.api.csrf_failure"
 
 # --- Content Security Policy (django-csp) -------------------------------------------------

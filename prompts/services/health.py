@@ -13,6 +13,7 @@ URLs and sometimes credentials, and /readyz is public. The full error goes to th
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 import uuid
@@ -138,7 +139,11 @@ def readiness(*, budget: float | None = None) -> list[CheckResult]:
     budget = settings.READYZ_BUDGET_SECONDS if budget is None else budget
     pool = ThreadPoolExecutor(max_workers=len(CHECKS), thread_name_prefix="readyz")
     started = time.monotonic()
-    futures = {name: pool.submit(_run, name, check) for name, check in CHECKS.items()}
+    # Each thread gets a copy of the request's context, so its log lines carry the request id.
+    futures = {
+        name: pool.submit(contextvars.copy_context().run, _run, name, check)
+        for name, check in CHECKS.items()
+    }
     results = []
     for name, future in futures.items():
         remaining = max(0.0, budget - (time.monotonic() - started))

@@ -7,4 +7,6 @@ class PromptsConfig(AppConfig):
 
     def ready(self):
         # Connect the receivers: the log-in throttle's success and the username skeleton index.
-        from prompts import auth_backends, receivers  # noqa: F401
+        from prompts import auth_backends, receivers, worker_lifecycle  # noqa: F401
+
+        worker_lifecycle.connect()  # the worker's SIGTERM handling (a no-op outside a worker)

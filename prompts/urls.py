@@ -2,10 +2,12 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path
 
 from prompts.sitemaps import SITEMAPS
-from prompts.views import api, media, pages, public, search
+from prompts.views import api, health, media, pages, public, search
 
 urlpatterns = [
     path("", search.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("search/", search.search, name="search"),
     path("robots.txt", public.robots_txt, name="robots"),
     path("sitemap.xml", sitemap_views.index, {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap_section"},

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "prompts.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -114,17 +115,22 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": SQLITE_PATH,
-            # Web and worker share the file: WAL lets readers work during a write, IMMEDIATE
-            # takes the write lock at BEGIN so two writers queue instead of failing with
-            # "database is locked" half-way through a transaction.
-            "OPTIONS": {
-                "timeout": 20,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
             "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH") or None},
         }
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Whenever the engine is SQLite (no DATABASE_URL, or DATABASE_URL=sqlite:///...), web and
+    # worker share the file: WAL lets readers work during a write, IMMEDIATE takes the write lock
+    # at BEGIN so two writers queue instead of failing with "database is locked" half-way through
+    # a transaction, and the timeout is how long a writer queues.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
+    # A persistent connection gains nothing on a local file and would hold a lock between requests.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (shared by web and worker) ---------------------------------------------------
@@ -290,10 +296,18 @@ Q_CLUSTER = {
     "label": "Django Q",
 }
 
+# --- Health checks (/healthz, /readyz) -------------------------------------------------------
+# Each readiness check (database, cache, storage, queue, stuck prompts) must answer within this.
+READYZ_BUDGET_SECONDS = env_float("READYZ_BUDGET_SECONDS", 2.0)
+# The oldest task no worker has taken may wait this long before /readyz answers 503.
+READYZ_QUEUE_LAG_SECONDS = int(os.environ.get("READYZ_QUEUE_LAG_SECONDS", "300"))
+
 # --- Production security ----------------------------------------------------------------
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not TESTING)
+    # A load balancer or monitor may probe over plain HTTP inside the platform.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SESSION_COOKIE_SECURE = not TESTING
     CSRF_COOKIE_SECURE = not TESTING
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
@@ -303,13 +317,39 @@ if not DEBUG:
     SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# One JSON object per line in production (LOG_FORMAT=json|text overrides), each with the request id
+# and the upload/prompt id where known (prompts/observability.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG or TESTING else "json").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "prompts.observability.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "prompts.observability.JsonFormatter"},
+        "text": {"format": "%(levelname)s %(name)s [req=%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Error reports (web and worker: both load these settings) when SENTRY_DSN is set.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from prompts.observability import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", ""),
+        release=os.environ.get("HEROKU_SLUG_COMMIT", ""),
+        traces=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+    )
 CSRF_FAILURE_VIEW = "prompts.views.api.csrf_failure"
 
 # --- Content Security Policy (django-csp) -------------------------------------------------

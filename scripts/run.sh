@@ -11,7 +11,7 @@ PY=.venv/bin/python
 $PY manage.py migrate --noinput
 $PY manage.py createcachetable
 $PY manage.py seed_demo
-$PY manage.py qcluster &
+$PY manage.py worker &
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
 echo

@@ -34,7 +34,7 @@ def start_qcluster(*, extra_env: dict[str, str] | None = None, workers: int = 1)
     env.update(extra_env or {})
     log = open(ROOT / f".qcluster-{os.getpid()}.log", "ab")
     return subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "manage.py", "worker"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 

@@ -70,3 +70,23 @@ def test_production_mode_turns_on_security_and_check_deploy_is_clean():
 
     shown = run_python(PRINT_SETTINGS, SECRET_KEY="a-long-random-production-secret-" + "x" * 40)
     assert shown.stdout.split()[-1] == "True"  # secure session cookie
+
+
+SQLITE_CONNECTION = (
+    "import django; django.setup(); from django.db import connection; "
+    "cursor = connection.cursor(); cursor.execute('PRAGMA journal_mode'); mode = cursor.fetchone()[0]; "
+    "o = connection.settings_dict['OPTIONS']; "
+    "print(connection.vendor, mode, o.get('transaction_mode'), o.get('timeout'), connection.settings_dict['NAME'])"
+)
+
+
+def test_sqlite_through_database_url_gets_wal_immediate_and_timeout(tmp_path):
+    # Without these, web and worker sharing a DATABASE_URL=sqlite:/// file block each other
+    # ("database is locked" in the middle of a transaction).
+    path = tmp_path / "via-url.sqlite3"
+    for env in ({"DATABASE_URL": f"sqlite:///{path}"}, {"SQLITE_PATH": str(path)}):
+        result = run_python(SQLITE_CONNECTION, DEBUG="1", **env)
+        assert result.returncode == 0, result.stderr
+        vendor, journal, transaction_mode, timeout, name = result.stdout.split()
+        assert (vendor, journal, transaction_mode, timeout) == ("sqlite", "wal", "IMMEDIATE", "20"), env
+        assert name == str(path)

@@ -240,3 +240,19 @@ def upload_endpoint() -> str:
     if not is_s3():
         return ""
     return _storage().endpoint_url or f"https://s3.{_storage().region_name}.amazonaws.com"
+
+
+def ping() -> None:
+    """Can the storage be reached and used? (readiness: HEAD the bucket, or the media root is writable)."""
+    try:
+        if is_s3():
+            s3_client().head_bucket(Bucket=bucket())
+            return
+        root = Path(settings.MEDIA_ROOT)
+        root.mkdir(parents=True, exist_ok=True)
+        if not os.access(root, os.W_OK):
+            raise StorageError("the media root is not writable")
+    except StorageError:
+        raise
+    except Exception as exc:
+        raise _wrap(exc, "(bucket)") from exc

@@ -1,4 +1,4 @@
-"""SEO helpers: slugs, file names, alt text and meta truncation. Pure functions."""
+"""SEO helpers: meta titles and descriptions, alt text, file names, JSON-LD (slugs: slugs.py). Pure functions."""
 import re
 import time
 

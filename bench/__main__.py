@@ -4,6 +4,7 @@ A benchmark is any module of this package with a `run()` function, so adding one
 file. A benchmark reports targets as PASS/MISS in its table; the exit status only says whether
 it ran (0) or the command line was wrong (2).
 """
+
 from __future__ import annotations
 
 import importlib

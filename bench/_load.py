@@ -14,6 +14,7 @@ Answer: one entry per phase with the latencies of the answered requests (ms), th
 seconds, the errors (any non-200 answer, reset, or timeout) and every answer counted
 (answered_total, warmup included).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -62,8 +63,16 @@ class Client:
         self.reader = self.writer = None
 
 
-async def one_client(client: Client, paths: list[str], offset: int, record_from: float, stop_at: float,
-                     latencies: list[float], errors: Counter, answered: list[int]) -> None:
+async def one_client(
+    client: Client,
+    paths: list[str],
+    offset: int,
+    record_from: float,
+    stop_at: float,
+    latencies: list[float],
+    errors: Counter,
+    answered: list[int],
+) -> None:
     index = offset
     while True:
         started = time.perf_counter()
@@ -73,7 +82,7 @@ async def one_client(client: Client, paths: list[str], offset: int, record_from:
         index += 1
         try:
             status = await asyncio.wait_for(client.get(path), REQUEST_TIMEOUT)
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
             client.close()
             if started >= record_from:
                 errors[type(exc).__name__] += 1
@@ -92,17 +101,23 @@ async def run_phase(spec: dict, phase: dict) -> dict:
     latencies: list[float] = []
     errors: Counter = Counter()
     answered = [0]  # every answer, warmup included: the caller divides CPU time by it
-    clients = [Client(spec["host"], spec["port"], spec.get("headers", {}), phase.get("keepalive", True))
-               for _ in range(phase["concurrency"])]
+    clients = [
+        Client(spec["host"], spec["port"], spec.get("headers", {}), phase.get("keepalive", True))
+        for _ in range(phase["concurrency"])
+    ]
     record_from = time.perf_counter() + phase.get("warmup", 0.0)
     stop_at = record_from + phase["seconds"]
-    running = asyncio.gather(*(one_client(c, phase["paths"], i, record_from, stop_at, latencies, errors, answered)
-                               for i, c in enumerate(clients)))
+    running = asyncio.gather(
+        *(
+            one_client(c, phase["paths"], i, record_from, stop_at, latencies, errors, answered)
+            for i, c in enumerate(clients)
+        )
+    )
     if phase.get("hard_stop"):
         # Long requests (a long poll) still in flight at the end are dropped, not waited for.
         try:
             await asyncio.wait_for(running, max(0.0, stop_at - time.perf_counter()))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         for client in clients:
             client.close()
@@ -111,8 +126,14 @@ async def run_phase(spec: dict, phase: dict) -> dict:
     # Otherwise requests started before stop_at and answered after it are counted, and the
     # window is measured up to the last answer.
     measured = max(time.perf_counter() - record_from, 1e-9)
-    return {"label": phase["label"], "concurrency": phase["concurrency"], "seconds": measured,
-            "latencies_ms": latencies, "errors": dict(errors), "answered_total": answered[0]}
+    return {
+        "label": phase["label"],
+        "concurrency": phase["concurrency"],
+        "seconds": measured,
+        "latencies_ms": latencies,
+        "errors": dict(errors),
+        "answered_total": answered[0],
+    }
 
 
 async def main(spec: dict) -> list[dict]:

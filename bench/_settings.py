@@ -5,6 +5,7 @@ collectstatic into STATIC_ROOT (/staticfiles/) at build time; a copy there would
 edits of static/ and be served to everyone's tests on this machine, so the benchmark lets
 WhiteNoise find the files itself (indexed once at start, as from STATIC_ROOT).
 """
+
 from prompts_manager.settings import *  # noqa: F401,F403
 
 WHITENOISE_USE_FINDERS = True

@@ -1,4 +1,5 @@
 """The whole site on loopback for benchmarks: a fresh PostgreSQL database, gunicorn, qcluster, fake AI."""
+
 from __future__ import annotations
 
 import os
@@ -28,19 +29,21 @@ def free_port() -> int:
 
 def site_env(media_root: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "PROMPTFINDER_TESTING", "SQLITE_PATH"}}
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "prompts_manager.settings",
-        "DATABASE_URL": f"{PG}/{DB_NAME}",
-        "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "0",
-        "PROMPTFINDER_TESTING": "1",  # plain HTTP cookies on loopback; otherwise production settings
-        "MEDIA_ROOT": media_root,
-        "UPLOAD_HOURLY_PRESIGN_LIMIT": "100000",
-        "UPLOAD_WEEKLY_LIMIT": "100000",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "prompts_manager.settings",
+            "DATABASE_URL": f"{PG}/{DB_NAME}",
+            "SECRET_KEY": "bench-secret-key-" + "x" * 40,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "0",
+            "PROMPTFINDER_TESTING": "1",  # plain HTTP cookies on loopback; otherwise production settings
+            "MEDIA_ROOT": media_root,
+            "UPLOAD_HOURLY_PRESIGN_LIMIT": "100000",
+            "UPLOAD_WEEKLY_LIMIT": "100000",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra or {})
     return env
 
@@ -95,8 +98,24 @@ def procfile_web_options() -> dict[str, int]:
 
 def start_gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = start([sys.executable, "-m", "gunicorn", "prompts_manager.wsgi", "--bind", f"127.0.0.1:{port}",
-                  "--workers", str(workers), "--threads", str(threads), "--timeout", "60"], env, "gunicorn")
+    proc = start(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "prompts_manager.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            "60",
+        ],
+        env,
+        "gunicorn",
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -126,7 +145,6 @@ def prepared_site(extra_env: dict[str, str] | None = None):
 
     django.setup()
     from django.contrib.auth import get_user_model
-
     from django_q.models import Schedule
 
     Schedule.objects.all().delete()  # only the benchmark's own tasks run
@@ -187,8 +205,15 @@ def database_backends() -> list[int]:
 def logged_in_session(url: str) -> requests.Session:
     session = requests.Session()
     session.get(f"{url}/accounts/login/")
-    response = session.post(f"{url}/accounts/login/", data={
-        "username": "bench", "password": PASSWORD, "csrfmiddlewaretoken": session.cookies["csrftoken"],
-    }, headers={"Referer": f"{url}/accounts/login/"}, allow_redirects=False)
+    response = session.post(
+        f"{url}/accounts/login/",
+        data={
+            "username": "bench",
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        headers={"Referer": f"{url}/accounts/login/"},
+        allow_redirects=False,
+    )
     assert response.status_code == 302, response.text[:300]
     return session

@@ -1,4 +1,5 @@
 """Small helpers shared by the benchmarks: timing, text tables, result files."""
+
 from __future__ import annotations
 
 import gc
@@ -7,10 +8,10 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -37,8 +38,12 @@ class Timing:
         return min(self.samples_ms)
 
     def as_dict(self) -> dict:
-        return {"p50_ms": round(self.p50, 2), "p95_ms": round(self.p95, 2), "min_ms": round(self.min, 2),
-                "samples_ms": [round(s, 2) for s in self.samples_ms]}
+        return {
+            "p50_ms": round(self.p50, 2),
+            "p95_ms": round(self.p95, 2),
+            "min_ms": round(self.min, 2),
+            "samples_ms": [round(s, 2) for s in self.samples_ms],
+        }
 
 
 def measure(fns: dict[str, Callable[[], object]], *, warmup: int = 1, repeats: int = 7) -> dict[str, Timing]:
@@ -79,12 +84,16 @@ class Table:
         cells = [[_text(c) for c in row] for row in [self.headers, *self.rows]]
         widths = [max(len(row[i]) for row in cells) for i in range(len(self.headers))]
         # A column is right-aligned when every cell that is not a placeholder reads as a number.
-        numeric = [any(_is_number(row[i]) for row in cells[1:])
-                   and all(_is_number(row[i]) or row[i] in PLACEHOLDERS for row in cells[1:])
-                   for i in range(len(self.headers))]
+        numeric = [
+            any(_is_number(row[i]) for row in cells[1:])
+            and all(_is_number(row[i]) or row[i] in PLACEHOLDERS for row in cells[1:])
+            for i in range(len(self.headers))
+        ]
 
         def line(row: list[str]) -> str:
-            return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric)).rstrip()
+            return "  ".join(
+                c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric, strict=False)
+            ).rstrip()
 
         out = [self.title, line(cells[0]), "  ".join("-" * w for w in widths)]
         out += [line(row) for row in cells[1:]]
@@ -121,7 +130,7 @@ class OtherLoad:
 
     share: float | None = None
 
-    def __enter__(self) -> "OtherLoad":
+    def __enter__(self) -> OtherLoad:
         self._start = (_machine_busy_seconds(), _own_cpu_seconds(), time.perf_counter())
         return self
 
@@ -177,7 +186,7 @@ def write_results(name: str, tables: list[Table], **extra: object) -> Path:
     path = RESULTS_DIR / f"{name}.json"
     document = {
         "benchmark": name,
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "tables": [table.as_dict() for table in tables],
         **extra,
@@ -188,5 +197,7 @@ def write_results(name: str, tables: list[Table], **extra: object) -> Path:
 
 def print_header(name: str) -> None:
     info = machine()
-    print(f"== bench {name} == {info['cpu_model']} x{info['nproc']}, Python {info['python']}, "
-          f"Pillow {info['pillow']}, load average {info['loadavg_1min']}")
+    print(
+        f"== bench {name} == {info['cpu_model']} x{info['nproc']}, Python {info['python']}, "
+        f"Pillow {info['pillow']}, load average {info['loadavg_1min']}"
+    )

@@ -11,6 +11,7 @@ Target (PASS/MISS): the reader takes < 20 ms (p95) on the 3 MB PNGs without stea
 that does carry stealth bits must be decoded to read them: reported, no target. The privacy
 rewrites (clear_stealth_bits, remove_provenance) are reported too.
 """
+
 from __future__ import annotations
 
 import io
@@ -45,8 +46,10 @@ def inputs() -> list[tuple[str, bytes, bool]]:
     """(label, bytes, has a target)."""
     rgba = noisy("RGBA", (1000, 740), 1)
     graph, workflow = samples.comfy_hires(), samples.comfy_workflow_only()
-    comfy = samples.png([samples.text_chunk("prompt", json.dumps(graph)), samples.text_chunk("workflow", json.dumps(workflow))],
-                        image=rgba)
+    comfy = samples.png(
+        [samples.text_chunk("prompt", json.dumps(graph)), samples.text_chunk("workflow", json.dumps(workflow))],
+        image=rgba,
+    )
     a1111 = samples.png([samples.text_chunk("parameters", samples.A1111)], image=noisy("RGB", (1150, 860), 2))
     stealth = _stealth_full_size(rgba)
     photo = noisy("RGB", (1400, 1050), 3)
@@ -59,9 +62,13 @@ def inputs() -> list[tuple[str, bytes, bool]]:
     buffer = io.BytesIO()
     noisy("RGB", (800, 800), 4).save(buffer, format="PNG")
     signed = signed_image("PNG", claim_generator="ChatGPT", software_agent="GPT-4o", image=buffer.getvalue())
-    return [("PNG RGBA + ComfyUI graph", comfy, True), ("PNG RGB + A1111 text", a1111, True),
-            ("PNG RGBA + stealth_pngcomp", stealth, False), ("JPEG + A1111 UserComment", jpeg, False),
-            ("PNG + C2PA manifest", signed, False)]
+    return [
+        ("PNG RGBA + ComfyUI graph", comfy, True),
+        ("PNG RGB + A1111 text", a1111, True),
+        ("PNG RGBA + stealth_pngcomp", stealth, False),
+        ("JPEG + A1111 UserComment", jpeg, False),
+        ("PNG + C2PA manifest", signed, False),
+    ]
 
 
 def _stealth_full_size(image: Image.Image) -> bytes:
@@ -92,25 +99,41 @@ def run() -> None:
     for label, data, _ in files:
         within = "within" if len(data) <= MAX_IMAGE_BYTES else "OVER"
         print(f"  {label}: {len(data):,} bytes ({len(data) / 2**20:.2f} MiB, {within} the 3 MiB limit)")
-    table = Table(f"Read time per file, ms (warm-up {WARMUP}, {REPEATS} runs each, interleaved)",
-                  ["input", "MiB", "baseline p50", "ours p50", "ours p95", "ours min", "found", "target"])
-    rewrite = Table("Privacy rewrites per file, ms (p50)", ["input", "clear_stealth_bits", "remove_provenance",
-                                                            "changed"])
+    table = Table(
+        f"Read time per file, ms (warm-up {WARMUP}, {REPEATS} runs each, interleaved)",
+        ["input", "MiB", "baseline p50", "ours p50", "ours p95", "ours min", "found", "target"],
+    )
+    rewrite = Table(
+        "Privacy rewrites per file, ms (p50)", ["input", "clear_stealth_bits", "remove_provenance", "changed"]
+    )
     timings = {}
     with OtherLoad() as other_load:
         for label, data, targeted in files:
             results: list[dict] = []
-            got = measure({"baseline": lambda data=data: baseline(data),
-                           "ours": lambda data=data, results=results: results.append(generation.read(data))},
-                          warmup=WARMUP, repeats=REPEATS)
+            got = measure(
+                {
+                    "baseline": lambda data=data: baseline(data),
+                    "ours": lambda data=data, results=results: results.append(generation.read(data)),
+                },
+                warmup=WARMUP,
+                repeats=REPEATS,
+            )
             timings[label] = {name: timing.as_dict() for name, timing in got.items()}
             found = results[-1]
             what = (found.get("source") or "") + (f", {found['generator']}" if found.get("generator") else "")
             if found.get("provenance"):
                 what += ", C2PA"
             target = f"<{TARGET_MS:g} {verdict(got['ours'].p95 < TARGET_MS)}" if targeted else "—"
-            table.add(label, f"{len(data) / 2**20:.2f}", got["baseline"].p50, got["ours"].p50, got["ours"].p95,
-                      got["ours"].min, what or "nothing", target)
+            table.add(
+                label,
+                f"{len(data) / 2**20:.2f}",
+                got["baseline"].p50,
+                got["ours"].p50,
+                got["ours"].p95,
+                got["ours"].min,
+                what or "nothing",
+                target,
+            )
             fmt = "JPEG" if label.startswith("JPEG") else "PNG"
             outputs: dict[str, bytes] = {}
 
@@ -125,20 +148,33 @@ def run() -> None:
             rewrite.add(label, private["clear"].p50, private["remove"].p50, ", ".join(changed) or "neither")
     table.notes = [
         "baseline = Image.open(data).text, how the previous reader reached PNG text chunks (it decodes the pixels).",
-        ("ours = prompts.media.generation.read: our own chunk/segment walk, EXIF via Pillow, stealth check on the "
-         "first 120 rows of the first column only, c2pa-python only when a manifest box is present."),
+        (
+            "ours = prompts.media.generation.read: our own chunk/segment walk, EXIF via Pillow, stealth check on the "
+            "first 120 rows of the first column only, c2pa-python only when a manifest box is present."
+        ),
         "A file with stealth bits is decoded in full to read them (no target for it).",
     ]
     if other_load.share is not None:
         busy = other_load.share > 0.10
-        table.notes.append(f"{'MACHINE BUSY: ' if busy else ''}other processes used {other_load.share:.0%} of the "
-                           f"{os.cpu_count()} CPUs while these were timed.")
-    rewrite.notes = [("clear_stealth_bits re-encodes a PNG only when it carries the stealth signature (noise "
-                      "compresses slowly: a real picture re-encodes faster); remove_provenance copies the container "
-                      "without C2PA boxes.")]
+        table.notes.append(
+            f"{'MACHINE BUSY: ' if busy else ''}other processes used {other_load.share:.0%} of the "
+            f"{os.cpu_count()} CPUs while these were timed."
+        )
+    rewrite.notes = [
+        (
+            "clear_stealth_bits re-encodes a PNG only when it carries the stealth signature (noise "
+            "compresses slowly: a real picture re-encodes faster); remove_provenance copies the container "
+            "without C2PA boxes."
+        )
+    ]
     for item in (table, rewrite):
         print()
         print(item.render())
-    path = write_results(NAME, [table, rewrite], inputs={label: len(data) for label, data, _ in files}, timings=timings,
-                         other_processes_cpu_share=other_load.share)
+    path = write_results(
+        NAME,
+        [table, rewrite],
+        inputs={label: len(data) for label, data, _ in files},
+        timings=timings,
+        other_processes_cpu_share=other_load.share,
+    )
     print(f"\nwritten {path.relative_to(ROOT)}")

@@ -6,6 +6,7 @@ failed) and, at the end, check that every submitted prompt exists and completed:
 The baseline in the same run is one person alone doing the same flow (per-step latency).
 Like a browser, the client re-sends a GET once when a kept-alive connection was closed under it.
 """
+
 from __future__ import annotations
 
 import io
@@ -33,8 +34,10 @@ def image_bytes(seed: int) -> bytes:
     draw = ImageDraw.Draw(img)
     for _ in range(12):
         x, y = rng.randrange(800), rng.randrange(600)
-        draw.ellipse((x, y, x + rng.randrange(20, 200), y + rng.randrange(20, 200)),
-                     fill=tuple(rng.randrange(256) for _ in range(3)))
+        draw.ellipse(
+            (x, y, x + rng.randrange(20, 200), y + rng.randrange(20, 200)),
+            fill=tuple(rng.randrange(256) for _ in range(3)),
+        )
     buffer = io.BytesIO()
     img.save(buffer, format="JPEG", quality=85)
     return buffer.getvalue()
@@ -66,12 +69,23 @@ class Person(threading.Thread):
         session = requests.Session()
         # Like a browser: a GET sent on a kept-alive connection that the server closed at that
         # moment is sent once more. POST/PUT are never retried here.
-        session.mount("http://", HTTPAdapter(max_retries=Retry(total=1, connect=1, read=1, status=0,
-                                                               allowed_methods=frozenset({"GET"}))))
+        session.mount(
+            "http://",
+            HTTPAdapter(max_retries=Retry(total=1, connect=1, read=1, status=0, allowed_methods=frozenset({"GET"}))),
+        )
         session.get(f"{self.url}/accounts/login/")
-        response = self.timed("login", lambda: session.post(f"{self.url}/accounts/login/", data={
-            "username": self.username, "password": self.password,
-            "csrfmiddlewaretoken": session.cookies["csrftoken"]}, allow_redirects=False))
+        response = self.timed(
+            "login",
+            lambda: session.post(
+                f"{self.url}/accounts/login/",
+                data={
+                    "username": self.username,
+                    "password": self.password,
+                    "csrfmiddlewaretoken": session.cookies["csrftoken"],
+                },
+                allow_redirects=False,
+            ),
+        )
         if response is None or response.status_code != 302:
             self.stats["errors"].append("login refused")
             return
@@ -80,27 +94,48 @@ class Person(threading.Thread):
         while time.time() < self.stop_at:
             seed += 1
             data = image_bytes(seed)
-            presigned = self.timed("presign", lambda: session.post(f"{self.url}/api/upload/b2/presign/", json={
-                "filename": "load.jpg", "content_type": "image/jpeg", "file_size": len(data)}, headers=headers))
+            presigned = self.timed(
+                "presign",
+                lambda: session.post(
+                    f"{self.url}/api/upload/b2/presign/",
+                    json={"filename": "load.jpg", "content_type": "image/jpeg", "file_size": len(data)},
+                    headers=headers,
+                ),
+            )
             if presigned is None or presigned.status_code != 200:
                 continue
             answer = presigned.json()
-            put = self.timed("PUT", lambda: session.put(self.url + answer["presigned_url"], data=data,
-                                                         headers=answer["headers"]))
+            put = self.timed(
+                "PUT", lambda: session.put(self.url + answer["presigned_url"], data=data, headers=answer["headers"])
+            )
             if put is None or put.status_code != 200:
                 continue
             ok = True
             for step in ("complete", "moderate", "variants"):
-                response = self.timed(step, lambda: session.post(f"{self.url}/api/upload/b2/{step}/",
-                                                                  json={"upload_id": answer["upload_id"]}, headers=headers))
+                response = self.timed(
+                    step,
+                    lambda: session.post(
+                        f"{self.url}/api/upload/b2/{step}/", json={"upload_id": answer["upload_id"]}, headers=headers
+                    ),
+                )
                 if response is None or response.status_code != 200:
                     ok = False
                     break
             if not ok:
                 continue
-            submit = self.timed("submit", lambda: session.post(f"{self.url}/upload/submit/", data={
-                "upload_id": answer["upload_id"], "content": f"load test prompt {seed}", "ai_generator": "flux",
-                "csrfmiddlewaretoken": session.cookies["csrftoken"]}, allow_redirects=False))
+            submit = self.timed(
+                "submit",
+                lambda: session.post(
+                    f"{self.url}/upload/submit/",
+                    data={
+                        "upload_id": answer["upload_id"],
+                        "content": f"load test prompt {seed}",
+                        "ai_generator": "flux",
+                        "csrfmiddlewaretoken": session.cookies["csrftoken"],
+                    },
+                    allow_redirects=False,
+                ),
+            )
             if submit is None or submit.status_code != 302:
                 continue
             uuid = submit.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
@@ -161,14 +196,21 @@ def run() -> None:
         incomplete = found.filter(processing_complete=False).count()
         duplicates = Upload.objects.filter(id__in=submitted).count() - found.values("upload_id").distinct().count()
 
-    table = Table(f"Whole flow, {USERS} people for {DURATION:.0f} s: gunicorn (2x16 threads) + qcluster (2) + PostgreSQL",
-                  ["step", "alone p50 ms", "crowd p50 ms", "crowd p95 ms", "crowd p99 ms", "requests"])
+    table = Table(
+        f"Whole flow, {USERS} people for {DURATION:.0f} s: gunicorn (2x16 threads) + qcluster (2) + PostgreSQL",
+        ["step", "alone p50 ms", "crowd p50 ms", "crowd p95 ms", "crowd p99 ms", "requests"],
+    )
     for step in ("login", "presign", "PUT", "complete", "moderate", "variants", "submit", "status"):
         values = sorted(crowd["latency"].get(step, [0.0]))
         solo = alone["latency"].get(step, [0.0])
-        table.add(step, round(statistics.median(solo), 1), round(statistics.median(values), 1),
-                  round(values[int(0.95 * (len(values) - 1))], 1), round(values[int(0.99 * (len(values) - 1))], 1),
-                  len(values))
+        table.add(
+            step,
+            round(statistics.median(solo), 1),
+            round(statistics.median(values), 1),
+            round(values[int(0.95 * (len(values) - 1))], 1),
+            round(values[int(0.99 * (len(values) - 1))], 1),
+            len(values),
+        )
     summary = Table("Outcome", ["measure", "value", "target", "result"])
     summary.add("prompts submitted", len(submitted), "—", "—")
     summary.add("prompts/minute", round(len(submitted) / (DURATION / 60), 1), "—", "—")
@@ -181,4 +223,4 @@ def run() -> None:
     print(table.render())
     print(summary.render())
     write_results("load", [table, summary], errors=crowd["errors"][:50])
-    print(f"  ... done", file=sys.stderr)
+    print("  ... done", file=sys.stderr)

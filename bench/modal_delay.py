@@ -17,6 +17,7 @@ anything overstated.
 Target (PASS/MISS): with the long poll, the modal opens <= 0.5 s after completion (p95), and
 every page shows "✅ Your prompt is ready!".
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,10 @@ BASE_AI_DELAY = 2.0
 POLL_MS = 3000
 TARGET_MS = 500.0
 READY_TITLE = "✅ Your prompt is ready!"
-MODES = {"long poll on (20 s)": {"PROCESSING_LONG_POLL_SECONDS": "20", "PROCESSING_POLL_MS": str(POLL_MS)},
-         "long poll off (baseline, 3 s polling)": {"PROCESSING_LONG_POLL_SECONDS": "0", "PROCESSING_POLL_MS": str(POLL_MS)}}
+MODES = {
+    "long poll on (20 s)": {"PROCESSING_LONG_POLL_SECONDS": "20", "PROCESSING_POLL_MS": str(POLL_MS)},
+    "long poll off (baseline, 3 s polling)": {"PROCESSING_LONG_POLL_SECONDS": "0", "PROCESSING_POLL_MS": str(POLL_MS)},
+}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 # Runs before the page's own scripts: the moment the dialog opens and when each status answer arrives.
@@ -69,10 +72,17 @@ def ai_delays() -> list[float]:
 
 def submit(session, url: str, upload_id: str, index: int, delay: float) -> str:
     """Submit a ready upload; the fake AI answers after `delay` s (its [[ai:delay=..]] marker)."""
-    response = session.post(f"{url}/upload/submit/", data={
-        "upload_id": upload_id, "content": f"bench modal {index}, a lighthouse at dusk [[ai:delay={delay:.2f}]]",
-        "ai_generator": "flux", "csrfmiddlewaretoken": session.cookies["csrftoken"],
-    }, headers={"Referer": f"{url}/upload/"}, allow_redirects=False)
+    response = session.post(
+        f"{url}/upload/submit/",
+        data={
+            "upload_id": upload_id,
+            "content": f"bench modal {index}, a lighthouse at dusk [[ai:delay={delay:.2f}]]",
+            "ai_generator": "flux",
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        headers={"Referer": f"{url}/upload/"},
+        allow_redirects=False,
+    )
     assert response.status_code == 302, response.text[:300]
     return response.headers["Location"]
 
@@ -108,9 +118,14 @@ def run() -> None:
     seen: dict[str, list[dict]] = {mode: [] for mode in MODES}
     with _stack.prepared_site(fake.env(timeout=30, max_retries=0)) as env:
         # bench._settings: WhiteNoise serves /static/ from the apps' folders (no collectstatic copy).
-        webs = {mode: _stack.start_gunicorn({**env, **extra, "DJANGO_SETTINGS_MODULE": "bench._settings"},
-                                            workers=options.get("workers", 2), threads=options.get("threads", 4))
-                for mode, extra in MODES.items()}
+        webs = {
+            mode: _stack.start_gunicorn(
+                {**env, **extra, "DJANGO_SETTINGS_MODULE": "bench._settings"},
+                workers=options.get("workers", 2),
+                threads=options.get("threads", 4),
+            )
+            for mode, extra in MODES.items()
+        }
         worker = _stack.start_qcluster(env, workers=2)
         try:
             first_url = next(iter(webs.values()))[1]
@@ -120,8 +135,9 @@ def run() -> None:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
                 context = browser.new_context()
-                context.add_cookies([{"name": "sessionid", "value": session.cookies["sessionid"],
-                                      "domain": "127.0.0.1", "path": "/"}])
+                context.add_cookies(
+                    [{"name": "sessionid", "value": session.cookies["sessionid"], "domain": "127.0.0.1", "path": "/"}]
+                )
                 context.add_init_script(WATCH_PAGE)
                 for index, delay in enumerate(delays):
                     order = list(MODES) if index % 2 == 0 else list(reversed(MODES))
@@ -141,20 +157,41 @@ def run() -> None:
 
         from prompts.models import Prompt
 
-        completed = {str(uuid): at for uuid, at in Prompt.objects.filter(processing_completed_at__isnull=False)
-                     .values_list("processing_uuid", "processing_completed_at")}
+        completed = {
+            str(uuid): at
+            for uuid, at in Prompt.objects.filter(processing_completed_at__isnull=False).values_list(
+                "processing_uuid", "processing_completed_at"
+            )
+        }
     busy_after = _stack.other_cpu_share()
 
-    table = Table(f"Task commit -> modal open in headless Chromium, {PROMPTS} prompts per mode (AI answers after "
-                  f"{BASE_AI_DELAY:.0f}-{BASE_AI_DELAY + POLL_MS / 1000:.0f} s); gunicorn + qcluster + PostgreSQL",
-                  ["mode", "opened", "p50 ms", "p95 ms", "max ms", "answer p50 ms", "render p50 ms", "status requests/page",
-                   "target p95", "result"])
+    table = Table(
+        f"Task commit -> modal open in headless Chromium, {PROMPTS} prompts per mode (AI answers after "
+        f"{BASE_AI_DELAY:.0f}-{BASE_AI_DELAY + POLL_MS / 1000:.0f} s); gunicorn + qcluster + PostgreSQL",
+        [
+            "mode",
+            "opened",
+            "p50 ms",
+            "p95 ms",
+            "max ms",
+            "answer p50 ms",
+            "render p50 ms",
+            "status requests/page",
+            "target p95",
+            "result",
+        ],
+    )
     raw = {}
     for mode in MODES:
         delays_ms, answer_ms, render_ms, requests_per_page, failures = [], [], [], [], []
         for result in seen[mode]:
             done = completed.get(result["processing_uuid"])
-            if result.get("error") or done is None or result.get("title") != READY_TITLE or result.get("loaded_complete"):
+            if (
+                result.get("error")
+                or done is None
+                or result.get("title") != READY_TITLE
+                or result.get("loaded_complete")
+            ):
                 failures.append({k: result.get(k) for k in ("processing_uuid", "error", "title", "loaded_complete")})
                 continue
             done_ms = done.timestamp() * 1000
@@ -166,23 +203,48 @@ def run() -> None:
             requests_per_page.append(len(result["answers"]))
         long_poll = mode.startswith("long poll on")
         ok = long_poll and not failures and delays_ms and percentile(delays_ms, 0.95) <= TARGET_MS
-        stats = (round(statistics.median(delays_ms), 1), round(percentile(delays_ms, 0.95), 1), round(max(delays_ms), 1),
-                 round(statistics.median(answer_ms), 1), round(statistics.median(render_ms), 1),
-                 round(statistics.fmean(requests_per_page), 1)) if delays_ms else ("—",) * 6
-        table.add(mode, f"{len(delays_ms)}/{len(seen[mode])}", *stats,
-                  f"<= {TARGET_MS:.0f}" if long_poll else "—", verdict(bool(ok)) if long_poll else "—")
-        raw[mode] = {"delay_ms": delays_ms, "answer_ms": answer_ms, "render_ms": render_ms,
-                     "status_requests_per_page": requests_per_page, "failures": failures, "pages": seen[mode]}
+        stats = (
+            (
+                round(statistics.median(delays_ms), 1),
+                round(percentile(delays_ms, 0.95), 1),
+                round(max(delays_ms), 1),
+                round(statistics.median(answer_ms), 1),
+                round(statistics.median(render_ms), 1),
+                round(statistics.fmean(requests_per_page), 1),
+            )
+            if delays_ms
+            else ("—",) * 6
+        )
+        table.add(
+            mode,
+            f"{len(delays_ms)}/{len(seen[mode])}",
+            *stats,
+            f"<= {TARGET_MS:.0f}" if long_poll else "—",
+            verdict(bool(ok)) if long_poll else "—",
+        )
+        raw[mode] = {
+            "delay_ms": delays_ms,
+            "answer_ms": answer_ms,
+            "render_ms": render_ms,
+            "status_requests_per_page": requests_per_page,
+            "failures": failures,
+            "pages": seen[mode],
+        }
         if failures:
             table.notes.append(f"{mode}: {len(failures)} page(s) without the ready dialog: {failures[:3]}")
-    table.notes.append("delay = Date.now() in the page when the dialog opens - processing_completed_at; answer = the "
-                       "status answer that said complete arrived; render = answer -> dialog open")
+    table.notes.append(
+        "delay = Date.now() in the page when the dialog opens - processing_completed_at; answer = the "
+        "status answer that said complete arrived; render = answer -> dialog open"
+    )
     table.notes.append("the long poll re-reads the status every 0.2 s on the server (selectors.wait_for_status)")
     for share, when in ((busy_before, "before"), (busy_after, "after")):
         if share is not None:
             busy = share > 0.10
-            table.notes.append(f"{'MACHINE BUSY: ' if busy else ''}other processes used {share:.0%} of the "
-                               f"{os.cpu_count()} CPUs just {when} the run" + ("; times are noisy" if busy else ""))
+            table.notes.append(
+                f"{'MACHINE BUSY: ' if busy else ''}other processes used {share:.0%} of the "
+                f"{os.cpu_count()} CPUs just {when} the run" + ("; times are noisy" if busy else "")
+            )
     print(table.render())
-    write_results(NAME, [table], raw=raw, ai_delays=delays,
-                  other_processes_cpu_share={"before": busy_before, "after": busy_after})
+    write_results(
+        NAME, [table], raw=raw, ai_delays=delays, other_processes_cpu_share={"before": busy_before, "after": busy_after}
+    )

@@ -6,6 +6,7 @@ variants, then are submitted one by one at a pace the two workers can keep up wi
 processing_complete committed, (d) when a browser polling every 3 s from page load would see it.
 The baseline in the same run is the AI's own delay: the overhead is (c) minus it.
 """
+
 from __future__ import annotations
 
 import io
@@ -42,13 +43,18 @@ def sample_jpeg(index: int) -> bytes:
 def ready_upload(session, url: str, index: int) -> str:
     headers = {"X-CSRFToken": session.cookies["csrftoken"], "Referer": f"{url}/upload/"}
     data = sample_jpeg(index)
-    presigned = session.post(f"{url}/api/upload/b2/presign/", json={
-        "filename": f"bench-{index}.jpg", "content_type": "image/jpeg", "file_size": len(data)}, headers=headers).json()
+    presigned = session.post(
+        f"{url}/api/upload/b2/presign/",
+        json={"filename": f"bench-{index}.jpg", "content_type": "image/jpeg", "file_size": len(data)},
+        headers=headers,
+    ).json()
     put_url = presigned["presigned_url"]
     put_url = put_url if put_url.startswith("http") else url + put_url
     assert session.put(put_url, data=data, headers=presigned["headers"]).status_code == 200
     for step in ("complete", "moderate", "variants"):
-        response = session.post(f"{url}/api/upload/b2/{step}/", json={"upload_id": presigned["upload_id"]}, headers=headers)
+        response = session.post(
+            f"{url}/api/upload/b2/{step}/", json={"upload_id": presigned["upload_id"]}, headers=headers
+        )
         assert response.status_code == 200, response.text
     return presigned["upload_id"]
 
@@ -73,10 +79,17 @@ def run_one(ai_delay: float, table: Table, raw: dict) -> None:
             submits = {}
             for index, upload_id in enumerate(uploads):
                 started = time.time()
-                response = session.post(f"{url}/upload/submit/", data={
-                    "upload_id": upload_id, "content": f"bench prompt number {index}, a lighthouse at dusk",
-                    "ai_generator": "flux", "csrfmiddlewaretoken": session.cookies["csrftoken"],
-                }, headers={"Referer": f"{url}/upload/"}, allow_redirects=False)
+                response = session.post(
+                    f"{url}/upload/submit/",
+                    data={
+                        "upload_id": upload_id,
+                        "content": f"bench prompt number {index}, a lighthouse at dusk",
+                        "ai_generator": "flux",
+                        "csrfmiddlewaretoken": session.cookies["csrftoken"],
+                    },
+                    headers={"Referer": f"{url}/upload/"},
+                    allow_redirects=False,
+                )
                 answered = time.time()
                 assert response.status_code == 302, response.text[:300]
                 submits[upload_id] = (started, answered)
@@ -113,17 +126,31 @@ def run_one(ai_delay: float, table: Table, raw: dict) -> None:
     ]
     for name, values, target in rows:
         p95 = percentile(values, 0.95)
-        table.add(f"{ai_delay:.0f} s", name, round(statistics.median(values), 1), round(p95, 1),
-                  f"< {target}" if target else "—", verdict(p95 < target) if target else "—")
+        table.add(
+            f"{ai_delay:.0f} s",
+            name,
+            round(statistics.median(values), 1),
+            round(p95, 1),
+            f"< {target}" if target else "—",
+            verdict(p95 < target) if target else "—",
+        )
     table.notes.append(f"AI delay {ai_delay:.0f} s: {done}/{UPLOADS} prompts completed, submits spaced {gap:.2f} s")
-    raw[f"ai_{ai_delay:.0f}s"] = {"submit_ms": submit_ms, "pickup_ms": pickup_ms, "run_ms": run_ms, "complete_ms": complete_ms,
-                                  "visible_ms": visible_ms, "completed": done}
+    raw[f"ai_{ai_delay:.0f}s"] = {
+        "submit_ms": submit_ms,
+        "pickup_ms": pickup_ms,
+        "run_ms": run_ms,
+        "complete_ms": complete_ms,
+        "visible_ms": visible_ms,
+        "completed": done,
+    }
 
 
 def run() -> None:
     print_header("pipeline")
-    table = Table("Submit -> complete, 50 uploads, gunicorn + qcluster (2 workers) + PostgreSQL",
-                  ["AI delay", "measure", "p50 ms", "p95 ms", "target p95", "result"])
+    table = Table(
+        "Submit -> complete, 50 uploads, gunicorn + qcluster (2 workers) + PostgreSQL",
+        ["AI delay", "measure", "p50 ms", "p95 ms", "target p95", "result"],
+    )
     raw: dict = {}
     for delay in (0.0, 3.0):
         run_one(delay, table, raw)

@@ -17,6 +17,7 @@ poll interval does and does not change.
 
 Targets (PASS/MISS): duplicates = 0 and losses = 0 for every run.
 """
+
 from __future__ import annotations
 
 import os
@@ -68,8 +69,11 @@ def database_counters() -> dict[str, int]:
     connections.close_all()
     time.sleep(1.0)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT xact_commit + xact_rollback, tup_returned + tup_fetched, tup_inserted + tup_updated + tup_deleted "
-                       "FROM pg_stat_database WHERE datname = %s", [_stack.DB_NAME])
+        cursor.execute(
+            "SELECT xact_commit + xact_rollback, tup_returned + tup_fetched, tup_inserted + tup_updated + tup_deleted "
+            "FROM pg_stat_database WHERE datname = %s",
+            [_stack.DB_NAME],
+        )
         transactions, rows_read, rows_written = cursor.fetchone()
     connections.close_all()
     return {"transactions": transactions, "rows_read": rows_read, "rows_written": rows_written}
@@ -83,7 +87,10 @@ def cluster_cpu(cluster_pid: int) -> dict[str, float]:
 
 
 def run_cluster(workers: int, extra_env: dict[str, str] | None = None) -> dict:
-    with _stack.prepared_site(extra_env) as env, tempfile.TemporaryDirectory(prefix="promptfinder-bench-queue-") as folder:
+    with (
+        _stack.prepared_site(extra_env) as env,
+        tempfile.TemporaryDirectory(prefix="promptfinder-bench-queue-") as folder,
+    ):
         from django_q.models import OrmQ, Task
         from django_q.tasks import async_task
 
@@ -123,7 +130,9 @@ def run_cluster(workers: int, extra_env: dict[str, str] | None = None) -> dict:
 
         numbers = Counter(int(line) for line in Path(path).read_text().split())
         result = {
-            "workers": workers, "env": extra_env or {}, "enqueue_s": enqueue_s,
+            "workers": workers,
+            "env": extra_env or {},
+            "enqueue_s": enqueue_s,
             "start_to_first_s": (first - started) if first else None,
             "start_to_all_s": (last - started) if last else None,
             "first_to_last_s": (last - first) if last and first else None,
@@ -152,11 +161,41 @@ def run() -> None:
     runs.append(run_cluster(2, {"Q_POLL": "0.1"}))
     busy_after = _stack.other_cpu_share()
 
-    table = Table(f"{TASKS} tasks (bench.tasks.mark) through Django-Q's ORM broker on PostgreSQL",
-                  ["run", "tasks/s", "first->all run s", "first->all acked s", "start->all acked s", "start->first s",
-                   "CPU ms/task cluster", "CPU ms/task db", "xacts/task", "rows read/task", "dup", "lost", "target", "result"])
-    table.add(f"baseline: {TASKS} calls in-process", round(TASKS / baseline_s, 1), round(baseline_s, 4), "—", "—", "—",
-              "—", "—", "—", "—", "—", "—", "—", "—")
+    table = Table(
+        f"{TASKS} tasks (bench.tasks.mark) through Django-Q's ORM broker on PostgreSQL",
+        [
+            "run",
+            "tasks/s",
+            "first->all run s",
+            "first->all acked s",
+            "start->all acked s",
+            "start->first s",
+            "CPU ms/task cluster",
+            "CPU ms/task db",
+            "xacts/task",
+            "rows read/task",
+            "dup",
+            "lost",
+            "target",
+            "result",
+        ],
+    )
+    table.add(
+        f"baseline: {TASKS} calls in-process",
+        round(TASKS / baseline_s, 1),
+        round(baseline_s, 4),
+        "—",
+        "—",
+        "—",
+        "—",
+        "—",
+        "—",
+        "—",
+        "—",
+        "—",
+        "—",
+        "—",
+    )
 
     def seconds(value: float | None) -> object:
         return round(value, 2) if value is not None else "—"
@@ -167,28 +206,56 @@ def run() -> None:
         steady = result["first_to_acked_s"]
         cpu = result.get("cpu_ms_per_task", {})
         ok = result["duplicates"] == 0 and result["lost"] == 0 and result["left_in_queue"] == 0
-        table.add(name, round((TASKS - 1) / steady, 1) if steady else "—", seconds(result["first_to_last_s"]),
-                  seconds(steady), seconds(result["start_to_acked_s"]), seconds(result["start_to_first_s"]),
-                  round(cpu.get("cluster", float("nan")), 2), round(cpu.get("postgres", float("nan")), 2),
-                  round(result["db_per_task"]["transactions"], 1), round(result["db_per_task"]["rows_read"]),
-                  result["duplicates"], result["lost"], "dup = 0, lost = 0", verdict(ok))
-    table.notes.append("tasks/s = the steady rate: first line in the file to the last task acknowledged (result saved "
-                       "and deleted from OrmQ by the monitor); 'run' = the last line written; start-> includes the "
-                       "cluster's start-up (Django import, forking) and its first poll")
-    table.notes.append("every result goes through the cluster's one monitor process (save, prune to save_limit, "
-                       "acknowledge): when 'acked' lags 'run', the monitor, not the workers, sets the rate")
-    table.notes.append("Q_CLUSTER as in production: bulk 10, queue_limit 50, save_limit 250, ack_failures, poll 0.5 s "
-                       "(env Q_POLL); the last line only changes the poll")
-    table.notes.append("xacts and rows read per task: pg_stat_database for the bench database over the whole cluster "
-                       "run, divided by the tasks")
+        table.add(
+            name,
+            round((TASKS - 1) / steady, 1) if steady else "—",
+            seconds(result["first_to_last_s"]),
+            seconds(steady),
+            seconds(result["start_to_acked_s"]),
+            seconds(result["start_to_first_s"]),
+            round(cpu.get("cluster", float("nan")), 2),
+            round(cpu.get("postgres", float("nan")), 2),
+            round(result["db_per_task"]["transactions"], 1),
+            round(result["db_per_task"]["rows_read"]),
+            result["duplicates"],
+            result["lost"],
+            "dup = 0, lost = 0",
+            verdict(ok),
+        )
+    table.notes.append(
+        "tasks/s = the steady rate: first line in the file to the last task acknowledged (result saved "
+        "and deleted from OrmQ by the monitor); 'run' = the last line written; start-> includes the "
+        "cluster's start-up (Django import, forking) and its first poll"
+    )
+    table.notes.append(
+        "every result goes through the cluster's one monitor process (save, prune to save_limit, "
+        "acknowledge): when 'acked' lags 'run', the monitor, not the workers, sets the rate"
+    )
+    table.notes.append(
+        "Q_CLUSTER as in production: bulk 10, queue_limit 50, save_limit 250, ack_failures, poll 0.5 s "
+        "(env Q_POLL); the last line only changes the poll"
+    )
+    table.notes.append(
+        "xacts and rows read per task: pg_stat_database for the bench database over the whole cluster "
+        "run, divided by the tasks"
+    )
     enqueue = [r["enqueue_s"] for r in runs]
-    table.notes.append(f"enqueueing {TASKS} tasks with async_task took {min(enqueue):.2f}-{max(enqueue):.2f} s "
-                       f"({min(enqueue) * 1000 / TASKS:.2f} ms each)")
+    table.notes.append(
+        f"enqueueing {TASKS} tasks with async_task took {min(enqueue):.2f}-{max(enqueue):.2f} s "
+        f"({min(enqueue) * 1000 / TASKS:.2f} ms each)"
+    )
     for share, when in ((busy_before, "before"), (busy_after, "after")):
         if share is not None:
             busy = share > 0.10
-            table.notes.append(f"{'MACHINE BUSY: ' if busy else ''}other processes used {share:.0%} of the "
-                               f"{os.cpu_count()} CPUs just {when} the runs" + ("; rates are noisy" if busy else ""))
+            table.notes.append(
+                f"{'MACHINE BUSY: ' if busy else ''}other processes used {share:.0%} of the "
+                f"{os.cpu_count()} CPUs just {when} the runs" + ("; rates are noisy" if busy else "")
+            )
     print(table.render())
-    write_results(NAME, [table], runs=runs, baseline_s=baseline_s,
-                  other_processes_cpu_share={"before": busy_before, "after": busy_after})
+    write_results(
+        NAME,
+        [table],
+        runs=runs,
+        baseline_s=baseline_s,
+        other_processes_cpu_share={"before": busy_before, "after": busy_after},
+    )

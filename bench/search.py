@@ -20,6 +20,7 @@ changes (a lost index, a seq scan) shows in the results.
 Targets (PASS/MISS): p95 < 50 ms for every query type; the 50th page of the home feed and a tag's
 50th page within 1.5x of (or 5 ms of) the first page.
 """
+
 from __future__ import annotations
 
 import io
@@ -47,6 +48,7 @@ NAIVE_REPEATS = int(os.environ.get("BENCH_SEARCH_NAIVE_REPEATS", "5"))
 DEEP_PAGE = 50
 
 # --- a generator of varied prompts -------------------------------------------------------------
+
 
 def _words(text: str) -> list[str]:
     return text.split()
@@ -91,8 +93,16 @@ shallow depth of field | bokeh | long exposure | tilt shift | fisheye | symmetri
 rule of thirds | low angle | high angle""")
 QUALITY = _phrases("""highly detailed | 8k | intricate | sharp focus | award winning | trending | masterpiece |
 ultra realistic | hdr | octane render | unreal engine | soft colors | muted palette | vivid colors""")
-MODELS = ["sdxl_base_1.0", "juggernautXL_v9", "dreamshaper_8", "realisticVision_v51", "flux1-dev", "ponyDiffusionV6XL",
-          "sd_v1-5", "epicrealism_naturalSin"]
+MODELS = [
+    "sdxl_base_1.0",
+    "juggernautXL_v9",
+    "dreamshaper_8",
+    "realisticVision_v51",
+    "flux1-dev",
+    "ponyDiffusionV6XL",
+    "sd_v1-5",
+    "epicrealism_naturalSin",
+]
 GENERATORS = ["midjourney", "stable-diffusion", "flux", "dall-e", "leonardo", "firefly", "ideogram", "other"]
 GENERATOR_WEIGHTS = [30, 25, 15, 12, 7, 4, 4, 3]
 DESCRIPTIONS = [
@@ -107,7 +117,7 @@ def zipf(words: list[str]) -> list[float]:
     """Cumulative Zipf weights: the first words common, the long tail rare."""
     total, cumulative = 0.0, []
     for rank in range(1, len(words) + 1):
-        total += 1.0 / rank ** 0.9
+        total += 1.0 / rank**0.9
         cumulative.append(total)
     return cumulative
 
@@ -135,26 +145,53 @@ class PromptText:
         place = self.pick(PLACES, self.w_places)
         style, light = self.pick(STYLES, self.w_styles), self.pick(LIGHTS, self.w_lights)
         action = r.choice(ACTIONS)
-        title = r.choice([
-            f"{adj} {subject} {place}", f"{adj} {subject} and {subject2}", f"{subject} {action} {place}",
-            f"{adj} {subject}, {style}", f"the {adj} {subject} of the {subject2}",
-        ]).title()
+        title = r.choice(
+            [
+                f"{adj} {subject} {place}",
+                f"{adj} {subject} and {subject2}",
+                f"{subject} {action} {place}",
+                f"{adj} {subject}, {style}",
+                f"the {adj} {subject} of the {subject2}",
+            ]
+        ).title()
         parts = [f"a {adj} {subject} {action} {place}", f"{adj2} {subject2} in the background", light, style]
         parts += r.sample(CAMERA, r.randint(1, 3)) + r.sample(QUALITY, r.randint(2, 5))
         if r.random() < 0.5:
             parts.insert(2, f"{self.pick(self.adjectives, self.w_adjectives)} {self.pick(SUBJECTS, self.w_subjects)}")
         content = ", ".join(parts)
-        excerpt = r.choice(DESCRIPTIONS).format(adj=adj, adj2=adj2, subject=subject, subject2=subject2,
-                                                action=action, place=place, style=style, light=light,
-                                                camera=r.choice(CAMERA))
+        excerpt = r.choice(DESCRIPTIONS).format(
+            adj=adj,
+            adj2=adj2,
+            subject=subject,
+            subject2=subject2,
+            action=action,
+            place=place,
+            style=style,
+            light=light,
+            camera=r.choice(CAMERA),
+        )
         return title[:200], excerpt, content
 
 
 # --- loading -----------------------------------------------------------------------------------
 
-STAGING_COLUMNS = ["id", "author_id", "title", "excerpt", "content", "ai_generator", "status", "is_deleted",
-                   "moderation_status", "media_type", "generation_settings", "like_count", "trending_score",
-                   "view_count", "created_on"]
+STAGING_COLUMNS = [
+    "id",
+    "author_id",
+    "title",
+    "excerpt",
+    "content",
+    "ai_generator",
+    "status",
+    "is_deleted",
+    "moderation_status",
+    "media_type",
+    "generation_settings",
+    "like_count",
+    "trending_score",
+    "view_count",
+    "created_on",
+]
 
 
 def staging_rows(start: int, count: int, tag_ids: list[int], tag_weights: list[float], base: datetime):
@@ -179,12 +216,28 @@ def staging_rows(start: int, count: int, tag_ids: list[int], tag_weights: list[f
         likes = int(r.paretovariate(1.6)) - 1 if r.random() < 0.4 else 0
         trending = r.randint(1, 200) if r.random() < 0.02 else 0
         created = base + span * pid + timedelta(seconds=r.random())
-        prompts.write("\t".join([
-            str(pid), str(r.randint(1, USERS)), title, excerpt, content,
-            r.choices(GENERATORS, weights=GENERATOR_WEIGHTS)[0], str(status), deleted, moderation,
-            "video" if r.random() < 0.05 else "image", settings, str(min(likes, 100000)), str(trending),
-            str(r.randint(0, 500)), created.isoformat(),
-        ]) + "\n")
+        prompts.write(
+            "\t".join(
+                [
+                    str(pid),
+                    str(r.randint(1, USERS)),
+                    title,
+                    excerpt,
+                    content,
+                    r.choices(GENERATORS, weights=GENERATOR_WEIGHTS)[0],
+                    str(status),
+                    deleted,
+                    moderation,
+                    "video" if r.random() < 0.05 else "image",
+                    settings,
+                    str(min(likes, 100000)),
+                    str(trending),
+                    str(r.randint(0, 500)),
+                    created.isoformat(),
+                ]
+            )
+            + "\n"
+        )
         for tag_id in set(r.choices(tag_ids, cum_weights=tag_weights, k=r.randint(2, 5))):
             tags.write(f"{tag_id}\t{pid}\n")
     prompts.seek(0)
@@ -194,17 +247,23 @@ def staging_rows(start: int, count: int, tag_ids: list[int], tag_weights: list[f
 
 def drop_indexes(cursor, table: str) -> list[tuple[str, str]]:
     """Drop every index and unique constraint but the primary key; return how to recreate them."""
-    cursor.execute("""
+    cursor.execute(
+        """
         SELECT c.conname, 'ALTER TABLE ' || %s || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' '
                || pg_get_constraintdef(c.oid)
-        FROM pg_constraint c WHERE c.conrelid = %s::regclass AND c.contype = 'u'""", [table, table])
+        FROM pg_constraint c WHERE c.conrelid = %s::regclass AND c.contype = 'u'""",
+        [table, table],
+    )
     constraints = cursor.fetchall()
     for name, _ in constraints:
         cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
-    cursor.execute("""
+    cursor.execute(
+        """
         SELECT i.indexname, i.indexdef FROM pg_indexes i
         WHERE i.tablename = %s AND i.indexname NOT IN (
-            SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p')""", [table, table])
+            SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p')""",
+        [table, table],
+    )
     indexes = cursor.fetchall()
     for name, _ in indexes:
         cursor.execute(f"DROP INDEX {name}")
@@ -216,10 +275,14 @@ def seed(cursor, log) -> dict:
     timings: dict = {"index_build_s": {}}
     cursor.execute("SET maintenance_work_mem = '512MB'")
     cursor.execute("SET synchronous_commit = off")
-    buffer = io.StringIO("".join(f"{n}\tbench{n}\t!\tf\tf\tt\t2024-01-01T00:00:00+00:00\t\t\t\n"
-                                 for n in range(1, USERS + 1)))
-    cursor.copy_expert("COPY auth_user (id, username, password, is_superuser, is_staff, is_active, date_joined, "
-                       "first_name, last_name, email) FROM STDIN", buffer)
+    buffer = io.StringIO(
+        "".join(f"{n}\tbench{n}\t!\tf\tf\tt\t2024-01-01T00:00:00+00:00\t\t\t\n" for n in range(1, USERS + 1))
+    )
+    cursor.copy_expert(
+        "COPY auth_user (id, username, password, is_superuser, is_staff, is_active, date_joined, "
+        "first_name, last_name, email) FROM STDIN",
+        buffer,
+    )
     cursor.execute("SELECT setval(pg_get_serial_sequence('auth_user', 'id'), (SELECT max(id) FROM auth_user))")
     cursor.execute("SELECT id FROM django_content_type WHERE app_label = 'prompts' AND model = 'prompt'")
     content_type = cursor.fetchone()[0]
@@ -231,10 +294,12 @@ def seed(cursor, log) -> dict:
     recreate = {table: drop_indexes(cursor, table) for table in ("prompts_prompt", "taggit_taggeditem")}
     cursor.execute("ALTER TABLE prompts_prompt DISABLE TRIGGER USER")
     cursor.execute("ALTER TABLE taggit_taggeditem DISABLE TRIGGER USER")
-    cursor.execute("CREATE UNLOGGED TABLE bench_staging (id bigint, author_id int, title text, excerpt text, "
-                   "content text, ai_generator text, status int, is_deleted bool, moderation_status text, "
-                   "media_type text, generation_settings jsonb, like_count int, trending_score int, view_count int, "
-                   "created_on timestamptz)")
+    cursor.execute(
+        "CREATE UNLOGGED TABLE bench_staging (id bigint, author_id int, title text, excerpt text, "
+        "content text, ai_generator text, status int, is_deleted bool, moderation_status text, "
+        "media_type text, generation_settings jsonb, like_count int, trending_score int, view_count int, "
+        "created_on timestamptz)"
+    )
 
     start = time.perf_counter()
     base = datetime(2023, 1, 1, tzinfo=UTC)
@@ -286,8 +351,9 @@ def seed(cursor, log) -> dict:
     cursor.execute("DROP TABLE bench_staging")
     cursor.execute("DROP TABLE bench_tag_names")
     cursor.execute("SELECT setval(pg_get_serial_sequence('prompts_prompt', 'id'), %s)", [ROWS])
-    cursor.execute("SELECT setval(pg_get_serial_sequence('taggit_taggeditem', 'id'), "
-                   "(SELECT max(id) FROM taggit_taggeditem))")
+    cursor.execute(
+        "SELECT setval(pg_get_serial_sequence('taggit_taggeditem', 'id'), (SELECT max(id) FROM taggit_taggeditem))"
+    )
     cursor.execute("ALTER TABLE prompts_prompt ENABLE TRIGGER USER")
     cursor.execute("ALTER TABLE taggit_taggeditem ENABLE TRIGGER USER")
 
@@ -308,6 +374,7 @@ def seed(cursor, log) -> dict:
 
 # --- measuring ---------------------------------------------------------------------------------
 
+
 def word_frequencies(sample: int = 20_000) -> dict[str, float]:
     """Share of prompts that contain each subject and adjective, from a sample of the same generator."""
     text, counts = PromptText(seed=987654), {}
@@ -319,8 +386,10 @@ def word_frequencies(sample: int = 20_000) -> dict[str, float]:
 
 
 def words_between(frequencies: dict[str, float], low: float, high: float, limit: int = 40) -> list[str]:
-    found = sorted((word for word, share in frequencies.items() if low <= share <= high and len(word) > 3),
-                   key=lambda word: -frequencies[word])
+    found = sorted(
+        (word for word, share in frequencies.items() if low <= share <= high and len(word) > 3),
+        key=lambda word: -frequencies[word],
+    )
     return found[:limit]
 
 
@@ -393,25 +462,47 @@ def run() -> None:
     frequent = words_between(frequencies, 0.05, 0.2, limit=10)
     rng = random.Random(11)
     log(f"one-word queries: {', '.join(one_words[:12])} ...; frequent: {', '.join(frequent)}")
-    three_words = [" ".join(rng.sample(SUBJECTS, 1) + rng.sample(ADJECTIVES, 1) + rng.sample(["light", "city", "night",
-                                                                                               "forest", "portrait"], 1))
-                   for _ in range(40)]
-    phrases = [f'"{phrase}"' for phrase in ["golden hour", "blue hour", "oil painting", "neon city", "soft light",
-                                            "art deco", "wide angle", "cozy cabin", "misty valley", "rim light"]]
+    three_words = [
+        " ".join(
+            rng.sample(SUBJECTS, 1)
+            + rng.sample(ADJECTIVES, 1)
+            + rng.sample(["light", "city", "night", "forest", "portrait"], 1)
+        )
+        for _ in range(40)
+    ]
+    phrases = [
+        f'"{phrase}"'
+        for phrase in [
+            "golden hour",
+            "blue hour",
+            "oil painting",
+            "neon city",
+            "soft light",
+            "art deco",
+            "wide angle",
+            "cozy cabin",
+            "misty valley",
+            "rim light",
+        ]
+    ]
     typos = []
     for word in one_words[:30]:
         i = rng.randrange(1, len(word) - 1)
-        typos.append(word[:i] + word[i + 1] + word[i] + word[i + 2:])  # two letters swapped
+        typos.append(word[:i] + word[i + 1] + word[i] + word[i + 2 :])  # two letters swapped
     public = feeds.public_prompts()
-    naive_public = Prompt.objects.filter(status=1, is_deleted=False).exclude(moderation_status__in=["pending", "rejected"])
+    naive_public = Prompt.objects.filter(status=1, is_deleted=False).exclude(
+        moderation_status__in=["pending", "rejected"]
+    )
 
     def naive_search(words: list[str], offset: int = 0, generator: str = ""):
         queryset = naive_public.select_related("author")
         for word in words:
-            queryset = queryset.filter(Q(title__icontains=word) | Q(excerpt__icontains=word) | Q(content__icontains=word))
+            queryset = queryset.filter(
+                Q(title__icontains=word) | Q(excerpt__icontains=word) | Q(content__icontains=word)
+            )
         if generator:
             queryset = queryset.filter(ai_generator=generator)
-        return list(queryset.order_by("-created_on")[offset:offset + 24])
+        return list(queryset.order_by("-created_on")[offset : offset + 24])
 
     def rotating(values):
         it = cycle(values)
@@ -443,42 +534,89 @@ def run() -> None:
         ("one frequent word", lambda: feeds.search(next_frequent()), lambda: naive_search([next_frequent()])),
         ("three words", lambda: feeds.search(next_three()), lambda: naive_search(next_three().split())),
         ("phrase", lambda: feeds.search(next_phrase()), lambda: naive_search([next_phrase().strip('"')])),
-        ("word + generator", lambda: feeds.search(next_one(), filters=feeds.Filters(generator=generators())),
-         lambda: naive_search([next_one()], generator=generators())),
+        (
+            "word + generator",
+            lambda: feeds.search(next_one(), filters=feeds.Filters(generator=generators())),
+            lambda: naive_search([next_one()], generator=generators()),
+        ),
         ("typo", lambda: feeds.search(next_typo()), lambda: naive_search([next_typo()])),
         ("word, newest first", lambda: feeds.search(next_one(), sort=feeds.NEWEST), lambda: naive_search([next_one()])),
-        ("home, page 1", lambda: feeds.feed_page(public), lambda: list(naive_public.select_related("author")
-                                                                       .order_by("-created_on")[:24])),
-        (f"home, page {DEEP_PAGE}", lambda: feeds.feed_page(public, after=home_deep),
-         lambda: list(naive_public.select_related("author").order_by("-created_on")[(DEEP_PAGE - 1) * 24:DEEP_PAGE * 24])),
-        ("tag, page 1", lambda: feeds.feed_page(tagged), lambda: list(
-            naive_public.filter(tags__id=tag_id).select_related("author").order_by("-created_on")[:24])),
-        (f"tag, page {DEEP_PAGE}", lambda: feeds.feed_page(tagged, after=tag_deep), lambda: list(
-            naive_public.filter(tags__id=tag_id).select_related("author")
-            .order_by("-created_on")[(DEEP_PAGE - 1) * 24:DEEP_PAGE * 24])),
-        ("most liked, page 1", lambda: feeds.feed_page(public, sort=feeds.LIKED), lambda: list(
-            naive_public.select_related("author").order_by("-like_count", "-id")[:24])),
-        ("trending, page 1", lambda: feeds.feed_page(public, sort=feeds.TRENDING), lambda: list(
-            naive_public.select_related("author").order_by("-trending_score", "-id")[:24])),
+        (
+            "home, page 1",
+            lambda: feeds.feed_page(public),
+            lambda: list(naive_public.select_related("author").order_by("-created_on")[:24]),
+        ),
+        (
+            f"home, page {DEEP_PAGE}",
+            lambda: feeds.feed_page(public, after=home_deep),
+            lambda: list(
+                naive_public.select_related("author").order_by("-created_on")[(DEEP_PAGE - 1) * 24 : DEEP_PAGE * 24]
+            ),
+        ),
+        (
+            "tag, page 1",
+            lambda: feeds.feed_page(tagged),
+            lambda: list(naive_public.filter(tags__id=tag_id).select_related("author").order_by("-created_on")[:24]),
+        ),
+        (
+            f"tag, page {DEEP_PAGE}",
+            lambda: feeds.feed_page(tagged, after=tag_deep),
+            lambda: list(
+                naive_public.filter(tags__id=tag_id)
+                .select_related("author")
+                .order_by("-created_on")[(DEEP_PAGE - 1) * 24 : DEEP_PAGE * 24]
+            ),
+        ),
+        (
+            "most liked, page 1",
+            lambda: feeds.feed_page(public, sort=feeds.LIKED),
+            lambda: list(naive_public.select_related("author").order_by("-like_count", "-id")[:24]),
+        ),
+        (
+            "trending, page 1",
+            lambda: feeds.feed_page(public, sort=feeds.TRENDING),
+            lambda: list(naive_public.select_related("author").order_by("-trending_score", "-id")[:24]),
+        ),
     ]
 
-    table = Table(f"Search and feeds, {ROWS:,} prompts, PostgreSQL (ours: {REPEATS} runs; naive: {NAIVE_REPEATS})",
-                  ["query", "ours p50 ms", "ours p95 ms", "ours SQL ms", "naive p50 ms", "naive p95 ms", "speed-up",
-                   "target", "result"])
+    table = Table(
+        f"Search and feeds, {ROWS:,} prompts, PostgreSQL (ours: {REPEATS} runs; naive: {NAIVE_REPEATS})",
+        [
+            "query",
+            "ours p50 ms",
+            "ours p95 ms",
+            "ours SQL ms",
+            "naive p50 ms",
+            "naive p95 ms",
+            "speed-up",
+            "target",
+            "result",
+        ],
+    )
     plans: dict[str, list[str]] = {}
     raw: dict = {}
     with OtherLoad() as load:
         for name, ours, naive in cases:
             ours_t = measure({"ours": ours}, warmup=2, repeats=REPEATS)["ours"]
             naive_t = measure({"naive": naive}, warmup=1, repeats=NAIVE_REPEATS)["naive"]
-            target = "p95 < 50" if name not in ("one frequent word", "most liked, page 1", "trending, page 1") \
-                else "(info)"
+            target = (
+                "p95 < 50" if name not in ("one frequent word", "most liked, page 1", "trending, page 1") else "(info)"
+            )
             ok = ours_t.p95 < P95_TARGET_MS
             with connection.cursor() as cursor:
                 plans[name] = [explain(cursor, sql, params) for sql, params in captured_selects(ours)]
             sql_ms = sum(execution_ms(plan) for plan in plans[name])
-            table.add(name, ours_t.p50, ours_t.p95, round(sql_ms, 2), naive_t.p50, naive_t.p95,
-                      f"{naive_t.p50 / ours_t.p50:.0f}×", target, verdict(ok) if target != "(info)" else "—")
+            table.add(
+                name,
+                ours_t.p50,
+                ours_t.p95,
+                round(sql_ms, 2),
+                naive_t.p50,
+                naive_t.p95,
+                f"{naive_t.p50 / ours_t.p50:.0f}×",
+                target,
+                verdict(ok) if target != "(info)" else "—",
+            )
             raw[name] = {"ours": ours_t.as_dict(), "naive": naive_t.as_dict(), "sql_ms": sql_ms}
             log(f"{name}: ours p95 {ours_t.p95:.1f} ms, naive p50 {naive_t.p50:.0f} ms")
 
@@ -489,25 +627,40 @@ def run() -> None:
         ok = p95(deep) <= max(1.5 * p95(first), p95(first) + 5)
         table.add(f"{deep} vs page 1", p95(first), p95(deep), "", "", "", "", "≤ 1.5× or +5 ms", verdict(ok))
     table.notes += [
-        ("ours = prompts.search.feeds as the pages call it (query, typo fix, highlighting, keyset page of 24); "
-         "'ours SQL ms' = the server's execution time of its queries (EXPLAIN ANALYZE), without Python"),
+        (
+            "ours = prompts.search.feeds as the pages call it (query, typo fix, highlighting, keyset page of 24); "
+            "'ours SQL ms' = the server's execution time of its queries (EXPLAIN ANALYZE), without Python"
+        ),
         "naive = icontains on title/description/prompt + ORDER BY created_on OFFSET, same visibility filter",
-        (f"one-word queries rotate over {len(one_words)} words found in 0.2-3% of prompts; 'frequent' over words "
-         f"in 5-20%; typos swap two letters of those words; the tag page's tag has {tag_size:,} prompts"),
+        (
+            f"one-word queries rotate over {len(one_words)} words found in 0.2-3% of prompts; 'frequent' over words "
+            f"in 5-20%; typos swap two letters of those words; the tag page's tag has {tag_size:,} prompts"
+        ),
         "relevance ranks the 1,000 newest matches (RELEVANCE_CANDIDATES); newest/liked/trending reach all",
-        f"other processes used {load.share:.0%} of the CPUs during the measurements" if load.share is not None
+        f"other processes used {load.share:.0%} of the CPUs during the measurements"
+        if load.share is not None
         else "CPU share of other processes unknown",
     ]
     sizes_table = Table("Index sizes and build times", ["object", "size MB", "build s"])
-    for name in ("prompts_prompt", "prompt_search_vector", "prompts_searchword", "searchword_trgm",
-                 "prompt_feed_newest", "prompt_feed_liked", "prompt_feed_trending", "prompt_feed_generator",
-                 "taggit_taggeditem"):
+    for name in (
+        "prompts_prompt",
+        "prompt_search_vector",
+        "prompts_searchword",
+        "searchword_trgm",
+        "prompt_feed_newest",
+        "prompt_feed_liked",
+        "prompt_feed_trending",
+        "prompt_feed_generator",
+        "taggit_taggeditem",
+    ):
         sizes_table.add(name, round(sizes.get(name, 0) / 2**20, 1), timings["index_build_s"].get(name, "—"))
     sizes_table.notes += [
-        (f"load: generate + COPY {timings['generate_and_copy_s']} s, search documents {timings['documents_s']} s "
-         f"(INSERT ... SELECT with the trigger's function), typo dictionary {timings['dictionary_s']} s "
-         f"({dictionary_words:,} words), VACUUM ANALYZE {timings['vacuum_analyze_s']} s; "
-         f"total {timings['total_load_s']} s"),
+        (
+            f"load: generate + COPY {timings['generate_and_copy_s']} s, search documents {timings['documents_s']} s "
+            f"(INSERT ... SELECT with the trigger's function), typo dictionary {timings['dictionary_s']} s "
+            f"({dictionary_words:,} words), VACUUM ANALYZE {timings['vacuum_analyze_s']} s; "
+            f"total {timings['total_load_s']} s"
+        ),
         "maintenance_work_mem 512MB for the index builds (session setting)",
     ]
     print(table.render())
@@ -516,9 +669,17 @@ def run() -> None:
     for name, case_plans in plans.items():
         slowest = max(case_plans, key=execution_ms, default="")
         print(f"\n-- EXPLAIN (ANALYZE, BUFFERS): {name} (the slowest of its {len(case_plans)} queries)\n{slowest}")
-    path = write_results(NAME, [table, sizes_table], rows=ROWS, timings=timings, sizes_bytes=sizes,
-                         dictionary_words=dictionary_words, plans=plans, raw=raw,
-                         words={"one": one_words, "frequent": frequent, "typos": typos})
+    path = write_results(
+        NAME,
+        [table, sizes_table],
+        rows=ROWS,
+        timings=timings,
+        sizes_bytes=sizes,
+        dictionary_words=dictionary_words,
+        plans=plans,
+        raw=raw,
+        words={"one": one_words, "frequent": frequent, "typos": typos},
+    )
     print(f"\nwrote {path}")
     connection.close()
     if not KEEP:
@@ -529,4 +690,3 @@ def run() -> None:
         with conn.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
         conn.close()
-

@@ -24,6 +24,7 @@ Targets (PASS/MISS): the endpoint's own queries = 1; no errors; status >= 100 re
 concurrency (= 300 processing pages polling every 3 s on one web dyno, the load the spec calls
 negligible); while pages long-poll, no other request waits behind them (max < 1 s).
 """
+
 from __future__ import annotations
 
 import io
@@ -65,6 +66,7 @@ def percentile(values: list[float], q: float) -> float:
 
 # --- CPU accounting from /proc ---------------------------------------------------------------
 
+
 class CpuMeter:
     """CPU seconds used by the gunicorn workers, our database's backends and our child processes."""
 
@@ -72,26 +74,39 @@ class CpuMeter:
         self.gunicorn_pid = gunicorn_pid
 
     def snapshot(self) -> dict:
-        return {"gunicorn": {p: _stack.cpu_seconds(p) for p in _stack.process_tree(self.gunicorn_pid)},
-                "postgres": {p: _stack.cpu_seconds(p) for p in _stack.database_backends()},
-                "client": resource.getrusage(resource.RUSAGE_CHILDREN)}
+        return {
+            "gunicorn": {p: _stack.cpu_seconds(p) for p in _stack.process_tree(self.gunicorn_pid)},
+            "postgres": {p: _stack.cpu_seconds(p) for p in _stack.database_backends()},
+            "client": resource.getrusage(resource.RUSAGE_CHILDREN),
+        }
 
     @staticmethod
     def used(before: dict, after: dict) -> dict[str, float]:
         # A worker or backend that appeared during the run started from zero.
-        used = {kind: sum(after[kind][p] - before[kind].get(p, 0.0) for p in after[kind]) for kind in ("gunicorn", "postgres")}
-        used["client"] = ((after["client"].ru_utime + after["client"].ru_stime)
-                          - (before["client"].ru_utime + before["client"].ru_stime))
+        used = {
+            kind: sum(after[kind][p] - before[kind].get(p, 0.0) for p in after[kind])
+            for kind in ("gunicorn", "postgres")
+        }
+        used["client"] = (after["client"].ru_utime + after["client"].ru_stime) - (
+            before["client"].ru_utime + before["client"].ru_stime
+        )
         return used
 
 
 # --- queries per request -----------------------------------------------------------------------
 
+
 def make_prompts(user) -> list[str]:
     from prompts.models import Prompt
 
-    return [str(Prompt.objects.create(author=user, content=f"bench prompt {i}: a lighthouse at dusk, volumetric fog",
-                                      ai_generator="flux").processing_uuid) for i in range(PROMPTS)]
+    return [
+        str(
+            Prompt.objects.create(
+                author=user, content=f"bench prompt {i}: a lighthouse at dusk, volumetric fog", ai_generator="flux"
+            ).processing_uuid
+        )
+        for i in range(PROMPTS)
+    ]
 
 
 def session_cookie(user) -> str:
@@ -122,9 +137,17 @@ def count_queries(cookie: str, status_paths: list[str]) -> tuple[Table, dict]:
 
     def request(path: str) -> dict:
         environ = {
-            "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SCRIPT_NAME": "",
-            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1",
-            "HTTP_COOKIE": f"sessionid={cookie}", "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr,
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SCRIPT_NAME": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_COOKIE": f"sessionid={cookie}",
+            "wsgi.input": io.BytesIO(),
+            "wsgi.errors": sys.stderr,
             "wsgi.url_scheme": "http",
         }
         status = []
@@ -148,34 +171,80 @@ def count_queries(cookie: str, status_paths: list[str]) -> tuple[Table, dict]:
     finally:
         del connection.is_usable
 
-    table = Table("Queries per request, on gunicorn's path (WSGIHandler) in-process",
-                  ["request", "session/auth", "endpoint's own", "health check", "round trips", "target own", "result"])
+    table = Table(
+        "Queries per request, on gunicorn's path (WSGIHandler) in-process",
+        ["request", "session/auth", "endpoint's own", "health check", "round trips", "target own", "result"],
+    )
 
     def add(name: str, counts: dict, target: str = "—", result: str = "—") -> None:
-        table.add(name, counts["session/auth"], counts["own"], counts["health"],
-                  counts["session/auth"] + counts["own"] + counts["health"], target, result)
+        table.add(
+            name,
+            counts["session/auth"],
+            counts["own"],
+            counts["health"],
+            counts["session/auth"] + counts["own"] + counts["health"],
+            target,
+            result,
+        )
 
     add("GET /robots.txt (baseline)", robots)
     add("GET status, first in a process", first)
     worst = {key: max(c[key] for c in steady) for key in ("session/auth", "own", "health")}
-    add(f"GET status, next {len(steady)} (max)", worst, f"= {OWN_QUERIES_TARGET}", verdict(worst["own"] == OWN_QUERIES_TARGET))
-    table.notes.append("session/auth: the django_session and auth_user lookups of every logged-in request; health check: "
-                       "the SELECT 1 Django sends before a reused connection's first query in each request "
-                       "(CONN_HEALTH_CHECKS); the first status request of a process, and one each 30 s, also reads "
-                       "the median processing time for the estimate")
+    add(
+        f"GET status, next {len(steady)} (max)",
+        worst,
+        f"= {OWN_QUERIES_TARGET}",
+        verdict(worst["own"] == OWN_QUERIES_TARGET),
+    )
+    table.notes.append(
+        "session/auth: the django_session and auth_user lookups of every logged-in request; health check: "
+        "the SELECT 1 Django sends before a reused connection's first query in each request "
+        "(CONN_HEALTH_CHECKS); the first status request of a process, and one each 30 s, also reads "
+        "the median processing time for the estimate"
+    )
     return table, {"robots": robots["sql"], "status_first": first["sql"], "status_steady": steady[0]["sql"]}
 
 
 # --- load --------------------------------------------------------------------------------------
 
-def start_load(url: str, cookie: str, label: str, paths: list[str], concurrency: int, seconds: float, *,
-               warmup: float = WARMUP, hard_stop: bool = False, keepalive: bool = True) -> subprocess.Popen:
+
+def start_load(
+    url: str,
+    cookie: str,
+    label: str,
+    paths: list[str],
+    concurrency: int,
+    seconds: float,
+    *,
+    warmup: float = WARMUP,
+    hard_stop: bool = False,
+    keepalive: bool = True,
+) -> subprocess.Popen:
     host, port = url.split("://", 1)[1].split(":")
-    spec = {"host": host, "port": int(port), "headers": {"Cookie": f"sessionid={cookie}", "Accept": "application/json"},
-            "phases": [{"label": label, "paths": paths, "concurrency": concurrency, "seconds": seconds, "warmup": warmup,
-                        "hard_stop": hard_stop, "keepalive": keepalive}]}
-    proc = subprocess.Popen([sys.executable, "-m", "bench._load"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=_stack.ROOT)
+    spec = {
+        "host": host,
+        "port": int(port),
+        "headers": {"Cookie": f"sessionid={cookie}", "Accept": "application/json"},
+        "phases": [
+            {
+                "label": label,
+                "paths": paths,
+                "concurrency": concurrency,
+                "seconds": seconds,
+                "warmup": warmup,
+                "hard_stop": hard_stop,
+                "keepalive": keepalive,
+            }
+        ],
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench._load"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=_stack.ROOT,
+    )
     proc.stdin.write(json.dumps(spec))
     proc.stdin.close()
     return proc
@@ -194,14 +263,20 @@ def summarise(parts: list[dict]) -> dict:
     seconds = sum(part["seconds"] for part in parts)
     answered = sum(part["answered_total"] for part in parts) or 1
     return {
-        "requests": len(latencies), "seconds": seconds, "rate": len(latencies) / seconds,
+        "requests": len(latencies),
+        "seconds": seconds,
+        "rate": len(latencies) / seconds,
         "errors": sum(sum(part["errors"].values()) for part in parts),
         "error_kinds": [part["errors"] for part in parts],
-        "p50_ms": percentile(latencies, 0.5), "p90_ms": percentile(latencies, 0.9),
-        "p99_ms": percentile(latencies, 0.99), "max_ms": max(latencies, default=float("nan")),
+        "p50_ms": percentile(latencies, 0.5),
+        "p90_ms": percentile(latencies, 0.9),
+        "p99_ms": percentile(latencies, 0.99),
+        "max_ms": max(latencies, default=float("nan")),
         "mean_ms": statistics.fmean(latencies) if latencies else float("nan"),
-        "cpu_ms_per_request": {kind: sum(part["cpu_s"][kind] for part in parts) * 1000 / answered
-                               for kind in ("gunicorn", "postgres", "client")},
+        "cpu_ms_per_request": {
+            kind: sum(part["cpu_s"][kind] for part in parts) * 1000 / answered
+            for kind in ("gunicorn", "postgres", "client")
+        },
     }
 
 
@@ -225,24 +300,33 @@ def long_poll_levels(workers: int, threads: int) -> tuple[int, ...]:
     return (0, threads // 2, workers * threads * 3 // 4)
 
 
-def long_poll_runs(url: str, cookie: str, status_paths: list[str], levels: tuple[int, ...], meter: CpuMeter) -> dict[int, dict]:
+def long_poll_runs(
+    url: str, cookie: str, status_paths: list[str], levels: tuple[int, ...], meter: CpuMeter
+) -> dict[int, dict]:
     """Other requests while `waiting` pages long-poll prompts that never complete."""
     results = {}
     wait_paths = [f"{path}?wait={LONG_POLL_WAIT}" for path in status_paths]
     for waiting in levels:
         before = meter.snapshot()
         seconds = LONG_POLL_SECONDS if waiting else SECONDS / 2
-        waiters = (start_load(url, cookie, "long poll", wait_paths, waiting, seconds + 1, warmup=0, hard_stop=True)
-                   if waiting else None)
+        waiters = (
+            start_load(url, cookie, "long poll", wait_paths, waiting, seconds + 1, warmup=0, hard_stop=True)
+            if waiting
+            else None
+        )
         # No warmup: a request stuck from the first second on must count.
-        others = finish_load(start_load(url, cookie, "robots", ["/robots.txt"], OTHER_CLIENTS, seconds, warmup=0.0,
-                                        keepalive=False))
+        others = finish_load(
+            start_load(url, cookie, "robots", ["/robots.txt"], OTHER_CLIENTS, seconds, warmup=0.0, keepalive=False)
+        )
         waited = finish_load(waiters) if waiters else None
         used = CpuMeter.used(before, meter.snapshot())
         others["cpu_s"] = used
-        results[waiting] = {**summarise([others]), "cpu_share_of_one_core": {k: v / (seconds + 1) for k, v in used.items()},
-                            "long_polls_answered": waited["answered_total"] if waited else 0,
-                            "long_poll_errors": waited["errors"] if waited else {}}
+        results[waiting] = {
+            **summarise([others]),
+            "cpu_share_of_one_core": {k: v / (seconds + 1) for k, v in used.items()},
+            "long_polls_answered": waited["answered_total"] if waited else 0,
+            "long_poll_errors": waited["errors"] if waited else {},
+        }
         print(f"  ... {waiting} long polls done", file=sys.stderr)
         if waiting and waiting != levels[-1]:
             time.sleep(LONG_POLL_WAIT)  # the dropped long polls still hold their threads on the server
@@ -271,10 +355,24 @@ def run() -> None:
             _stack.stop(web)
     busy_after = _stack.other_cpu_share()
 
-    load_table = Table(f"GET status vs GET /robots.txt, closed loop from a second process: gunicorn {workers} workers "
-                       f"x {threads} threads (Procfile), PostgreSQL, {SECONDS:.0f} s each",
-                       ["clients", "request", "req/s", "p50 ms", "p99 ms", "errors", "CPU ms/req web", "CPU ms/req db",
-                        "CPU ms/req client", "vs baseline", "target", "result"])
+    load_table = Table(
+        f"GET status vs GET /robots.txt, closed loop from a second process: gunicorn {workers} workers "
+        f"x {threads} threads (Procfile), PostgreSQL, {SECONDS:.0f} s each",
+        [
+            "clients",
+            "request",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "errors",
+            "CPU ms/req web",
+            "CPU ms/req db",
+            "CPU ms/req client",
+            "vs baseline",
+            "target",
+            "result",
+        ],
+    )
     for concurrency in CONCURRENCY:
         base, status = polling[("robots", concurrency)], polling[("status", concurrency)]
         for name, row in (("GET /robots.txt (baseline)", base), ("GET status", status)):
@@ -282,48 +380,85 @@ def run() -> None:
             if row is base:
                 extra = ("—", "errors = 0", verdict(row["errors"] == 0))
             else:
-                extra = (f"{row['rate'] / base['rate']:.2f}×", f">= {RATE_TARGET:.0f}/s, errors = 0",
-                         verdict(row["rate"] >= RATE_TARGET and row["errors"] == 0))
-            load_table.add(concurrency, name, round(row["rate"], 1), round(row["p50_ms"], 1), round(row["p99_ms"], 1),
-                           row["errors"], round(cpu["gunicorn"], 2), round(cpu["postgres"], 2), round(cpu["client"], 2),
-                           *extra)
+                extra = (
+                    f"{row['rate'] / base['rate']:.2f}×",
+                    f">= {RATE_TARGET:.0f}/s, errors = 0",
+                    verdict(row["rate"] >= RATE_TARGET and row["errors"] == 0),
+                )
+            load_table.add(
+                concurrency,
+                name,
+                round(row["rate"], 1),
+                round(row["p50_ms"], 1),
+                round(row["p99_ms"], 1),
+                row["errors"],
+                round(cpu["gunicorn"], 2),
+                round(cpu["postgres"], 2),
+                round(cpu["client"], 2),
+                *extra,
+            )
     best = max(polling[("status", c)]["rate"] for c in CONCURRENCY)
-    load_table.notes.append(f"{PROMPTS} prompts in processing, one user, the session cookie on every request. At its best "
-                            f"rate the status endpoint alone serves ~{best * POLL_SECONDS:.0f} processing pages polling "
-                            f"every {POLL_SECONDS:.0f} s")
-    load_table.notes.append("CPU ms/req: CPU time of the gunicorn workers / our PostgreSQL backends / the load client "
-                            "during the turn, divided by the requests answered (the three share 2 CPUs)")
-    load_table.notes.append(f"PostgreSQL connections held open by gunicorn after the runs: {connections} "
-                            f"(one per thread that served a query, kept CONN_MAX_AGE s; Heroku's small plans allow 20)")
+    load_table.notes.append(
+        f"{PROMPTS} prompts in processing, one user, the session cookie on every request. At its best "
+        f"rate the status endpoint alone serves ~{best * POLL_SECONDS:.0f} processing pages polling "
+        f"every {POLL_SECONDS:.0f} s"
+    )
+    load_table.notes.append(
+        "CPU ms/req: CPU time of the gunicorn workers / our PostgreSQL backends / the load client "
+        "during the turn, divided by the requests answered (the three share 2 CPUs)"
+    )
+    load_table.notes.append(
+        f"PostgreSQL connections held open by gunicorn after the runs: {connections} "
+        f"(one per thread that served a query, kept CONN_MAX_AGE s; Heroku's small plans allow 20)"
+    )
     for share, when in ((busy_before, "before"), (busy_after, "after")):
         if share is not None:
             busy = share > 0.10
-            load_table.notes.append(f"{'MACHINE BUSY: ' if busy else ''}other processes used {share:.0%} of the "
-                                    f"{os.cpu_count()} CPUs just {when} the runs" + ("; rates are noisy" if busy else ""))
+            load_table.notes.append(
+                f"{'MACHINE BUSY: ' if busy else ''}other processes used {share:.0%} of the "
+                f"{os.cpu_count()} CPUs just {when} the runs" + ("; rates are noisy" if busy else "")
+            )
 
-    long_table = Table(f"GET /robots.txt ({OTHER_CLIENTS} clients, a new connection each) while processing pages long-poll "
-                       f"(?wait={LONG_POLL_WAIT}, prompts that never complete); gunicorn {workers} x {threads} threads",
-                       ["waiting pages", "robots req/s", "answered", "p50 ms", "p99 ms", "max ms", "errors", "target max",
-                        "result"])
+    long_table = Table(
+        f"GET /robots.txt ({OTHER_CLIENTS} clients, a new connection each) while processing pages long-poll "
+        f"(?wait={LONG_POLL_WAIT}, prompts that never complete); gunicorn {workers} x {threads} threads",
+        ["waiting pages", "robots req/s", "answered", "p50 ms", "p99 ms", "max ms", "errors", "target max", "result"],
+    )
     for waiting, row in long_polls.items():
         target, result = "—", "—"
         if waiting:
             target = f"< {OTHER_MAX_TARGET_MS:.0f}"
             result = verdict(row["max_ms"] < OTHER_MAX_TARGET_MS and row["errors"] == 0)
-        long_table.add(f"{waiting} (baseline)" if waiting == 0 else waiting, round(row["rate"], 1), row["requests"],
-                       round(row["p50_ms"], 1), round(row["p99_ms"], 1), round(row["max_ms"], 1), row["errors"], target,
-                       result)
-    long_table.notes.append("each waiting page holds a gunicorn thread (and its database connection) and re-reads its "
-                            "status every 0.2 s (selectors.wait_for_status); a worker whose threads all wait still "
-                            "accepts connections, and their requests queue until a long poll ends (its prompt completes "
-                            "or the wait runs out). Connections are not spread evenly over the workers: one idle accept "
-                            "loop can take them all")
+        long_table.add(
+            f"{waiting} (baseline)" if waiting == 0 else waiting,
+            round(row["rate"], 1),
+            row["requests"],
+            round(row["p50_ms"], 1),
+            round(row["p99_ms"], 1),
+            round(row["max_ms"], 1),
+            row["errors"],
+            target,
+            result,
+        )
+    long_table.notes.append(
+        "each waiting page holds a gunicorn thread (and its database connection) and re-reads its "
+        "status every 0.2 s (selectors.wait_for_status); a worker whose threads all wait still "
+        "accepts connections, and their requests queue until a long poll ends (its prompt completes "
+        "or the wait runs out). Connections are not spread evenly over the workers: one idle accept "
+        "loop can take them all"
+    )
     long_table.notes.append("target: no other request waits behind long polls (max < 1 s)")
 
     print(load_table.render())
     print(queries_table.render())
     print(long_table.render())
     raw = {f"{label}_{c}": row for (label, c), row in polling.items()}
-    write_results(NAME, [load_table, queries_table, long_table], raw=raw,
-                  long_poll={str(k): v for k, v in long_polls.items()}, sql=sql, gunicorn=options,
-                  other_processes_cpu_share={"before": busy_before, "after": busy_after})
+    write_results(
+        NAME,
+        [load_table, queries_table, long_table],
+        raw=raw,
+        long_poll={str(k): v for k, v in long_polls.items()},
+        sql=sql,
+        gunicorn=options,
+        other_processes_cpu_share={"before": busy_before, "after": busy_after},
+    )

@@ -1,4 +1,5 @@
 """Tiny tasks for the queue benchmark: each execution leaves one line in a file (O_APPEND is atomic)."""
+
 import os
 
 

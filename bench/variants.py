@@ -17,6 +17,7 @@ transform for a new profile (Display P3, and the CMYK SWOP LUT profile in tests/
 Targets (from the issue): >= 4x faster than the naive loop on the 12 MP JPEG, SSIM >= 0.98 for
 every variant, peak RSS < 300 MB. They are reported as PASS/MISS; the run never fails on them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,13 +50,18 @@ ORIENTATION = 0x0112
 GPS_IFD = 0x8825
 # What exif_transpose does for each orientation, so a naive (unrotated) output can be compared.
 UPRIGHT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
 
 
 # --- Inputs -------------------------------------------------------------------------------
+
 
 def photo_jpeg(seed: int = 20240601) -> bytes:
     """4000x3000 JPEG q90 of about 2.8 MB: smooth colour fields plus grain, like a phone photo.
@@ -71,8 +77,11 @@ def photo_jpeg(seed: int = 20240601) -> bytes:
     y = np.linspace(0, 1, height, dtype=np.float32)[:, None]
     pixels = np.empty((height, width, 3), np.float32)
     for channel, (fx, fy, phase) in enumerate([(1.3, 0.7, 0.0), (0.8, 1.6, 1.0), (2.1, 1.1, 2.0)]):
-        pixels[..., channel] = (128 + 70 * np.sin(2 * np.pi * (fx * x + phase)) * np.cos(2 * np.pi * fy * y)
-                                + 30 * np.sin(2 * np.pi * (7 * x * y + channel)))
+        pixels[..., channel] = (
+            128
+            + 70 * np.sin(2 * np.pi * (fx * x + phase)) * np.cos(2 * np.pi * fy * y)
+            + 30 * np.sin(2 * np.pi * (7 * x * y + channel))
+        )
     # Coarse colour texture (noise at 1/4 scale, enlarged) plus fine luminance grain.
     coarse = rng.normal(128, 6, (height // 4, width // 4, 3)).clip(0, 255).astype(np.uint8)
     coarse = Image.fromarray(coarse).resize((width, height), Image.Resampling.BILINEAR)
@@ -112,11 +121,14 @@ def transparent_png(seed: int = 7) -> bytes:
     x = np.linspace(-1, 1, size, dtype=np.float32)[None, :]
     y = np.linspace(-1, 1, size, dtype=np.float32)[:, None]
     radius = np.sqrt(x * x + y * y)
-    rgb = np.stack(np.broadcast_arrays(
-        150 + 90 * np.cos(3 * x) * np.sin(2 * y + 0.5),
-        120 + 80 * np.sin(4 * x * y + 1.0),
-        140 + 100 * np.cos(2.5 * y - x),
-    ), axis=-1)
+    rgb = np.stack(
+        np.broadcast_arrays(
+            150 + 90 * np.cos(3 * x) * np.sin(2 * y + 0.5),
+            120 + 80 * np.sin(4 * x * y + 1.0),
+            140 + 100 * np.cos(2.5 * y - x),
+        ),
+        axis=-1,
+    )
     rgb = rgb + rng.normal(0, 1.6, (size, size, 1))
     alpha = np.clip((0.85 - radius) / 0.05, 0, 1) * 255  # disc with a 5% soft edge
     band = (np.abs(y) < 0.1) & (radius >= 0.85)
@@ -147,11 +159,14 @@ def video_mp4(seed: int = 11, target_bytes: int = 12_000_000) -> bytes:
     frames = 0
     while buffer.tell() < target_bytes and frames < 600:
         t = frames / 30
-        rgb = np.stack(np.broadcast_arrays(
-            128 + 90 * np.sin(2 * np.pi * (x + 0.2 * t)) * np.cos(2 * np.pi * y),
-            128 + 90 * np.sin(2 * np.pi * (1.5 * y + 0.3 * t)) + 0 * x,
-            128 + 60 * np.cos(2 * np.pi * (3 * x * y + t)),
-        ), axis=-1) + rng.normal(0, 4, (height, width, 1)).astype(np.float32)
+        rgb = np.stack(
+            np.broadcast_arrays(
+                128 + 90 * np.sin(2 * np.pi * (x + 0.2 * t)) * np.cos(2 * np.pi * y),
+                128 + 90 * np.sin(2 * np.pi * (1.5 * y + 0.3 * t)) + 0 * x,
+                128 + 60 * np.cos(2 * np.pi * (3 * x * y + t)),
+            ),
+            axis=-1,
+        ) + rng.normal(0, 4, (height, width, 1)).astype(np.float32)
         frame = av.VideoFrame.from_ndarray(rgb.clip(0, 255).astype(np.uint8), format="rgb24")
         for packet in stream.encode(frame):
             container.mux(packet)
@@ -163,6 +178,7 @@ def video_mp4(seed: int = 11, target_bytes: int = 12_000_000) -> bytes:
 
 
 # --- The two pipelines ----------------------------------------------------------------------
+
 
 def naive_variants(data: bytes) -> dict[str, bytes]:
     """The spec's loop, as written there: one open and thumbnail per variant, in sequence."""
@@ -198,6 +214,7 @@ def our_video_variants(data: bytes) -> dict[str, bytes]:
 
 # --- Quality --------------------------------------------------------------------------------
 
+
 def reference_image(data: bytes, kind: str) -> Image.Image:
     """The careful way: full decode, orientation applied, alpha composited on white. RGB."""
     if kind == "video":
@@ -231,19 +248,19 @@ def ssim(a: Image.Image, b: Image.Image) -> float:
         raise ValueError(f"SSIM needs equal sizes, got {a.size} and {b.size}")
     x = np.asarray(a.convert("L"), np.float64)
     y = np.asarray(b.convert("L"), np.float64)
-    taps = np.exp(-((np.arange(11) - 5) ** 2) / (2 * 1.5 ** 2))
+    taps = np.exp(-((np.arange(11) - 5) ** 2) / (2 * 1.5**2))
     taps /= taps.sum()
 
     def blur(m):  # separable 'valid' convolution: 11 shifted, weighted sums per axis
-        rows = sum(w * m[i:m.shape[0] - 10 + i, :] for i, w in enumerate(taps))
-        return sum(w * rows[:, i:rows.shape[1] - 10 + i] for i, w in enumerate(taps))
+        rows = sum(w * m[i : m.shape[0] - 10 + i, :] for i, w in enumerate(taps))
+        return sum(w * rows[:, i : rows.shape[1] - 10 + i] for i, w in enumerate(taps))
 
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x ** 2
-    var_y = blur(y * y) - mu_y ** 2
+    var_x = blur(x * x) - mu_x**2
+    var_y = blur(y * y) - mu_y**2
     cov = blur(x * y) - mu_x * mu_y
-    index = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2))
+    index = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
     return float(index.mean())
 
 
@@ -281,8 +298,7 @@ CHILD_CODE = {
     "import only": "from prompts.media import images",
     "ours: JPEG 12 MP": "from prompts.media import images; images.make_variants(data)",
     "naive loop: JPEG 12 MP": "from bench.variants import naive_variants; naive_variants(data)",
-    "ours: MP4 poster": "from prompts.media import images; "
-                        "images.variants_from_image(video.examine(data).poster)",
+    "ours: MP4 poster": "from prompts.media import images; images.variants_from_image(video.examine(data).poster)",
     "ours: JPEG 12 MP Display P3": "from prompts.media import images; images.make_variants(data)",
 }
 # Linux carries the old address space's high-water mark across exec, so a child forked straight
@@ -302,8 +318,9 @@ WORKER = (
 
 def peak_rss_mb(code: str, path: Path) -> tuple[float, float]:
     """(ru_maxrss, VmHWM) in MB of a fresh Python that reads `path` into `data` and runs `code`."""
-    done = subprocess.run([sys.executable, "-c", LAUNCHER, WORKER.format(code=code), str(path)], cwd=ROOT,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, WORKER.format(code=code), str(path)], cwd=ROOT, capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise RuntimeError(f"child failed ({done.returncode}): {done.stderr[-2000:]}")
     maxrss_kib = int(done.stdout.split()[-1])  # Linux reports KiB
@@ -312,6 +329,7 @@ def peak_rss_mb(code: str, path: Path) -> tuple[float, float]:
 
 
 # --- The benchmark --------------------------------------------------------------------------
+
 
 def run() -> None:
     print_header(NAME)
@@ -329,13 +347,36 @@ def run() -> None:
 
     speed = Table(
         f"Time per upload, ms (warm-up {WARMUP}, {REPEATS} runs each, interleaved)",
-        ["input", "MiB", "naive p50", "naive p95", "ours p50", "ours p95", "ours min", "ours output", "speed-up",
-         "target", "speed-up of min"],
+        [
+            "input",
+            "MiB",
+            "naive p50",
+            "naive p95",
+            "ours p50",
+            "ours p95",
+            "ours min",
+            "ours output",
+            "speed-up",
+            "target",
+            "speed-up of min",
+        ],
     )
     quality = Table(
         "Variants: stored w×h, KB, and SSIM against the reference",
-        ["input", "variant", "naive w×h", "ours w×h", "dims", "naive KB", "ours KB", "SSIM naive", "SSIM ours",
-         "codec ceiling", "ours-ceiling", "target"],
+        [
+            "input",
+            "variant",
+            "naive w×h",
+            "ours w×h",
+            "dims",
+            "naive KB",
+            "ours KB",
+            "SSIM naive",
+            "SSIM ours",
+            "codec ceiling",
+            "ours-ceiling",
+            "target",
+        ],
     )
     all_timings = {}
     timed: list[tuple[str, str, bytes, int, list[dict[str, bytes]]]] = []
@@ -355,9 +396,19 @@ def run() -> None:
             target = "—"
             if label.startswith("JPEG"):
                 target = f"≥{SPEEDUP_TARGET:g}× {verdict(ratio >= SPEEDUP_TARGET)}"
-            speed.add(label, f"{len(data) / 2**20:.2f}", naive.p50 if naive else "—", naive.p95 if naive else "—",
-                      ours.p50, ours.p95, ours.min, stable, f"{ratio:.2f}×" if ratio else "—", target,
-                      f"{naive.min / ours.min:.2f}×" if naive else "—")
+            speed.add(
+                label,
+                f"{len(data) / 2**20:.2f}",
+                naive.p50 if naive else "—",
+                naive.p95 if naive else "—",
+                ours.p50,
+                ours.p95,
+                ours.min,
+                stable,
+                f"{ratio:.2f}×" if ratio else "—",
+                target,
+                f"{naive.min / ours.min:.2f}×" if naive else "—",
+            )
             timed.append((label, kind, data, orientation, outputs))
 
     for label, kind, data, orientation, outputs in timed:
@@ -374,9 +425,20 @@ def run() -> None:
                 shown = naive_size[::-1] if orientation in (5, 6, 7, 8) else naive_size
                 match = "match" if shown == our_size else "DIFFER"
                 naive_cells = [_dims(naive_size), match, round(len(naive_files[variant]) / 1000, 1), naive_ssim]
-            quality.add(label, variant, naive_cells[0], _dims(our_size), naive_cells[1], naive_cells[2],
-                        round(len(our_files[variant]) / 1000, 1), naive_cells[3], our_ssim, ceiling,
-                        f"{our_ssim - ceiling:+.4f}", f"≥{SSIM_TARGET} {verdict(our_ssim >= SSIM_TARGET)}")
+            quality.add(
+                label,
+                variant,
+                naive_cells[0],
+                _dims(our_size),
+                naive_cells[1],
+                naive_cells[2],
+                round(len(our_files[variant]) / 1000, 1),
+                naive_cells[3],
+                our_ssim,
+                ceiling,
+                f"{our_ssim - ceiling:+.4f}",
+                f"≥{SSIM_TARGET} {verdict(our_ssim >= SSIM_TARGET)}",
+            )
 
     colour, colour_timings = icc_path_cost(jpeg, naive_p50=all_timings[inputs[0][0]]["naive"]["p50_ms"])
 
@@ -391,7 +453,8 @@ def run() -> None:
         busy = other_load.share > 0.10
         speed.notes.append(
             f"{'MACHINE BUSY: ' if busy else ''}other processes used {other_load.share:.0%} of the "
-            f"{os.cpu_count()} CPUs while these were timed" + ("; times and ratios are noisy." if busy else "."))
+            f"{os.cpu_count()} CPUs while these were timed" + ("; times and ratios are noisy." if busy else ".")
+        )
     quality.notes = [
         "The naive loop ignores EXIF orientation: for the Orientation-6 JPEG its w×h is compared after "
         "swapping, and its SSIM after rotating it upright.",
@@ -404,8 +467,10 @@ def run() -> None:
         "pixels stored black show black, hence their low SSIM. Its WebP keeps alpha.",
     ]
 
-    rss = Table("Peak RSS of a fresh process making one upload's variants",
-                ["child process", "ru_maxrss MB", "VmHWM MB", "target"])
+    rss = Table(
+        "Peak RSS of a fresh process making one upload's variants",
+        ["child process", "ru_maxrss MB", "VmHWM MB", "target"],
+    )
     with tempfile.TemporaryDirectory() as tmp:
         paths = {"JPEG": Path(tmp) / "photo.jpg", "MP4": Path(tmp) / "clip.mp4", "P3": Path(tmp) / "p3.jpg"}
         paths["JPEG"].write_bytes(jpeg)
@@ -427,7 +492,8 @@ def run() -> None:
         print()
         print(table.render())
     path = write_results(
-        NAME, tables,
+        NAME,
+        tables,
         inputs={label: len(data) for label, _, data, _, _ in inputs},
         timings=all_timings,
         colour_profile_timings=colour_timings,
@@ -450,23 +516,35 @@ def icc_path_cost(jpeg: bytes, *, naive_p50: float) -> tuple[Table, dict]:
         "Display P3 profile": with_icc_profile(jpeg, p3_profile),
     }
     with OtherLoad() as other_load:
-        timings = measure({label: (lambda data=data: images.make_variants(data)) for label, data in tagged.items()},
-                          warmup=WARMUP, repeats=REPEATS)
-        builds = measure({
-            "Display P3 (matrix)": lambda: (images.clear_colour_transforms(),
-                                            images.colour_transform(p3_profile, "RGB")),
-            "CMYK SWOP (LUT)": lambda: (images.clear_colour_transforms(),
-                                        images.colour_transform((ICC_DIR / "default_cmyk.icc").read_bytes(), "CMYK")),
-        }, warmup=WARMUP, repeats=REPEATS)
+        timings = measure(
+            {label: (lambda data=data: images.make_variants(data)) for label, data in tagged.items()},
+            warmup=WARMUP,
+            repeats=REPEATS,
+        )
+        builds = measure(
+            {
+                "Display P3 (matrix)": lambda: (
+                    images.clear_colour_transforms(),
+                    images.colour_transform(p3_profile, "RGB"),
+                ),
+                "CMYK SWOP (LUT)": lambda: (
+                    images.clear_colour_transforms(),
+                    images.colour_transform((ICC_DIR / "default_cmyk.icc").read_bytes(), "CMYK"),
+                ),
+            },
+            warmup=WARMUP,
+            repeats=REPEATS,
+        )
     base = timings["untagged (baseline)"]
-    table = Table("Colour profiles: JPEG 4000x3000, same bytes with a profile spliced in, ms",
-                  ["path", "p50", "p95", "min", "extra p50 vs untagged", "speed-up vs naive p50"])
+    table = Table(
+        "Colour profiles: JPEG 4000x3000, same bytes with a profile spliced in, ms",
+        ["path", "p50", "p95", "min", "extra p50 vs untagged", "speed-up vs naive p50"],
+    )
     for label, timing in timings.items():
         extra = "—" if timing is base else f"{timing.p50 - base.p50:+.1f}"
         table.add(label, timing.p50, timing.p95, timing.min, extra, f"{naive_p50 / timing.p50:.2f}×")
     for label, timing in builds.items():
-        table.add(f"first use of a profile: build {label}", timing.p50, timing.p95, timing.min, "once per profile",
-                  "—")
+        table.add(f"first use of a profile: build {label}", timing.p50, timing.p95, timing.min, "once per profile", "—")
     table.notes = [
         "Conversion: LittleCMS, relative colorimetric + black point compensation, on the <=1200 px image "
         "after the first resize, with the profile's transform cached (built once per profile per process).",

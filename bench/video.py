@@ -10,6 +10,7 @@ content, 15 MB of 4K at ~40 Mbit/s (about 3 s, as a phone records it):
 - transcode: HEVC -> H.264 at most 1920 px, x264 "veryfast" CRF 23 capped at 6 Mbit/s, the
   cheapest setting we would ship, with its peak memory in a fresh process.
 """
+
 from __future__ import annotations
 
 import io
@@ -93,10 +94,18 @@ def clips(specs: dict[str, tuple[str, str | None, dict]]) -> dict[str, bytes]:
         if max(buffer.tell() for buffer, _, _ in outputs.values()) >= TARGET_BYTES - 1_500_000:
             break
         t = index / 30
-        noise = grain[index % 64:index % 64 + height, (3 * index) % 64:(3 * index) % 64 + width]
-        rgb = np.stack(np.broadcast_arrays(
-            128 + 90 * np.sin(x + t) * np.cos(y), 128 + 90 * np.sin(1.5 * y + 2 * t) + 0 * x,
-            128 + 60 * np.cos(3 * x * y / 10 + t)), axis=-1) + noise[..., None]
+        noise = grain[index % 64 : index % 64 + height, (3 * index) % 64 : (3 * index) % 64 + width]
+        rgb = (
+            np.stack(
+                np.broadcast_arrays(
+                    128 + 90 * np.sin(x + t) * np.cos(y),
+                    128 + 90 * np.sin(1.5 * y + 2 * t) + 0 * x,
+                    128 + 60 * np.cos(3 * x * y / 10 + t),
+                ),
+                axis=-1,
+            )
+            + noise[..., None]
+        )
         frame = av.VideoFrame.from_ndarray(rgb.clip(0, 255).astype(np.uint8), format="rgb24")
         for _, container, stream in outputs.values():
             for packet in stream.encode(frame):
@@ -111,9 +120,14 @@ def clips(specs: dict[str, tuple[str, str | None, dict]]) -> dict[str, bytes]:
 def child(code: str, *args: str) -> tuple[float, float]:
     """(seconds, peak RSS MB) of a fresh Python running `code`."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", LAUNCHER.format(root=str(ROOT)), code, *args], cwd=ROOT,
-                          capture_output=True, text=True, check=False,
-                          env={"DJANGO_SETTINGS_MODULE": "prompts_manager.settings", "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCHER.format(root=str(ROOT)), code, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"DJANGO_SETTINGS_MODULE": "prompts_manager.settings", "PATH": "/usr/bin:/bin"},
+    )
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
@@ -125,8 +139,13 @@ def run() -> None:
 
     print_header(NAME)
     print("generating 15 MB 4K inputs (H.264 with one key frame, H.264 with one a second, HEVC) ...", flush=True)
-    inputs = clips({"h264": ("libx264", None, {}), "h264-gop30": ("libx264", None, {"g": "30"}),
-                    "hevc": ("libx265", "hvc1", {"x265-params": "log-level=none"})})
+    inputs = clips(
+        {
+            "h264": ("libx264", None, {}),
+            "h264-gop30": ("libx264", None, {"g": "30"}),
+            "hevc": ("libx265", "hvc1", {"x265-params": "log-level=none"}),
+        }
+    )
     h264, phone, hevc = inputs["h264"], inputs["h264-gop30"], inputs["hevc"]
     for label, data in inputs.items():
         info = video._open(data)
@@ -142,9 +161,15 @@ def run() -> None:
         raise AssertionError("HEVC was accepted")
 
     with OtherLoad() as other_load:
-        timings = measure({"accept": lambda: (video.examine(h264), video.strip_metadata(h264)),
-                           "accept-gop30": lambda: (video.examine(phone), video.strip_metadata(phone)),
-                           "refuse": refuse}, warmup=1, repeats=REPEATS)
+        timings = measure(
+            {
+                "accept": lambda: (video.examine(h264), video.strip_metadata(h264)),
+                "accept-gop30": lambda: (video.examine(phone), video.strip_metadata(phone)),
+                "refuse": refuse,
+            },
+            warmup=1,
+            repeats=REPEATS,
+        )
         with tempfile.TemporaryDirectory() as tmp:
             source, target = Path(tmp) / "in.mp4", Path(tmp) / "out.mp4"
             source.write_bytes(hevc)
@@ -158,25 +183,52 @@ def run() -> None:
     transcode_rss = max(rss for _, rss in transcodes)
     duration = len(h264) * 8 / 40_000_000
 
-    table = Table(f"15 MB 4K video ({duration:.1f} s at 40 Mbit/s): seconds per upload (p50 of {REPEATS}, "
-                  "transcode: best of 2)", ["path", "seconds", "peak RSS MB", "output", "target"])
-    table.add("accept H.264, 1 key frame: examine + strip (baseline)", round(accept_s, 3), round(examine_child[1], 1),
-              "remux, same packets", f"≤{COMPLETE_TARGET_S:g} s {verdict(accept_s <= COMPLETE_TARGET_S)}")
-    table.add("accept H.264, key frame every 1 s", round(phone_s, 3), "—", "remux, same packets",
-              f"≤{COMPLETE_TARGET_S:g} s {verdict(phone_s <= COMPLETE_TARGET_S)}")
+    table = Table(
+        f"15 MB 4K video ({duration:.1f} s at 40 Mbit/s): seconds per upload (p50 of {REPEATS}, transcode: best of 2)",
+        ["path", "seconds", "peak RSS MB", "output", "target"],
+    )
+    table.add(
+        "accept H.264, 1 key frame: examine + strip (baseline)",
+        round(accept_s, 3),
+        round(examine_child[1], 1),
+        "remux, same packets",
+        f"≤{COMPLETE_TARGET_S:g} s {verdict(accept_s <= COMPLETE_TARGET_S)}",
+    )
+    table.add(
+        "accept H.264, key frame every 1 s",
+        round(phone_s, 3),
+        "—",
+        "remux, same packets",
+        f"≤{COMPLETE_TARGET_S:g} s {verdict(phone_s <= COMPLETE_TARGET_S)}",
+    )
     table.add("refuse HEVC: examine", round(refuse_s, 3), "—", "a message", "—")
-    table.add(f"transcode HEVC → H.264 ≤{TRANSCODE_BOX}px veryfast", round(transcode_s, 2), round(transcode_rss, 1),
-              f"{transcoded / 1000:.0f} kB", f"≤{TRANSCODE_TARGET_S:g} s {verdict(transcode_s <= TRANSCODE_TARGET_S)}")
+    table.add(
+        f"transcode HEVC → H.264 ≤{TRANSCODE_BOX}px veryfast",
+        round(transcode_s, 2),
+        round(transcode_rss, 1),
+        f"{transcoded / 1000:.0f} kB",
+        f"≤{TRANSCODE_TARGET_S:g} s {verdict(transcode_s <= TRANSCODE_TARGET_S)}",
+    )
     table.notes = [
-        (f"transcode / accept = {transcode_s / accept_s:.0f}×; the transcode runs at "
-         f"{duration / transcode_s:.2f}× real time on this machine, holding a worker for that long per upload."),
-        ("accept decodes from a key frame to each sampled frame: with one key frame in the clip that is "
-         "nearly every frame; with one a second, only a few."),
-        ("Decision: refuse with the export hint (README); a transcode would hold a 2-core worker for the time "
-         "above, per 3 s of 4K video, and re-encode a person's video at a lower quality."),
+        (
+            f"transcode / accept = {transcode_s / accept_s:.0f}×; the transcode runs at "
+            f"{duration / transcode_s:.2f}× real time on this machine, holding a worker for that long per upload."
+        ),
+        (
+            "accept decodes from a key frame to each sampled frame: with one key frame in the clip that is "
+            "nearly every frame; with one a second, only a few."
+        ),
+        (
+            "Decision: refuse with the export hint (README); a transcode would hold a 2-core worker for the time "
+            "above, per 3 s of 4K video, and re-encode a person's video at a lower quality."
+        ),
     ]
     if other_load.share is not None:
         table.notes.append(f"other processes used {other_load.share:.0%} of the CPUs while these were timed.")
     print(table.render())
-    write_results(NAME, [table], timings={name: timing.as_dict() for name, timing in timings.items()},
-                  transcode_seconds=[round(seconds, 3) for seconds, _ in transcodes])
+    write_results(
+        NAME,
+        [table],
+        timings={name: timing.as_dict() for name, timing in timings.items()},
+        transcode_seconds=[round(seconds, 3) for seconds, _ in transcodes],
+    )

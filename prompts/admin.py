@@ -4,6 +4,7 @@ The SEO review and moderation queues are pages of the admin site itself (`prompt
 State fields (processing, moderation, trash) are read-only here: they change through the actions
 and queues, which go through `prompts.services`, never by editing a field.
 """
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
@@ -21,15 +22,24 @@ def _prompts(count: int) -> str:
 def _thumbnail(url: str, size: int = 48):
     if not url:
         return "—"
-    return format_html('<img src="{}" alt="" width="{}" height="{}" style="object-fit: cover" loading="lazy">',
-                       url, size, size)
+    return format_html(
+        '<img src="{}" alt="" width="{}" height="{}" style="object-fit: cover" loading="lazy">', url, size, size
+    )
 
 
 @admin.register(Prompt)
 class PromptAdmin(admin.ModelAdmin):
     list_display = [
-        "thumbnail", "title", "author", "status", "processing_complete", "needs_seo_review", "seo_review_reason",
-        "moderation_status", "is_deleted", "created_on",
+        "thumbnail",
+        "title",
+        "author",
+        "status",
+        "processing_complete",
+        "needs_seo_review",
+        "seo_review_reason",
+        "moderation_status",
+        "is_deleted",
+        "created_on",
     ]
     list_display_links = ["thumbnail", "title"]
     list_filter = ["status", "needs_seo_review", "seo_review_reason", "moderation_status", "is_deleted", "ai_generator"]
@@ -39,28 +49,104 @@ class PromptAdmin(admin.ModelAdmin):
     actions = ["retry_ai", "approve_selected", "reject_selected", "publish_selected"]
     fieldsets = [
         ("Details", {"fields": ["preview", "title", "slug", "excerpt", "tags", "content", "ai_generator", "alt_text"]}),
-        ("State", {"fields": [
-            "author", "status", "publish_requested", "processing_complete", "needs_seo_review", "seo_review_reason",
-            "ai_attempts", "ai_next_retry_at", "moderation_status", "moderation_severity", "moderation_violations",
-            "appeal_message", "appealed_at", "is_deleted", "deleted_at",
-        ]}),
-        ("Media", {"classes": ["collapse"], "fields": [
-            "media_type", "width", "height", "b2_image_url", "b2_thumb_url", "b2_medium_url", "b2_large_url",
-            "b2_webp_url", "b2_video_url", "media_keys", "stale_media_keys", "files_deleted_at", "seo_filename_base",
-        ]}),
-        ("Record", {"classes": ["collapse"], "fields": [
-            "processing_uuid", "upload", "relevance_score", "relevance_explanation", "view_count", "created_on",
-            "updated_on",
-        ]}),
+        (
+            "State",
+            {
+                "fields": [
+                    "author",
+                    "status",
+                    "publish_requested",
+                    "processing_complete",
+                    "needs_seo_review",
+                    "seo_review_reason",
+                    "ai_attempts",
+                    "ai_next_retry_at",
+                    "moderation_status",
+                    "moderation_severity",
+                    "moderation_violations",
+                    "appeal_message",
+                    "appealed_at",
+                    "is_deleted",
+                    "deleted_at",
+                ]
+            },
+        ),
+        (
+            "Media",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "media_type",
+                    "width",
+                    "height",
+                    "b2_image_url",
+                    "b2_thumb_url",
+                    "b2_medium_url",
+                    "b2_large_url",
+                    "b2_webp_url",
+                    "b2_video_url",
+                    "media_keys",
+                    "stale_media_keys",
+                    "files_deleted_at",
+                    "seo_filename_base",
+                ],
+            },
+        ),
+        (
+            "Record",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "processing_uuid",
+                    "upload",
+                    "relevance_score",
+                    "relevance_explanation",
+                    "view_count",
+                    "created_on",
+                    "updated_on",
+                ],
+            },
+        ),
     ]
     # The slug only changes through the SEO review (which keeps the old URL as a redirect).
     readonly_fields = [
-        "preview", "slug", "author", "status", "publish_requested", "processing_complete", "needs_seo_review",
-        "seo_review_reason", "ai_attempts", "ai_next_retry_at", "moderation_status", "moderation_severity",
-        "moderation_violations", "appeal_message", "appealed_at", "is_deleted", "deleted_at", "media_type", "width",
-        "height", "b2_image_url", "b2_thumb_url", "b2_medium_url", "b2_large_url", "b2_webp_url", "b2_video_url",
-        "media_keys", "stale_media_keys", "files_deleted_at", "seo_filename_base", "processing_uuid", "upload",
-        "relevance_score", "relevance_explanation", "view_count", "created_on", "updated_on",
+        "preview",
+        "slug",
+        "author",
+        "status",
+        "publish_requested",
+        "processing_complete",
+        "needs_seo_review",
+        "seo_review_reason",
+        "ai_attempts",
+        "ai_next_retry_at",
+        "moderation_status",
+        "moderation_severity",
+        "moderation_violations",
+        "appeal_message",
+        "appealed_at",
+        "is_deleted",
+        "deleted_at",
+        "media_type",
+        "width",
+        "height",
+        "b2_image_url",
+        "b2_thumb_url",
+        "b2_medium_url",
+        "b2_large_url",
+        "b2_webp_url",
+        "b2_video_url",
+        "media_keys",
+        "stale_media_keys",
+        "files_deleted_at",
+        "seo_filename_base",
+        "processing_uuid",
+        "upload",
+        "relevance_score",
+        "relevance_explanation",
+        "view_count",
+        "created_on",
+        "updated_on",
     ]
 
     @admin.display(description="Image")
@@ -103,14 +189,18 @@ class PromptAdmin(admin.ModelAdmin):
                 self._report(request, result, "rejected and moved to the trash")
                 return None
             form.add_error("note", "Please write a note for the authors: why were these rejected?")
-        return TemplateResponse(request, "admin/prompts/prompt/reject_selected.html", {
-            **self.admin_site.each_context(request),
-            "title": "Reject prompts",
-            "opts": self.model._meta,
-            "queryset": queryset,
-            "form": form,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        })
+        return TemplateResponse(
+            request,
+            "admin/prompts/prompt/reject_selected.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Reject prompts",
+                "opts": self.model._meta,
+                "queryset": queryset,
+                "form": form,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
     @admin.action(description="Publish selected (finished, not held)", permissions=["change"])
     def publish_selected(self, request, queryset):
@@ -132,8 +222,16 @@ class ViewOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Upload)
 class UploadAdmin(ViewOnlyAdmin):
-    list_display = ["id", "owner", "state", "media_type", "moderation_action", "moderation_severity", "size",
-                    "created_at"]
+    list_display = [
+        "id",
+        "owner",
+        "state",
+        "media_type",
+        "moderation_action",
+        "moderation_severity",
+        "size",
+        "created_at",
+    ]
     list_filter = ["state", "moderation_action", "moderation_severity", "media_type"]
     search_fields = ["owner__username", "original_filename", "file_key"]
     list_select_related = ["owner"]

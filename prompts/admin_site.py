@@ -12,6 +12,7 @@ else gets the admin login page) and the "change prompt" permission:
 
 and the size of both queues (and of Django-Q's failed tasks) on the admin index.
 """
+
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.urls import path
@@ -21,6 +22,7 @@ class PromptFinderAdminSite(admin.AdminSite):
     site_header = "PromptFinder administration"
     site_title = "PromptFinder admin"
     index_title = "Site administration"
+
     def __init__(self, *args, **kwargs):
         # The same log-in throttle as the site's form (it lives in the authentication backend);
         # this form only words the refusal. Imported here: this module loads before the models.
@@ -43,8 +45,9 @@ class PromptFinderAdminSite(admin.AdminSite):
             path("seo-review/", self.admin_view(staff.seo_review_queue), name="seo_review_queue"),
             path("seo-review/<int:prompt_id>/", self.admin_view(staff.seo_review_edit), name="seo_review_edit"),
             path("moderation/", self.admin_view(staff.moderation_queue), name="moderation_queue"),
-            path("moderation/<int:prompt_id>/decide/", self.admin_view(staff.moderation_decide),
-                 name="moderation_decide"),
+            path(
+                "moderation/<int:prompt_id>/decide/", self.admin_view(staff.moderation_decide), name="moderation_decide"
+            ),
         ]
         # Before Django's own patterns, which end with a catch-all view.
         return extra + super().get_urls()

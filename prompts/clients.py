@@ -16,9 +16,6 @@ def client_address(request) -> str:
     remote = request.META.get("REMOTE_ADDR", "")
     if hops <= 0:
         return remote
-    entries = [
-        entry.strip()
-        for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-    ]
+    entries = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     entries = [entry for entry in entries if entry]
     return entries[-hops] if len(entries) >= hops else remote

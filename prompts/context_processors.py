@@ -1,4 +1,5 @@
 """Template context processors."""
+
 from django.contrib import messages
 
 from prompts.services import review

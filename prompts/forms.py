@@ -41,14 +41,19 @@ class TagsField(forms.ModelMultipleChoiceField):
 class SubmitForm(forms.Form):
     upload_id = forms.CharField(max_length=64, error_messages={"required": "Please choose an image or video first."})
     content = forms.CharField(
-        max_length=MAX_PROMPT_LENGTH, strip=True,
-        error_messages={"required": "Please enter the prompt you used.",
-                        "max_length": f"Your prompt is too long: the maximum is {MAX_PROMPT_LENGTH:,} characters."},
+        max_length=MAX_PROMPT_LENGTH,
+        strip=True,
+        error_messages={
+            "required": "Please enter the prompt you used.",
+            "max_length": f"Your prompt is too long: the maximum is {MAX_PROMPT_LENGTH:,} characters.",
+        },
     )
     ai_generator = forms.ChoiceField(
         choices=AIGenerator.choices,
-        error_messages={"required": "Please choose the generator you used.",
-                        "invalid_choice": "Please choose the generator you used."},
+        error_messages={
+            "required": "Please choose the generator you used.",
+            "invalid_choice": "Please choose the generator you used.",
+        },
     )
     save_as_draft = forms.BooleanField(required=False)
 
@@ -66,11 +71,18 @@ class SeoReviewForm(forms.Form):
     """Staff completing a flagged prompt (the SEO review queue): every detail is required."""
 
     # The admin's own field classes, so the form looks like the rest of the admin.
-    title = forms.CharField(max_length=120, strip=True, widget=forms.TextInput(attrs={"class": "vTextField"}),
-                            error_messages={"required": "Please write a title."})
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "class": "vLargeTextField"}),
-                                  max_length=2000, strip=True,
-                                  error_messages={"required": "Please write a description."})
+    title = forms.CharField(
+        max_length=120,
+        strip=True,
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+        error_messages={"required": "Please write a title."},
+    )
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "class": "vLargeTextField"}),
+        max_length=2000,
+        strip=True,
+        error_messages={"required": "Please write a description."},
+    )
     tags = TagsField(
         widget=forms.SelectMultiple(attrs={"size": 12}),
         help_text="Choose 1 to 5 tags from the vocabulary (Ctrl/Cmd-click to choose several).",
@@ -82,7 +94,10 @@ class ModerationNoteForm(forms.Form):
     """A moderator's note to the author: optional when approving, required when rejecting."""
 
     note = forms.CharField(
-        label="Note for the author", required=False, max_length=1000, strip=True,
+        label="Note for the author",
+        required=False,
+        max_length=1000,
+        strip=True,
         widget=forms.Textarea(attrs={"rows": 2, "class": "vLargeTextField"}),
         help_text="Shown to the author once, on their next visit. Required when you reject.",
     )

@@ -1,5 +1,6 @@
 """Request/response plumbing that is not a page: the media origins in the Content Security Policy, and a
 clear 503 while the database is unreachable."""
+
 import logging
 from urllib.parse import urlsplit
 

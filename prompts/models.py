@@ -5,6 +5,7 @@ the functions in `prompts/services/`. Models hold data, plus the few rules that 
 fields and are asked in many places (may this prompt be public, may it leave the trash): those are
 written once, here.
 """
+
 import uuid
 from datetime import timedelta
 
@@ -248,7 +249,8 @@ class Prompt(models.Model):
         # document the database has changed since; leave the database's own columns alone.
         if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
             kwargs["update_fields"] = [
-                field.name for field in self._meta.concrete_fields
+                field.name
+                for field in self._meta.concrete_fields
                 if not field.primary_key and field.name not in self.DATABASE_MAINTAINED
             ]
         super().save(*args, **kwargs)
@@ -361,6 +363,9 @@ class Like(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "prompt"], name="like_once")]
         indexes = [models.Index(fields=["created_at"], name="like_created")]
 
+    def __str__(self):
+        return f"{self.user_id} likes {self.prompt_id}"
+
 
 class Comment(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
@@ -390,7 +395,7 @@ class Collection(models.Model):
 
 
 class PromptView(models.Model):
-    """"This visitor's view of this prompt was counted today": one row per prompt, visitor and day
+    """ "This visitor's view of this prompt was counted today": one row per prompt, visitor and day
     (the visitor is a keyed hash, see `services.social.visitor_id`); past days are purged daily."""
 
     prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="+")
@@ -398,7 +403,12 @@ class PromptView(models.Model):
     day = models.DateField(db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["prompt", "visitor", "day"], name="one_view_per_visitor_per_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["prompt", "visitor", "day"], name="one_view_per_visitor_per_day")
+        ]
+
+    def __str__(self):
+        return f"{self.prompt_id} seen by {self.visitor[:8]} on {self.day}"
 
 
 class UsernameSkeleton(models.Model):
@@ -406,8 +416,9 @@ class UsernameSkeleton(models.Model):
     sign-up can be refused when its name looks like an existing one. Kept current on every save of
     a user (`prompts.auth_backends`), whoever makes the user (sign-up, admin, createsuperuser)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
-                                related_name="username_skeleton")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="username_skeleton"
+    )
     skeleton = models.CharField(max_length=600, db_index=True)
 
     def __str__(self):
@@ -424,6 +435,9 @@ class PromptDailyViews(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["prompt", "day"], name="prompt_views_per_day")]
         indexes = [models.Index(fields=["day"], name="prompt_views_day")]
+
+    def __str__(self):
+        return f"{self.prompt_id}: {self.views} views on {self.day}"
 
 
 class SearchWord(models.Model):

@@ -23,9 +23,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 _IDS = ("request_id", "upload_id", "prompt_id")
-_context: dict[str, contextvars.ContextVar] = {
-    name: contextvars.ContextVar(name, default=None) for name in _IDS
-}
+_context: dict[str, contextvars.ContextVar] = {name: contextvars.ContextVar(name, default=None) for name in _IDS}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,200}$")
 
 
@@ -36,9 +34,7 @@ def current() -> dict[str, object]:
 @contextmanager
 def bind(**ids):
     """Attach ids (upload_id, prompt_id, request_id) to every log line and error report inside."""
-    tokens = [
-        (_context[name], _context[name].set(value)) for name, value in ids.items()
-    ]
+    tokens = [(_context[name], _context[name].set(value)) for name, value in ids.items()]
     try:
         yield
     finally:
@@ -97,9 +93,7 @@ class ContextFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -154,9 +148,7 @@ def scrub_event(event: dict, hint: dict | None = None) -> dict:
     return _no_bytes(event)
 
 
-def init_sentry(
-    *, dsn: str, environment: str = "", release: str = "", traces: float = 0.0
-) -> None:
+def init_sentry(*, dsn: str, environment: str = "", release: str = "", traces: float = 0.0) -> None:
     import sentry_sdk
     from sentry_sdk.integrations.django import DjangoIntegration
 

@@ -8,6 +8,7 @@ depth, and new prompts cannot push rows across the page boundary.
 A cursor is an opaque URL-safe token: base64 of the JSON [value, id]. Nothing in it is trusted:
 a token that does not decode to the right types is a `BadCursor` (the view answers 400).
 """
+
 from __future__ import annotations
 
 import base64
@@ -103,15 +104,19 @@ def _beyond(queryset: QuerySet, order: Order, value, pk: int, *, later: bool) ->
     return queryset.filter(condition)
 
 
-def keyset_page(queryset: QuerySet, *, order: Order, after: str | None = None, before: str | None = None,
-                size: int = 24) -> KeysetPage:
+def keyset_page(
+    queryset: QuerySet, *, order: Order, after: str | None = None, before: str | None = None, size: int = 24
+) -> KeysetPage:
     """One page of `queryset` in `order`, after the `after` cursor or before the `before` one."""
     direction = "-" if order.descending else ""
     reverse = "" if order.descending else "-"
     if before:
         value, pk = decode(before, order.kind)
-        rows = list(_beyond(queryset, order, value, pk, later=False)
-                    .order_by(f"{reverse}{order.field}", f"{reverse}id")[:size + 1])
+        rows = list(
+            _beyond(queryset, order, value, pk, later=False).order_by(f"{reverse}{order.field}", f"{reverse}id")[
+                : size + 1
+            ]
+        )
         more_before = len(rows) > size
         items = list(reversed(rows[:size]))
         return KeysetPage(
@@ -122,7 +127,7 @@ def keyset_page(queryset: QuerySet, *, order: Order, after: str | None = None, b
     if after:
         value, pk = decode(after, order.kind)
         queryset = _beyond(queryset, order, value, pk, later=True)
-    rows = list(queryset.order_by(f"{direction}{order.field}", f"{direction}id")[:size + 1])
+    rows = list(queryset.order_by(f"{direction}{order.field}", f"{direction}id")[: size + 1])
     items = rows[:size]
     return KeysetPage(
         items=items,

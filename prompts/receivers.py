@@ -8,9 +8,7 @@ from django.dispatch import receiver
 from prompts.services import accounts
 
 
-@receiver(
-    post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="prompts-username-skeleton"
-)
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="prompts-username-skeleton")
 def refresh_username_skeleton(sender, instance, raw=False, **kwargs):
     if not raw:  # loaddata: the fixture's rows are written as they are
         accounts.remember_username_skeleton(user=instance)

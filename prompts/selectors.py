@@ -1,4 +1,5 @@
 """Read-side queries: what each page lists. Drafts and deleted prompts never appear in public lists."""
+
 import math
 import threading
 import time
@@ -22,8 +23,11 @@ HELD = (Prompt.ModerationStatus.PENDING, Prompt.ModerationStatus.REJECTED)
 
 def published_prompts() -> QuerySet[Prompt]:
     """What anyone may see in a list: published, not in the trash, not held by a moderator."""
-    return (Prompt.objects.filter(status=Prompt.Status.PUBLISHED, is_deleted=False)
-            .exclude(moderation_status__in=HELD).select_related("author"))
+    return (
+        Prompt.objects.filter(status=Prompt.Status.PUBLISHED, is_deleted=False)
+        .exclude(moderation_status__in=HELD)
+        .select_related("author")
+    )
 
 
 def prompt_visible_to(*, slug: str, user) -> Prompt | None:
@@ -72,11 +76,13 @@ def trash_for(*, user) -> list[dict]:
     items = []
     for prompt in Prompt.objects.filter(author=user, is_deleted=True).order_by("-deleted_at"):
         left = (prompt.deleted_at + timedelta(days=days) - now).total_seconds()
-        items.append({
-            "prompt": prompt,
-            "days_left": math.ceil(left / 86400) if left > 0 else 0,
-            "restore_blocker": prompt.restore_blocker(retention_days=days, now=now),
-        })
+        items.append(
+            {
+                "prompt": prompt,
+                "days_left": math.ceil(left / 86400) if left > 0 else 0,
+                "restore_blocker": prompt.restore_blocker(retention_days=days, now=now),
+            }
+        )
     return items
 
 
@@ -91,8 +97,7 @@ def prompt_for_old_slug(slug: str) -> Prompt | None:
 def seo_review_queue() -> QuerySet[Prompt]:
     """Prompts whose details a person must complete (the SEO review queue), oldest first."""
     return (
-        Prompt.objects.filter(needs_seo_review=True, is_deleted=False)
-        .select_related("author").order_by("created_on")
+        Prompt.objects.filter(needs_seo_review=True, is_deleted=False).select_related("author").order_by("created_on")
     )
 
 
@@ -101,7 +106,8 @@ def moderation_queue() -> QuerySet[Prompt]:
     return (
         Prompt.objects.filter(moderation_status=Prompt.ModerationStatus.PENDING)
         .filter(Q(is_deleted=False) | Q(appealed_at__isnull=False))  # appeals of rejections wait in the trash
-        .select_related("author").order_by("created_on")
+        .select_related("author")
+        .order_by("created_on")
     )
 
 
@@ -113,13 +119,19 @@ def near_duplicates(prompt: Prompt, *, limit: int = 5, scan: int = 20_000) -> li
     if prompt.dhash is None:
         return []
     candidates = (
-        Prompt.objects.filter(dhash__isnull=False, is_deleted=False).exclude(id=prompt.id)
-        .order_by("-created_on").values_list("id", "dhash")[:scan]
+        Prompt.objects.filter(dhash__isnull=False, is_deleted=False)
+        .exclude(id=prompt.id)
+        .order_by("-created_on")
+        .values_list("id", "dhash")[:scan]
     )
-    close = sorted((hamming(prompt.dhash, other), other_id) for other_id, other in candidates
-                   if hamming(prompt.dhash, other) <= NEAR_DUPLICATE_DISTANCE)[:limit]
+    close = sorted(
+        (hamming(prompt.dhash, other), other_id)
+        for other_id, other in candidates
+        if hamming(prompt.dhash, other) <= NEAR_DUPLICATE_DISTANCE
+    )[:limit]
     found = Prompt.objects.select_related("author").in_bulk([other_id for _, other_id in close])
     return [(found[other_id], distance) for distance, other_id in close if other_id in found]
+
 
 def may_see_media(*, user, key: str) -> bool:
     """Whether `user` may fetch the private media file at `key` (anything not under public/).
@@ -169,16 +181,29 @@ def status_of(*, user, processing_uuid) -> dict:
     try:
         key = uuid.UUID(str(processing_uuid))
     except ValueError:
-        raise NotFound("This prompt was not found.")
+        raise NotFound("This prompt was not found.") from None
     ahead = (
         Prompt.objects.filter(processing_complete=False, is_deleted=False, created_on__lt=OuterRef("created_on"))
-        .order_by().annotate(n=Func(F("id"), function="COUNT")).values("n")
+        .order_by()
+        .annotate(n=Func(F("id"), function="COUNT"))
+        .values("n")
     )
     row = (
         Prompt.objects.filter(processing_uuid=key, author=user, is_deleted=False)
         .annotate(ahead=Subquery(ahead))
-        .values("id", "processing_complete", "created_on", "updated_on", "needs_seo_review", "title", "excerpt",
-                "slug", "status", "moderation_status", "ahead")
+        .values(
+            "id",
+            "processing_complete",
+            "created_on",
+            "updated_on",
+            "needs_seo_review",
+            "title",
+            "excerpt",
+            "slug",
+            "status",
+            "moderation_status",
+            "ahead",
+        )
         .first()
     )
     if row is None:
@@ -196,9 +221,13 @@ def status_of(*, user, processing_uuid) -> dict:
         "success": not row["needs_seo_review"],
         "title": row["title"],
         "description": row["excerpt"],
-        "tags": list(Tag.objects.filter(taggit_taggeditem_items__object_id=row["id"],
-                                        taggit_taggeditem_items__content_type__model="prompt")
-                     .order_by("name").values_list("name", flat=True)),
+        "tags": list(
+            Tag.objects.filter(
+                taggit_taggeditem_items__object_id=row["id"], taggit_taggeditem_items__content_type__model="prompt"
+            )
+            .order_by("name")
+            .values_list("name", flat=True)
+        ),
         "slug": row["slug"],
         "final_url": reverse("prompt_detail", kwargs={"slug": row["slug"]}),
         "is_draft": row["status"] == Prompt.Status.DRAFT,
@@ -252,7 +281,8 @@ def typical_processing_seconds() -> float:
     durations = sorted(
         (done - created).total_seconds()
         for created, done in Prompt.objects.filter(processing_completed_at__isnull=False)
-        .order_by("-processing_completed_at").values_list("created_on", "processing_completed_at")[:20]
+        .order_by("-processing_completed_at")
+        .values_list("created_on", "processing_completed_at")[:20]
     )
     value = durations[len(durations) // 2] if durations else TYPICAL_DEFAULT_SECONDS
     _TYPICAL.update(value=max(1.0, min(value, 120.0)), at=now)

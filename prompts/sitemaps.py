@@ -20,8 +20,11 @@ class PromptSitemap(SiteSitemap):
     priority = 0.8
 
     def items(self):
-        return Prompt.objects.filter(status=Prompt.Status.PUBLISHED, is_deleted=False).only(
-            "slug", "updated_on").order_by("-created_on")
+        return (
+            Prompt.objects.filter(status=Prompt.Status.PUBLISHED, is_deleted=False)
+            .only("slug", "updated_on")
+            .order_by("-created_on")
+        )
 
     def lastmod(self, obj):
         return obj.updated_on
@@ -36,8 +39,12 @@ class TagSitemap(SiteSitemap):
 
     def items(self):
         published = Prompt.objects.filter(status=Prompt.Status.PUBLISHED, is_deleted=False)
-        return (Tag.objects.filter(taggit_taggeditem_items__object_id__in=published.values("id"))
-                .annotate(latest=Max("taggit_taggeditem_items__id")).order_by("name").distinct())
+        return (
+            Tag.objects.filter(taggit_taggeditem_items__object_id__in=published.values("id"))
+            .annotate(latest=Max("taggit_taggeditem_items__id"))
+            .order_by("name")
+            .distinct()
+        )
 
     def location(self, obj):
         return reverse("tag", kwargs={"slug": obj.slug})
@@ -48,8 +55,11 @@ class GeneratorSitemap(SiteSitemap):
     priority = 0.6
 
     def items(self):
-        used = set(Prompt.objects.filter(status=Prompt.Status.PUBLISHED, is_deleted=False)
-                   .values_list("ai_generator", flat=True).distinct())
+        used = set(
+            Prompt.objects.filter(status=Prompt.Status.PUBLISHED, is_deleted=False)
+            .values_list("ai_generator", flat=True)
+            .distinct()
+        )
         return [value for value in AIGenerator.values if value in used]
 
     def location(self, item):

@@ -1,4 +1,5 @@
 """Django-Q entry points: take ids, call a service, return a small summary. Safe to run twice."""
+
 from prompts.observability import task
 from prompts.services import ai_content, media_files, social, trash, trending
 

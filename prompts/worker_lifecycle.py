@@ -83,12 +83,8 @@ def _install_worker_handler(sender, proc_name=None, **kwargs):
 
 def connect() -> None:
     pre_execute.connect(_remember_task, dispatch_uid="promptfinder-remember-task")
-    post_execute_in_worker.connect(
-        _forget_task, dispatch_uid="promptfinder-forget-task"
-    )
-    post_spawn.connect(
-        _install_worker_handler, dispatch_uid="promptfinder-worker-sigterm"
-    )
+    post_execute_in_worker.connect(_forget_task, dispatch_uid="promptfinder-forget-task")
+    post_spawn.connect(_install_worker_handler, dispatch_uid="promptfinder-worker-sigterm")
 
 
 def _descendants(pid: int) -> list[int]:
@@ -111,9 +107,7 @@ def _descendants(pid: int) -> list[int]:
 
 def _alive(pid: int) -> bool:
     try:
-        os.waitpid(
-            pid, os.WNOHANG
-        )  # reap our own child (the sentinel) if it has exited
+        os.waitpid(pid, os.WNOHANG)  # reap our own child (the sentinel) if it has exited
     except ChildProcessError:
         pass
     try:
@@ -121,8 +115,7 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return (
-        Path(f"/proc/{pid}/stat").exists()
-        and " Z " not in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[-1][:3]
+        Path(f"/proc/{pid}/stat").exists() and " Z " not in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[-1][:3]
     )
 
 

@@ -4,6 +4,7 @@ Safe local defaults: SQLite file and local media when nothing is set, so one com
 site on a bare machine. With DEBUG off the site refuses to start without SECRET_KEY and turns
 on the production security settings.
 """
+
 import os
 from pathlib import Path
 

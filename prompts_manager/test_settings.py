@@ -1,4 +1,5 @@
 """Settings for the test suite: the real settings, with the test flag set before they load."""
+
 import os
 
 os.environ.setdefault("PROMPTFINDER_TESTING", "1")

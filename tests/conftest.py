@@ -3,6 +3,7 @@
 alice owns things, bob is another user, carol is premium, and staff reviews. Outside services
 (qcluster, moto's S3 server, the fake OpenAI server) run as real processes or threads on loopback.
 """
+
 import json
 
 import pytest
@@ -61,8 +62,9 @@ class CsrfClient(Client):
 
     def post_json(self, url: str, body) -> tuple[int, dict]:
         """A JSON POST with the token in X-CSRFToken, as static/js/common.js sends it."""
-        response = self.post(url, data=json.dumps(body), content_type="application/json",
-                             HTTP_X_CSRFTOKEN=self.csrf_token)
+        response = self.post(
+            url, data=json.dumps(body), content_type="application/json", HTTP_X_CSRFTOKEN=self.csrf_token
+        )
         return response.status_code, response.json()
 
 

@@ -3,6 +3,7 @@
 `ready_upload_for` stores a file straight into storage (no HTTP) and runs complete, moderate and
 variants; `submitted_prompt` submits it. Tests of the HTTP flow itself use tests/upload_flow.py.
 """
+
 import itertools
 
 from prompts.media import storage
@@ -25,21 +26,33 @@ def ready_upload_for(user, data: bytes | None = None, *, filename="photo.jpg", c
     return uploads.make_upload_variants(user=user, upload_id=signed.upload.id)
 
 
-def submitted_prompt(user, *, content: str = LONG_PROMPT, draft: bool = False, generator: str = "midjourney",
-                     flagged: bool = False, upload: Upload | None = None) -> Prompt:
+def submitted_prompt(
+    user,
+    *,
+    content: str = LONG_PROMPT,
+    draft: bool = False,
+    generator: str = "midjourney",
+    flagged: bool = False,
+    upload: Upload | None = None,
+) -> Prompt:
     """A prompt just submitted (processing, its AI task queued). `flagged`: moderation answered "high"."""
     upload = upload or ready_upload_for(user)
     if flagged:
-        Upload.objects.filter(id=upload.id).update(moderation_action="review", moderation_severity="high",
-                                                   moderation_violations=["suggestive", "partial nudity"])
-    return submission.submit_prompt(user=user, upload_id=upload.id, content=content, ai_generator=generator,
-                                    save_as_draft=draft)
+        Upload.objects.filter(id=upload.id).update(
+            moderation_action="review",
+            moderation_severity="high",
+            moderation_violations=["suggestive", "partial nudity"],
+        )
+    return submission.submit_prompt(
+        user=user, upload_id=upload.id, content=content, ai_generator=generator, save_as_draft=draft
+    )
 
 
 def submitted_through_the_form(client, user, content: str, *, generator: str = "flux") -> Prompt:
     """A ready upload submitted by POSTing the upload page's form with `client` (a CsrfClient of `user`)."""
     upload = ready_upload_for(user)
-    response = client.post_form("/upload/submit/", {"upload_id": str(upload.id), "content": content,
-                                                    "ai_generator": generator})
+    response = client.post_form(
+        "/upload/submit/", {"upload_id": str(upload.id), "content": content, "ai_generator": generator}
+    )
     assert response.status_code == 302, response.content.decode()[:500]
     return Prompt.objects.get(upload=upload)

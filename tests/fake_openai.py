@@ -20,6 +20,7 @@ browser test can choose the AI's behaviour by what it types:
 Moderation requests carry no user text, so script moderation with `script("moderation", ...)`, or
 let it answer by what the picture shows with `flag_colour()`: a colour stands for prohibited content.
 """
+
 import base64
 import io
 import json
@@ -108,8 +109,11 @@ class FakeOpenAI:
     def env(self, *, timeout: float = 2.0, max_retries: int = 0) -> dict[str, str]:
         """Environment for a subprocess (e.g. qcluster) that should talk to this server."""
         return {
-            "AI_PROVIDER": "openai", "OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": self.url,
-            "AI_TIMEOUT_SECONDS": str(timeout), "AI_MAX_RETRIES": str(max_retries),
+            "AI_PROVIDER": "openai",
+            "OPENAI_API_KEY": "test-key",
+            "OPENAI_BASE_URL": self.url,
+            "AI_TIMEOUT_SECONDS": str(timeout),
+            "AI_MAX_RETRIES": str(max_retries),
         }
 
     # --- control -----------------------------------------------------------------------------
@@ -185,7 +189,7 @@ class FakeOpenAI:
             with Image.open(io.BytesIO(data)) as img:
                 pixels = list(img.convert("RGB").resize((64, 64)).getdata())
             for colour, severity in self._flagged_colours:
-                near = sum(1 for pixel in pixels if max(abs(a - b) for a, b in zip(pixel, colour)) <= 40)
+                near = sum(1 for pixel in pixels if max(abs(a - b) for a, b in zip(pixel, colour, strict=False)) <= 40)
                 if near >= 0.02 * len(pixels):
                     seen.append(f"colour {colour}")
                     worst = max(worst, severity, key=order.index)
@@ -202,8 +206,11 @@ class FakeOpenAI:
             return Step(delay=float(value or 1))
         if name == "status":
             return Step(status=int(float(value or 500)))
-        statuses = {"error": Step(status=500), "rate_limit": Step(status=429, retry_after=1),
-                    "bad_request": Step(status=400)}
+        statuses = {
+            "error": Step(status=500),
+            "rate_limit": Step(status=429, retry_after=1),
+            "bad_request": Step(status=400),
+        }
         if name in statuses:
             return statuses[name]
         return Step(behaviour=name) if name in BEHAVIOURS else None
@@ -233,8 +240,10 @@ def _default_content(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _message_and_finish(kind: str, step: Step, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    answer = step.content if step.content is not None else (
-        DEFAULT_MODERATION if kind == "moderation" else _default_content(body)
+    answer = (
+        step.content
+        if step.content is not None
+        else (DEFAULT_MODERATION if kind == "moderation" else _default_content(body))
     )
     content = json.dumps(answer)
     if step.behaviour == "malformed":
@@ -244,8 +253,11 @@ def _message_and_finish(kind: str, step: Step, body: dict[str, Any]) -> tuple[di
     if step.behaviour == "refusal":
         return {"role": "assistant", "content": None, "refusal": "I'm sorry, I can't help with that."}, "stop"
     if step.behaviour == "missing_fields":
-        partial = {"violations": [], "explanation": "no severity"} if kind == "moderation" else {
-            "title": answer.get("title", "A Title Without Tags")}
+        partial = (
+            {"violations": [], "explanation": "no severity"}
+            if kind == "moderation"
+            else {"title": answer.get("title", "A Title Without Tags")}
+        )
         return {"role": "assistant", "content": json.dumps(partial), "refusal": None}, "stop"
     return {"role": "assistant", "content": content, "refusal": None}, "stop"
 
@@ -255,7 +267,9 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.path.rstrip("/") != "/v1/chat/completions":
-                return self._send(404, {"error": {"message": f"Unknown path {self.path}", "type": "invalid_request_error"}})
+                return self._send(
+                    404, {"error": {"message": f"Unknown path {self.path}", "type": "invalid_request_error"}}
+                )
             try:
                 body = json.loads(raw)
             except ValueError:
@@ -266,16 +280,24 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if step.status != 200:
                 headers = {"Retry-After": str(step.retry_after)} if step.retry_after is not None else {}
                 error_type = "rate_limit_exceeded" if step.status == 429 else "server_error"
-                return self._send(step.status, {"error": {"message": f"Fake {step.status}", "type": error_type}}, headers)
+                return self._send(
+                    step.status, {"error": {"message": f"Fake {step.status}", "type": error_type}}, headers
+                )
             choices = []
             if step.behaviour != "no_choices":
                 message, finish_reason = _message_and_finish(kind, step, body)
                 choices = [{"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}]
-            self._send(200, {
-                "id": f"chatcmpl-fake-{len(fake.requests)}", "object": "chat.completion", "created": int(time.time()),
-                "model": body.get("model", "fake"), "choices": choices,
-                "usage": {"prompt_tokens": 2800, "completion_tokens": 120, "total_tokens": 2920},
-            })
+            self._send(
+                200,
+                {
+                    "id": f"chatcmpl-fake-{len(fake.requests)}",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body.get("model", "fake"),
+                    "choices": choices,
+                    "usage": {"prompt_tokens": 2800, "completion_tokens": 120, "total_tokens": 2920},
+                },
+            )
 
         def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()

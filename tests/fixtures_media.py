@@ -1,4 +1,5 @@
 """Media backends for tests: local disk under a temporary MEDIA_ROOT, or moto's S3 server over HTTP."""
+
 import json
 import uuid
 
@@ -31,8 +32,11 @@ def local_media(tmp_path, settings):
 
 def boto_client(endpoint: str):
     return boto3.client(
-        "s3", endpoint_url=endpoint, region_name=S3_REGION,
-        aws_access_key_id=S3_KEY_ID, aws_secret_access_key=S3_SECRET,
+        "s3",
+        endpoint_url=endpoint,
+        region_name=S3_REGION,
+        aws_access_key_id=S3_KEY_ID,
+        aws_secret_access_key=S3_SECRET,
     )
 
 
@@ -42,14 +46,37 @@ def s3_media(moto_server, settings):
     bucket = f"promptfinder-{uuid.uuid4().hex[:12]}"
     client = boto_client(moto_server)
     client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": S3_REGION})
-    client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
-        "AllowedOrigins": ["*"], "AllowedMethods": ["PUT", "GET", "HEAD"],
-        "AllowedHeaders": ["content-type"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3600,
-    }]})
+    client.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": ["*"],
+                    "AllowedMethods": ["PUT", "GET", "HEAD"],
+                    "AllowedHeaders": ["content-type"],
+                    "ExposeHeaders": ["ETag"],
+                    "MaxAgeSeconds": 3600,
+                }
+            ]
+        },
+    )
     # The bucket is private except public/ (the README's setup: a CDN that can read that prefix only).
-    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/public/*",
-    }]}))
+    client.put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{bucket}/public/*",
+                    }
+                ],
+            }
+        ),
+    )
     settings.MEDIA_BACKEND = "s3"
     settings.MEDIA_CDN_URL = f"{moto_server}/{bucket}"
     settings.STORAGES = {
@@ -57,9 +84,14 @@ def s3_media(moto_server, settings):
         "default": {
             "BACKEND": "prompts.media.storage.B2Storage",
             "OPTIONS": {
-                "bucket_name": bucket, "endpoint_url": moto_server, "region_name": S3_REGION,
-                "access_key": S3_KEY_ID, "secret_key": S3_SECRET, "default_acl": None,
-                "querystring_auth": False, "file_overwrite": True,
+                "bucket_name": bucket,
+                "endpoint_url": moto_server,
+                "region_name": S3_REGION,
+                "access_key": S3_KEY_ID,
+                "secret_key": S3_SECRET,
+                "default_acl": None,
+                "querystring_auth": False,
+                "file_overwrite": True,
             },
         },
     }

@@ -1,11 +1,13 @@
 """Sample files made on the fly: real JPEG/PNG/GIF/WebP/MP4 bytes and hostile look-alikes."""
+
 import io
 
 from PIL import Image, ImageDraw
 
 
-def jpeg_bytes(size=(800, 600), *, color=(200, 80, 40), orientation: int | None = None, gps: bool = False,
-               quality: int = 90) -> bytes:
+def jpeg_bytes(
+    size=(800, 600), *, color=(200, 80, 40), orientation: int | None = None, gps: bool = False, quality: int = 90
+) -> bytes:
     img = Image.new("RGB", size, color)
     # a blue block in the top-left corner, so orientation can be seen in the pixels
     ImageDraw.Draw(img).rectangle((0, 0, size[0] // 6, size[1] // 6), fill=(0, 0, 255))

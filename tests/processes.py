@@ -1,4 +1,5 @@
 """Start and stop real processes (qcluster, servers) that share the test database."""
+
 import os
 import signal
 import subprocess
@@ -34,7 +35,11 @@ def start_qcluster(*, extra_env: dict[str, str] | None = None, workers: int = 1)
     env.update(extra_env or {})
     log = open(ROOT / f".qcluster-{os.getpid()}.log", "ab")
     return subprocess.Popen(
-        [sys.executable, "manage.py", "worker"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "manage.py", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 

@@ -6,9 +6,15 @@ from tests.conftest import PASSWORD
 def test_sign_up_logs_in_and_lands_on_home(db, client):
     page = client.get("/accounts/signup/")
     assert b"Create your account" in page.content
-    response = client.post("/accounts/signup/", {
-        "username": "dora", "password1": PASSWORD, "password2": PASSWORD,
-    }, follow=True)
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": "dora",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+        follow=True,
+    )
     assert response.redirect_chain[-1][0] == "/"
     assert b"@dora" in response.content
     assert get_user_model().objects.filter(username="dora").exists()

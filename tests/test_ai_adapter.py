@@ -1,4 +1,5 @@
 """The AI adapter through the real openai SDK, against the fake OpenAI server on loopback."""
+
 import base64
 import io
 import json
@@ -40,8 +41,13 @@ def moderate():
 
 
 def generate(prompt_text: str = PROMPT, tags: list[str] = TAG_VOCABULARY) -> ContentResult:
-    return ai.generate_content(image_bytes=IMAGE, content_type="image/png", prompt_text=prompt_text,
-                               generator_label="Midjourney", available_tags=tags)
+    return ai.generate_content(
+        image_bytes=IMAGE,
+        content_type="image/png",
+        prompt_text=prompt_text,
+        generator_label="Midjourney",
+        available_tags=tags,
+    )
 
 
 def moderation_answer(severity: str) -> dict:
@@ -50,6 +56,7 @@ def moderation_answer(severity: str) -> dict:
 
 
 # --- moderation ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("severity", SEVERITIES)
 def test_moderation_returns_each_severity_the_model_gives(fake_openai, severity):
@@ -90,11 +97,14 @@ def test_moderation_without_a_severity_is_malformed(fake_openai):
     assert caught.value.reason == "malformed"
 
 
-@pytest.mark.parametrize("answer", [
-    {"severity": "extreme", "violations": [], "explanation": "?"},
-    {"severity": "none", "violations": "nudity", "explanation": "?"},
-    {"severity": None, "violations": [], "explanation": "?"},
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"severity": "extreme", "violations": [], "explanation": "?"},
+        {"severity": "none", "violations": "nudity", "explanation": "?"},
+        {"severity": None, "violations": [], "explanation": "?"},
+    ],
+)
 def test_moderation_with_wrong_types_is_malformed(fake_openai, answer):
     fake_openai.script("moderation", answer)
 
@@ -104,14 +114,18 @@ def test_moderation_with_wrong_types_is_malformed(fake_openai, answer):
 
 # --- content -------------------------------------------------------------------------------------
 
+
 def test_content_returns_title_description_tags_and_relevance(fake_openai):
-    fake_openai.script("content", {
-        "title": "  Vintage Fashion Against Urban Backdrop ",
-        "description": "A stylish woman in a vintage dress stands beside a classic yellow car.",
-        "tags": ["Photography", "Women", "Urban", "Vintage", "Golden Hour"],
-        "relevance_score": 0.9,
-        "relevance_explanation": "The prompt matches the image.",
-    })
+    fake_openai.script(
+        "content",
+        {
+            "title": "  Vintage Fashion Against Urban Backdrop ",
+            "description": "A stylish woman in a vintage dress stands beside a classic yellow car.",
+            "tags": ["Photography", "Women", "Urban", "Vintage", "Golden Hour"],
+            "relevance_score": 0.9,
+            "relevance_explanation": "The prompt matches the image.",
+        },
+    )
 
     result = generate()
 
@@ -150,8 +164,16 @@ def test_default_fake_answer_uses_tags_from_the_request(fake_openai):
 
 
 def test_content_keeps_only_vocabulary_tags_in_vocabulary_spelling_at_most_five(fake_openai):
-    fake_openai.script("content", {"title": "T", "description": "D", "relevance_score": 1, "relevance_explanation": "",
-                                   "tags": ["cats", "Spaceships", "ANIME", "Cats", "Dark", "Moody", "Epic", "Cozy"]})
+    fake_openai.script(
+        "content",
+        {
+            "title": "T",
+            "description": "D",
+            "relevance_score": 1,
+            "relevance_explanation": "",
+            "tags": ["cats", "Spaceships", "ANIME", "Cats", "Dark", "Moody", "Epic", "Cozy"],
+        },
+    )
 
     result = generate()
 
@@ -165,24 +187,30 @@ def test_content_with_missing_fields_is_a_partial_result_not_an_error(fake_opena
 
     result = generate()
 
-    assert result == ContentResult(title="A Title Without Tags", description=None, tags=[],
-                                   relevance_score=None, relevance_explanation=None)
+    assert result == ContentResult(
+        title="A Title Without Tags", description=None, tags=[], relevance_score=None, relevance_explanation=None
+    )
 
 
 def test_content_with_null_and_blank_fields_is_partial(fake_openai):
-    fake_openai.script("content", {"title": None, "description": "  ", "tags": None,
-                                   "relevance_score": None, "relevance_explanation": None})
+    fake_openai.script(
+        "content",
+        {"title": None, "description": "  ", "tags": None, "relevance_score": None, "relevance_explanation": None},
+    )
 
     assert generate() == ContentResult(title=None, description=None, tags=[])
 
 
-@pytest.mark.parametrize("answer", [
-    {"title": "T", "tags": "Anime, Dark"},
-    {"title": 42},
-    {"title": "T", "relevance_score": "0.8"},
-    {"title": "T", "relevance_score": 1.7},
-    {"title": "T", "tags": [1, 2]},
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"title": "T", "tags": "Anime, Dark"},
+        {"title": 42},
+        {"title": "T", "relevance_score": "0.8"},
+        {"title": "T", "relevance_score": 1.7},
+        {"title": "T", "tags": [1, 2]},
+    ],
+)
 def test_content_with_wrong_types_is_malformed(fake_openai, answer):
     fake_openai.script("content", answer)
 
@@ -191,6 +219,7 @@ def test_content_with_wrong_types_is_malformed(fake_openai, answer):
 
 
 # --- failures of the service ---------------------------------------------------------------------
+
 
 def test_a_slow_answer_past_the_timeout_is_an_ai_timeout(fake_openai, settings, caplog):
     settings.AI_TIMEOUT_SECONDS = 1
@@ -281,12 +310,16 @@ def test_a_refusal_is_an_ai_refusal(fake_openai, kind):
 
 # --- markers in the prompt text (for end-to-end tests) -------------------------------------------
 
-@pytest.mark.parametrize(("marker", "error"), [
-    ("[[ai:refusal]]", AIRefusal),
-    ("[[ai:truncated]]", AIMalformedResponse),
-    ("[[ai:status=503]]", AIServiceError),
-    ("[[ai:rate_limit]]", AIServiceError),
-])
+
+@pytest.mark.parametrize(
+    ("marker", "error"),
+    [
+        ("[[ai:refusal]]", AIRefusal),
+        ("[[ai:truncated]]", AIMalformedResponse),
+        ("[[ai:status=503]]", AIServiceError),
+        ("[[ai:rate_limit]]", AIServiceError),
+    ],
+)
 def test_a_marker_in_the_prompt_text_chooses_the_answer(fake_openai, marker, error):
     with pytest.raises(error):
         generate(prompt_text=f"a castle at dusk {marker}")
@@ -309,6 +342,7 @@ def test_a_timeout_marker_outlasts_the_client_timeout(fake_openai, settings):
 
 
 # --- the local provider and the choice of provider -----------------------------------------------
+
 
 def test_local_provider_says_it_checked_nothing_and_calls_no_one(fake_openai, settings):
     settings.AI_PROVIDER = "local"
@@ -350,8 +384,10 @@ def test_the_provider_follows_settings_on_every_call(settings):
 def test_another_process_gets_the_scripted_answers(fake_openai):
     """The qcluster worker is a subprocess: it reaches the fake over HTTP, scripted from this process."""
     fake_openai.script("moderation", moderation_answer("high"))
-    code = ("import django; django.setup(); from prompts import ai; "
-            "print(ai.moderate_image(image_bytes=b'img', content_type='image/png').severity)")
+    code = (
+        "import django; django.setup(); from prompts import ai; "
+        "print(ai.moderate_image(image_bytes=b'img', content_type='image/png').severity)"
+    )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "prompts_manager.test_settings", **fake_openai.env()}
 
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)

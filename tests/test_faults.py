@@ -2,6 +2,7 @@
 answering 500 in the middle of the upload steps, the SEO rename and the cleanup, and an AI that
 follows instructions hidden in the user's prompt text. Each test checks what the user sees and
 what the database (and the bucket) holds afterwards."""
+
 import http.client
 import os
 import re
@@ -49,6 +50,7 @@ def queued_prompt_ids() -> set[int]:
 
 # --- PostgreSQL restarted while requests run --------------------------------------------------
 
+
 def pg_ctl(action: str, *, wait: bool = True):
     version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
     command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action]
@@ -68,10 +70,17 @@ def browser_session(user, base_url: str) -> requests.Session:
 
 
 def submit_form(session, base_url, upload_id, content="a lighthouse on a cliff at dusk"):
-    return session.post(f"{base_url}/upload/submit/", data={
-        "csrfmiddlewaretoken": session.cookies["csrftoken"], "upload_id": str(upload_id), "content": content,
-        "ai_generator": "flux",
-    }, allow_redirects=False, timeout=30)
+    return session.post(
+        f"{base_url}/upload/submit/",
+        data={
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            "upload_id": str(upload_id),
+            "content": content,
+            "ai_generator": "flux",
+        },
+        allow_redirects=False,
+        timeout=30,
+    )
 
 
 def assert_database_unavailable(response, *, api: bool):
@@ -92,18 +101,24 @@ def every_prompt_is_whole():
     assert {p.id for p in prompts} <= queued_prompt_ids()
     assert all(p.upload.state == Upload.State.SUBMITTED for p in prompts)
     assert set(Upload.objects.filter(state=Upload.State.SUBMITTED).values_list("id", flat=True)) == {
-        p.upload_id for p in prompts}
+        p.upload_id for p in prompts
+    }
 
 
 @pytest.mark.serial  # it stops the shared server: scripts/test.sh runs it alone, after the parallel run
-@pytest.mark.skipif(connection.vendor != "postgresql", reason=(
-    "needs a database server to restart: SQLite is a file opened inside the test process, so there is no "
-    "outage to inject. Run with DATABASE_URL=postgres://... to include it."))
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason=(
+        "needs a database server to restart: SQLite is a file opened inside the test process, so there is no "
+        "outage to inject. Run with DATABASE_URL=postgres://... to include it."
+    ),
+)
 def test_a_database_restart_answers_503_then_everything_works_again(alice, live_server):
     # No worker runs here, so every queued AI task stays visible in OrmQ.
     first, second, third = (ready_upload_for(alice) for _ in range(3))
-    waiting = submission.submit_prompt(user=alice, upload_id=third.id, content="a koi pond", ai_generator="flux",
-                                       save_as_draft=False)
+    waiting = submission.submit_prompt(
+        user=alice, upload_id=third.id, content="a koi pond", ai_generator="flux", save_as_draft=False
+    )
     base = live_server.url
     status_url = f"{base}/api/prompt/status/{waiting.processing_uuid}/"
     tab = browser_session(alice, base)
@@ -117,8 +132,15 @@ def test_a_database_restart_answers_503_then_everything_works_again(alice, live_
         assert_database_unavailable(tab.get(status_url, timeout=10), api=True)
         assert_database_unavailable(tab.get(f"{status_url}?wait=5", timeout=10), api=True)
         assert_database_unavailable(submit_form(tab, base, first.id), api=False)
-        assert_database_unavailable(tab.post(f"{base}/api/upload/b2/presign/", json={
-            "filename": "a.jpg", "content_type": "image/jpeg", "file_size": 1000}, headers=csrf, timeout=10), api=True)
+        assert_database_unavailable(
+            tab.post(
+                f"{base}/api/upload/b2/presign/",
+                json={"filename": "a.jpg", "content_type": "image/jpeg", "file_size": 1000},
+                headers=csrf,
+                timeout=10,
+            ),
+            api=True,
+        )
     finally:
         pg_ctl("start")
     connection.close()  # this thread's connection died with the server
@@ -157,6 +179,7 @@ def test_a_database_restart_answers_503_then_everything_works_again(alice, live_
 
 # --- Gunicorn reloaded (SIGHUP) while an upload is in flight -------------------------------------
 
+
 def worker_pids(master: int) -> set[int]:
     children = Path(f"/proc/{master}/task/{master}/children")
     return {int(pid) for pid in children.read_text().split()} if children.exists() else set()
@@ -181,20 +204,44 @@ def test_a_graceful_gunicorn_reload_finishes_the_upload_in_flight_and_drops_no_r
     env = {**database_env(), "MEDIA_ROOT": str(settings.MEDIA_ROOT), "MEDIA_BACKEND": "local"}
     log = open(tmp_path / "gunicorn.log", "ab")
     # The Procfile's web command, on loopback (without the control socket, shared per user).
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "prompts_manager.wsgi", "--workers", "2",
-                               "--threads", "16", "--timeout", "30", "--bind", f"127.0.0.1:{port}",
-                               "--no-control-socket"],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "prompts_manager.wsgi",
+            "--workers",
+            "2",
+            "--threads",
+            "16",
+            "--timeout",
+            "30",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: serving(f"{base}/robots.txt"), timeout=30, interval=0.1, message="gunicorn to answer")
-        old_workers = wait_until(lambda: (lambda pids: pids if len(pids) == 2 else None)(worker_pids(server.pid)),
-                                 timeout=30, message="two gunicorn workers")
+        old_workers = wait_until(
+            lambda: (lambda pids: pids if len(pids) == 2 else None)(worker_pids(server.pid)),
+            timeout=30,
+            message="two gunicorn workers",
+        )
         tab = browser_session(alice, base)
         data = media_samples.jpeg_bytes((1600, 1200), quality=95)
-        signed = tab.post(f"{base}/api/upload/b2/presign/", json={
-            "filename": "photo.jpg", "content_type": "image/jpeg", "file_size": len(data)},
-            headers={"X-CSRFToken": tab.cookies["csrftoken"]}, timeout=10).json()
+        signed = tab.post(
+            f"{base}/api/upload/b2/presign/",
+            json={"filename": "photo.jpg", "content_type": "image/jpeg", "file_size": len(data)},
+            headers={"X-CSRFToken": tab.cookies["csrftoken"]},
+            timeout=10,
+        ).json()
         # The browser's PUT, sent in two halves: the second once the reload has happened.
         put = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         put.putrequest("PUT", signed["presigned_url"])
@@ -203,19 +250,26 @@ def test_a_graceful_gunicorn_reload_finishes_the_upload_in_flight_and_drops_no_r
         put.endheaders()
         put.send(data[: len(data) // 2])
         folder = Path(settings.MEDIA_ROOT) / signed["file_key"].rsplit("/", 1)[0]
-        wait_until(lambda: folder.is_dir() and any(folder.glob(".incoming-*")), timeout=20,
-                   message="a worker to be receiving the upload")
+        wait_until(
+            lambda: folder.is_dir() and any(folder.glob(".incoming-*")),
+            timeout=20,
+            message="a worker to be receiving the upload",
+        )
         os.kill(server.pid, signal.SIGHUP)
         wait_until(lambda: len(worker_pids(server.pid) - old_workers) == 2, timeout=30, message="the new workers")
         during = [requests.get(f"{base}/robots.txt", timeout=10).status_code for _ in range(10)]
-        put.send(data[len(data) // 2:])
+        put.send(data[len(data) // 2 :])
         answer = put.getresponse()
         assert answer.status == 200, answer.read()
         put.close()
         assert during == [200] * 10
         wait_until(lambda: not (worker_pids(server.pid) & old_workers), timeout=30, message="the old workers to exit")
-        done = tab.post(f"{base}/api/upload/b2/complete/", json={"upload_id": signed["upload_id"]},
-                        headers={"X-CSRFToken": tab.cookies["csrftoken"]}, timeout=10)
+        done = tab.post(
+            f"{base}/api/upload/b2/complete/",
+            json={"upload_id": signed["upload_id"]},
+            headers={"X-CSRFToken": tab.cookies["csrftoken"]},
+            timeout=10,
+        )
         assert done.status_code == 200, done.text
         assert done.json()["size"] == len(storage.read_bytes(signed["file_key"]))
         assert Upload.objects.get(id=signed["upload_id"]).state == Upload.State.UPLOADED
@@ -225,6 +279,7 @@ def test_a_graceful_gunicorn_reload_finishes_the_upload_in_flight_and_drops_no_r
 
 
 # --- Storage down or answering 500 ----------------------------------------------------------
+
 
 class FlakyStorage:
     """An S3 endpoint on loopback in front of moto's server: passes every request through, or answers
@@ -276,8 +331,10 @@ class FlakyStorage:
             def _handle(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if flaky._should_fail(self.command):
-                    error = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code>'
-                             b"<Message>We encountered an internal error. Please try again.</Message></Error>")
+                    error = (
+                        b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code>'
+                        b"<Message>We encountered an internal error. Please try again.</Message></Error>"
+                    )
                     return self._answer(500, {"Content-Type": "application/xml"}, error)
                 upstream = http.client.HTTPConnection(flaky.upstream.hostname, flaky.upstream.port, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
@@ -285,8 +342,11 @@ class FlakyStorage:
                 upstream.request(self.command, self.path, body=body or None, headers=headers)
                 answer = upstream.getresponse()
                 data = answer.read()
-                passed = {k: v for k, v in answer.getheaders()
-                          if k.lower() not in ("transfer-encoding", "connection", "content-length")}
+                passed = {
+                    k: v
+                    for k, v in answer.getheaders()
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length")
+                }
                 upstream.close()
                 self._answer(answer.status, passed, data, length=answer.getheader("Content-Length"))
 
@@ -323,8 +383,10 @@ def closed_port() -> int:
 
 def point_storage_at(settings, endpoint: str):
     default = settings.STORAGES["default"]
-    settings.STORAGES = {**settings.STORAGES, "default": {**default, "OPTIONS": {**default["OPTIONS"],
-                                                                                 "endpoint_url": endpoint}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**default, "OPTIONS": {**default["OPTIONS"], "endpoint_url": endpoint}},
+    }
 
 
 class Outage:
@@ -363,16 +425,20 @@ def in_bucket(s3_media, key: str) -> bool:
     return True
 
 
-def test_each_upload_step_answers_503_while_storage_is_down_and_works_when_it_is_back(alice, alice_client, outage,
-                                                                                      fake_openai):
+def test_each_upload_step_answers_503_while_storage_is_down_and_works_when_it_is_back(
+    alice, alice_client, outage, fake_openai
+):
     cache.clear()  # the analysis image of these exact bytes, cached by an earlier run, would need no storage
     data = media_samples.jpeg_bytes((900, 600), gps=True)
     _, signed = presign(alice_client, file_size=len(data))
     assert put_bytes(signed, data).status_code == 200
     upload_id = signed["upload_id"]
 
-    for step, state_before, state_after in (("complete", "presigned", "uploaded"), ("moderate", "uploaded", "moderated"),
-                                            ("variants", "moderated", "ready")):
+    for step, state_before, state_after in (
+        ("complete", "presigned", "uploaded"),
+        ("moderate", "uploaded", "moderated"),
+        ("variants", "moderated", "ready"),
+    ):
         outage.start()
         code, answer = post_json(alice_client, f"/api/upload/b2/{step}/", {"upload_id": upload_id})
         assert (code, answer) == (503, {"error": STORAGE_DOWN}), step
@@ -388,8 +454,9 @@ def test_each_upload_step_answers_503_while_storage_is_down_and_works_when_it_is
     assert all(in_bucket(outage.s3, key) for key in upload.variant_keys.values())
 
 
-def test_variants_half_written_when_storage_fails_are_all_written_on_retry(alice, alice_client, s3_media, settings,
-                                                                           fake_openai):
+def test_variants_half_written_when_storage_fails_are_all_written_on_retry(
+    alice, alice_client, s3_media, settings, fake_openai
+):
     flaky = FlakyStorage(s3_media.endpoint)
     try:
         point_storage_at(settings, flaky.url)
@@ -416,8 +483,9 @@ def test_variants_half_written_when_storage_fails_are_all_written_on_retry(alice
 
 def finished_prompt(user) -> Prompt:
     upload = ready_upload_for(user)
-    prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a lighthouse at dusk",
-                                      ai_generator="flux", save_as_draft=False)
+    prompt = submission.submit_prompt(
+        user=user, upload_id=upload.id, content="a lighthouse at dusk", ai_generator="flux", save_as_draft=False
+    )
     tasks.generate_ai_content(prompt.id)
     return Prompt.objects.get(id=prompt.id)
 
@@ -449,8 +517,9 @@ def test_a_rename_that_fails_half_way_leaves_the_prompt_on_files_that_exist(alic
         flaky.stop()
 
 
-def test_cleanup_keeps_the_row_when_storage_answers_500_half_way_and_finishes_later(alice, s3_media, settings,
-                                                                                    fake_openai):
+def test_cleanup_keeps_the_row_when_storage_answers_500_half_way_and_finishes_later(
+    alice, s3_media, settings, fake_openai
+):
     flaky = FlakyStorage(s3_media.endpoint)
     try:
         point_storage_at(settings, flaky.url)
@@ -477,7 +546,6 @@ INJECTION = (
 )
 
 
-
 def assert_page_is_inert(html: str):
     assert "<script>alert" not in html and "<img src=x" not in html and "<iframe" not in html
     assert not re.search(r"""(href|src|action)\s*=\s*["']?\s*javascript:""", html, re.IGNORECASE)
@@ -489,15 +557,31 @@ def assert_page_is_inert(html: str):
 def test_an_ai_obeying_instructions_in_the_prompt_text_still_saves_clean_details(alice, alice_client, fake_openai):
     ensure_tag_vocabulary()
     vocabulary, tag_count = set(Tag.objects.values_list("name", flat=True)), Tag.objects.count()
-    fake_openai.script("content", {
-        "title": "<script>alert(1)</script><img src=x onerror=alert(1)> Castle At Night " + "really " * 60,
-        "description": ('javascript:alert(document.cookie) <a href="javascript:alert(1)">click me</a> '
-                        + "castle " * 500),
-        "tags": ["hacked", "free-money", "<b>Fantasy</b>", "Fantasy", "fantasy", "Architecture", "Night Sky",
-                 "Dark", "Landscape", "Portrait", "Cinematic", "x" * 5000],
-        "relevance_score": 1.0,
-        "relevance_explanation": "<iframe src=javascript:alert(1)></iframe>" + "y" * 3000,
-    })
+    fake_openai.script(
+        "content",
+        {
+            "title": "<script>alert(1)</script><img src=x onerror=alert(1)> Castle At Night " + "really " * 60,
+            "description": (
+                'javascript:alert(document.cookie) <a href="javascript:alert(1)">click me</a> ' + "castle " * 500
+            ),
+            "tags": [
+                "hacked",
+                "free-money",
+                "<b>Fantasy</b>",
+                "Fantasy",
+                "fantasy",
+                "Architecture",
+                "Night Sky",
+                "Dark",
+                "Landscape",
+                "Portrait",
+                "Cinematic",
+                "x" * 5000,
+            ],
+            "relevance_score": 1.0,
+            "relevance_explanation": "<iframe src=javascript:alert(1)></iframe>" + "y" * 3000,
+        },
+    )
     prompt = submitted_through_the_form(alice_client, alice, INJECTION)
     assert tasks.generate_ai_content(prompt.id)["status"] == "success"
     prompt.refresh_from_db()
@@ -520,8 +604,16 @@ def test_an_ai_obeying_instructions_in_the_prompt_text_still_saves_clean_details
 
 
 def test_ai_details_that_are_nothing_but_markup_give_the_fallback_for_review(alice, alice_client, fake_openai):
-    fake_openai.script("content", {"title": "<img src=x onerror=alert(1)><b></b>", "description": "<script></script>",
-                                   "tags": ["hacked"], "relevance_score": 0.5, "relevance_explanation": ""})
+    fake_openai.script(
+        "content",
+        {
+            "title": "<img src=x onerror=alert(1)><b></b>",
+            "description": "<script></script>",
+            "tags": ["hacked"],
+            "relevance_score": 0.5,
+            "relevance_explanation": "",
+        },
+    )
     prompt = submitted_through_the_form(alice_client, alice, "a <b>koi</b> pond in the rain " + INJECTION)
     tasks.generate_ai_content(prompt.id)
     prompt.refresh_from_db()

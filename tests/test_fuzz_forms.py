@@ -68,9 +68,7 @@ def form(*names, **specific):
     """Some of the page's fields (each holding anything, or one of `specific`'s values) and maybe others."""
     known = st.fixed_dictionaries(
         {},
-        optional={
-            name: st.one_of(values, specific.get(name, values)) for name in names
-        },
+        optional={name: st.one_of(values, specific.get(name, values)) for name in names},
     )
     extra = st.dictionaries(st.text(min_size=1, max_size=10), values, max_size=2)
     return st.builds(lambda k, e: {**e, **k}, known, extra)
@@ -93,9 +91,7 @@ def fuzz_posts(client, url, data, *, clear_cache=False):
     def check(fields):
         if clear_cache:
             cache.clear()  # rate limits (log-in, comments) would otherwise answer most examples
-        assert_no_server_error(
-            post(client() if callable(client) else client, url, fields)
-        )
+        assert_no_server_error(post(client() if callable(client) else client, url, fields))
 
     check()
 
@@ -138,9 +134,7 @@ def cast(alice, bob, settings):
         "trashed": Prompt.objects.get(id=trashed.id),
         "moderator": moderator,
         "tag_ids": st.lists(
-            st.sampled_from(
-                [str(i) for i in Tag.objects.values_list("id", flat=True)[:20]]
-            ),
+            st.sampled_from([str(i) for i in Tag.objects.values_list("id", flat=True)[:20]]),
             max_size=7,
         ),
         "ready": str(ready_upload_for(alice).id),
@@ -160,10 +154,7 @@ def test_the_tag_id_no_column_can_hold_is_a_form_error(alice, cast):
             "tags": [HUGE],
         },
     )
-    assert (
-        response.status_code == 200
-        and "Choose tags from the list." in response.content.decode()
-    )
+    assert response.status_code == 200 and "Choose tags from the list." in response.content.decode()
     assert Prompt.objects.get(id=prompt.id).title == prompt.title
     response = post(
         csrf_client(cast["moderator"]),
@@ -174,10 +165,7 @@ def test_the_tag_id_no_column_can_hold_is_a_form_error(alice, cast):
             "tags": [HUGE, "1"],
         },
     )
-    assert (
-        response.status_code == 200
-        and "Choose tags from the list." in response.content.decode()
-    )
+    assert response.status_code == 200 and "Choose tags from the list." in response.content.decode()
     assert Prompt.objects.get(id=flagged.id).needs_seo_review
 
 
@@ -232,9 +220,7 @@ def test_the_authors_forms_answer_anything_without_a_server_error(alice, cast):
     ]
     for url, data in pages:
         fuzz_posts(client, url, data, clear_cache=True)
-    assert (
-        Comment.objects.exists()
-    )  # some examples were good comments, not only refusals
+    assert Comment.objects.exists()  # some examples were good comments, not only refusals
 
 
 def test_the_staff_forms_answer_anything_without_a_server_error(cast):
@@ -266,14 +252,8 @@ def test_the_staff_forms_answer_anything_without_a_server_error(cast):
         "/admin/prompts/comment/",
     ],
 )
-def test_query_strings_of_every_page_answer_anything_without_a_server_error(
-    alice, cast, url
-):
-    client = (
-        csrf_client(cast["moderator"])
-        if url.startswith("/admin/")
-        else csrf_client(alice)
-    )
+def test_query_strings_of_every_page_answer_anything_without_a_server_error(alice, cast, url):
+    client = csrf_client(cast["moderator"]) if url.startswith("/admin/") else csrf_client(alice)
 
     @settings(FUZZ, max_examples=12)
     @given(

@@ -3,6 +3,7 @@
 The files are our own (tests/generation_samples.py builds them at test time, one per format and
 variant); each states what the reader must yield. Files from editors and cameras must yield no prompt.
 """
+
 import io
 import json
 import struct
@@ -58,12 +59,28 @@ def test_a_placeholder_parameters_text_alone_is_not_a_prompt():
 
 # --- C2PA Content Credentials ---------------------------------------------------------------
 
-@pytest.mark.parametrize(("fmt", "claim", "agent", "generator", "made_with"), [
-    ("PNG", "ChatGPT", "GPT-4o", "gpt-image", "ChatGPT (GPT-4o)"),
-    ("JPEG", "Google C2PA Core Generator Library", "Imagen 4", "gemini", "Google C2PA Core Generator Library (Imagen 4)"),
-    ("WEBP", "Adobe Firefly", "", "firefly", "Adobe Firefly"),
-    ("JPEG", "Microsoft Responsible AI Image Provenance", "", "dall-e", "Microsoft Responsible AI Image Provenance"),
-])
+
+@pytest.mark.parametrize(
+    ("fmt", "claim", "agent", "generator", "made_with"),
+    [
+        ("PNG", "ChatGPT", "GPT-4o", "gpt-image", "ChatGPT (GPT-4o)"),
+        (
+            "JPEG",
+            "Google C2PA Core Generator Library",
+            "Imagen 4",
+            "gemini",
+            "Google C2PA Core Generator Library (Imagen 4)",
+        ),
+        ("WEBP", "Adobe Firefly", "", "firefly", "Adobe Firefly"),
+        (
+            "JPEG",
+            "Microsoft Responsible AI Image Provenance",
+            "",
+            "dall-e",
+            "Microsoft Responsible AI Image Provenance",
+        ),
+    ],
+)
 def test_content_credentials_name_the_generator(fmt, claim, agent, generator, made_with):
     found = metadata.read_generation_metadata(signed_image(fmt, claim_generator=claim, software_agent=agent))
     assert found["generator"] == generator
@@ -74,8 +91,9 @@ def test_content_credentials_name_the_generator(fmt, claim, agent, generator, ma
 
 def test_content_credentials_of_a_camera_are_not_called_ai():
     digital_capture = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
-    found = metadata.read_generation_metadata(signed_image("JPEG", claim_generator="Leica M11-P",
-                                                           source_type=digital_capture))
+    found = metadata.read_generation_metadata(
+        signed_image("JPEG", claim_generator="Leica M11-P", source_type=digital_capture)
+    )
     assert found["provenance"]["ai_generated"] is False and found["generator"] == ""
 
 
@@ -92,8 +110,17 @@ def test_provenance_is_removed_and_the_pixels_stay():
 
 # --- stealth bits ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["a1111_stealth_pnginfo", "a1111_stealth_rgbinfo", "a1111_stealth_rgbcomp",
-                                  "novelai_stealth_pngcomp", "a1111_stealth_small_image"])
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a1111_stealth_pnginfo",
+        "a1111_stealth_rgbinfo",
+        "a1111_stealth_rgbcomp",
+        "novelai_stealth_pngcomp",
+        "a1111_stealth_small_image",
+    ],
+)
 def test_clearing_stealth_bits_leaves_nothing_to_read_and_the_picture_as_it_was(name):
     data = samples.SAMPLES[name][0]()
     assert stealth.detect(data) is not None
@@ -123,20 +150,36 @@ def test_a_stealth_length_beyond_the_image_or_a_gzip_bomb_is_capped():
     image.save(buffer, format="PNG")
     assert isinstance(stealth.read(buffer.getvalue()), str)
     bomb = zlib.compress(b"\0" * 50_000_000)
-    assert generation.read(samples.png([struct.pack(">I", len(bomb) + 12) + b"zTXtparameters\0\0" + bomb + b"crc!"])) == {}
+    assert (
+        generation.read(samples.png([struct.pack(">I", len(bomb) + 12) + b"zTXtparameters\0\0" + bomb + b"crc!"])) == {}
+    )
 
 
 # --- hostile input --------------------------------------------------------------------------
 
+
 def test_hostile_texts_are_capped_and_cycles_end():
-    huge = samples.png([samples.text_chunk("parameters", "<script>" + "x" * 100_000 + "\nSteps: 1, Seed: " + "9" * 999)])
+    huge = samples.png(
+        [samples.text_chunk("parameters", "<script>" + "x" * 100_000 + "\nSteps: 1, Seed: " + "9" * 999)]
+    )
     found = metadata.read_generation_metadata(huge)
     assert len(found["prompt"]) <= metadata.MAX_PROMPT
     assert all(len(value) <= metadata.MAX_VALUE for value in found["settings"].values())
-    cycle = {"1": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": 2, "positive": ["2", 0], "negative": ["2", 0],
-                                                        "latent_image": ["1", 0], "model": ["3", 0]}},
-             "2": {"class_type": "ConditioningCombine", "inputs": {"conditioning_1": ["2", 0], "conditioning_2": ["1", 0]}},
-             "3": {"class_type": "LoraLoader", "inputs": {"model": ["3", 0]}}}
+    cycle = {
+        "1": {
+            "class_type": "KSampler",
+            "inputs": {
+                "seed": 1,
+                "steps": 2,
+                "positive": ["2", 0],
+                "negative": ["2", 0],
+                "latent_image": ["1", 0],
+                "model": ["3", 0],
+            },
+        },
+        "2": {"class_type": "ConditioningCombine", "inputs": {"conditioning_1": ["2", 0], "conditioning_2": ["1", 0]}},
+        "3": {"class_type": "LoraLoader", "inputs": {"model": ["3", 0]}},
+    }
     found = metadata.read_generation_metadata(samples.png([samples.text_chunk("prompt", json.dumps(cycle))]))
     assert not found.get("prompt")
     deep = "[" * 100_000 + "]" * 100_000
@@ -148,8 +191,11 @@ _SEEDS = [build() for build in _FILES[::3]]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, len(_SEEDS) - 1), st.lists(st.tuples(st.integers(0, 10**7), st.integers(0, 255)), max_size=12),
-       st.integers(0, 10**7))
+@given(
+    st.integers(0, len(_SEEDS) - 1),
+    st.lists(st.tuples(st.integers(0, 10**7), st.integers(0, 255)), max_size=12),
+    st.integers(0, 10**7),
+)
 def test_the_reader_never_raises_on_damaged_files(index, flips, cut):
     """Real sample files with bytes changed and tails cut: the inner reader (no blanket except) never raises."""
     data = bytearray(_SEEDS[index])
@@ -175,11 +221,17 @@ def test_the_reader_never_raises_on_random_bytes(data):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-                    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
-                    max_leaves=30))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+        lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+        max_leaves=30,
+    )
+)
 def test_json_readers_never_raise_on_any_shape(value):
     text = json.dumps(value)
     for key in ("parameters", "prompt", "workflow", "Comment", "invokeai_metadata", "sd-metadata"):
         assert isinstance(generation._read(samples.png([samples.text_chunk(key, text)])), dict)
-    assert isinstance(generation._read(samples.jpeg(samples.tiff([], [samples.user_comment(text, "unicode-le")]))), dict)
+    assert isinstance(
+        generation._read(samples.jpeg(samples.tiff([], [samples.user_comment(text, "unicode-le")]))), dict
+    )

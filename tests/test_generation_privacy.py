@@ -1,5 +1,6 @@
 """Uploads through the real API: what stealth bits and Content Credentials said is read, then neither
 survives in the stored public original; the detail page credits the generator, escaped."""
+
 import io
 
 import pytest
@@ -32,11 +33,16 @@ def test_stealth_bits_are_read_then_cleared_from_the_stored_original(alice_clien
     assert kept.size == original.size and kept.mode == original.mode
 
 
-@pytest.mark.parametrize(("fmt", "content_type"), [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp")])
-def test_content_credentials_are_read_then_removed_from_the_stored_original(alice_client, live_server, fmt, content_type):
+@pytest.mark.parametrize(
+    ("fmt", "content_type"), [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp")]
+)
+def test_content_credentials_are_read_then_removed_from_the_stored_original(
+    alice_client, live_server, fmt, content_type
+):
     data = signed_image(fmt, claim_generator="ChatGPT", software_agent="GPT-4o", size=(320, 240))
-    done = upload_file(alice_client, data, base_url=live_server.url, filename=f"chatgpt.{fmt.lower()}",
-                       content_type=content_type)
+    done = upload_file(
+        alice_client, data, base_url=live_server.url, filename=f"chatgpt.{fmt.lower()}", content_type=content_type
+    )
     # No prompt in the file: the page preselects the generator only.
     assert done["found_prompt"] == {"prompt": "", "negative_prompt": "", "generator": "gpt-image", "source": ""}
     upload = Upload.objects.get(id=done["upload_id"])
@@ -50,8 +56,9 @@ def test_content_credentials_are_read_then_removed_from_the_stored_original(alic
 def test_the_detail_page_credits_the_generator_escaped(alice, fake_openai):
     data = signed_image("PNG", claim_generator="<b>Evil</b> Studio", software_agent="GPT-4o")
     upload = ready_upload_for(alice, data, filename="credit.png", content_type="image/png")
-    prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="a lighthouse", ai_generator="gpt-image",
-                                      save_as_draft=False)
+    prompt = submission.submit_prompt(
+        user=alice, upload_id=upload.id, content="a lighthouse", ai_generator="gpt-image", save_as_draft=False
+    )
     tasks.generate_ai_content(prompt.id)
     prompt.refresh_from_db()
     html = csrf_client().get(f"/prompt/{prompt.slug}/").content.decode()

@@ -42,9 +42,7 @@ def failing(body) -> set[str]:
 
 
 @pytest.mark.django_db(transaction=False)
-def test_healthz_answers_without_touching_the_database(
-    client, django_assert_num_queries
-):
+def test_healthz_answers_without_touching_the_database(client, django_assert_num_queries):
     with django_assert_num_queries(0):
         response = client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok"}
@@ -61,10 +59,7 @@ def test_readyz_is_ok_when_everything_answers(client):
         "queue",
         "stuck_prompts",
     }
-    assert all(
-        check["ok"] and isinstance(check["ms"], int)
-        for check in body["checks"].values()
-    )
+    assert all(check["ok"] and isinstance(check["ms"], int) for check in body["checks"].values())
 
 
 def test_readyz_is_ok_with_s3_storage(client, s3_media):
@@ -88,16 +83,10 @@ def test_storage_at_a_closed_port_fails_without_naming_it(client, s3_media, sett
     assert status == 503 and body["status"] == "fail"
     assert failing(body) == {"storage"}
     text = json.dumps(body)
-    assert (
-        str(port) not in text
-        and "127.0.0.1" not in text
-        and "test-application-key" not in text
-    )
+    assert str(port) not in text and "127.0.0.1" not in text and "test-application-key" not in text
 
 
-def test_a_storage_that_never_answers_costs_the_budget_not_the_request(
-    client, s3_media, settings
-):
+def test_a_storage_that_never_answers_costs_the_budget_not_the_request(client, s3_media, settings):
     settings.READYZ_BUDGET_SECONDS = 3.0
     # A port that accepts connections (the backlog) and never answers.
     with socket.socket() as silent:
@@ -117,9 +106,7 @@ def test_a_storage_that_never_answers_costs_the_budget_not_the_request(
     assert status == 503
     assert "storage" in failing(body)
     assert body["checks"]["storage"]["detail"] == "no answer within 3 s"
-    assert (
-        body["checks"]["storage"]["ms"] == 3000
-    )  # answered at the budget, not the 30 s read timeout
+    assert body["checks"]["storage"]["ms"] == 3000  # answered at the budget, not the 30 s read timeout
 
 
 def test_cache_at_a_closed_port_fails(client, settings):
@@ -155,15 +142,10 @@ def test_a_stuck_prompt_makes_readyz_fail(client, alice):
     prompt = submitted_prompt(alice)
     Prompt.objects.filter(id=prompt.id).update(processing_complete=False)
     assert readyz(client)[0] == 200  # processing for a moment is normal
-    Prompt.objects.filter(id=prompt.id).update(
-        updated_on=timezone.now() - timedelta(hours=1)
-    )
+    Prompt.objects.filter(id=prompt.id).update(updated_on=timezone.now() - timedelta(hours=1))
     status, body = readyz(client)
     assert status == 503 and failing(body) == {"stuck_prompts"}
-    assert (
-        body["checks"]["stuck_prompts"]["detail"]
-        == "1 prompt(s) still processing after 45 minutes"
-    )
+    assert body["checks"]["stuck_prompts"]["detail"] == "1 prompt(s) still processing after 45 minutes"
 
 
 READYZ_IN_A_PROCESS = (
@@ -191,7 +173,5 @@ def test_a_database_at_a_closed_port_fails_every_database_check_and_healthz_stay
     # the database cache lives in the database too; storage (local disk) still answers
     assert failing(body) == {"database", "cache", "queue", "stuck_prompts"}
     assert "db-secret" not in result.stdout
-    alive = run_python(
-        READYZ_IN_A_PROCESS.replace("/readyz", "/healthz"), DEBUG="1", DATABASE_URL=url
-    )
+    alive = run_python(READYZ_IN_A_PROCESS.replace("/readyz", "/healthz"), DEBUG="1", DATABASE_URL=url)
     assert alive.stdout.split("\n")[0] == "200", alive.stderr

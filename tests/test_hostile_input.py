@@ -7,6 +7,7 @@ a truncated JPEG, a fake MP4 and the 900 MP PNG bomb (test_upload_api), expired/
 URLs and the replay of a finished one, the per-step 404s of complete/moderate/variants, CSRF on presign
 and submit, a 10,001-character prompt, comments and JSON-LD escaping, two `next=` values on login.
 """
+
 import io
 import json
 import re
@@ -39,8 +40,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 SCRIPT = "<script>alert(1)</script>"
 ATTRIBUTE = '"><img src=x onerror=alert(1)>'
-UPLOAD_API = ["/api/upload/b2/presign/", "/api/upload/b2/complete/", "/api/upload/b2/moderate/",
-              "/api/upload/b2/variants/"]
+UPLOAD_API = [
+    "/api/upload/b2/presign/",
+    "/api/upload/b2/complete/",
+    "/api/upload/b2/moderate/",
+    "/api/upload/b2/variants/",
+]
 
 
 def token(client) -> str:
@@ -84,6 +89,7 @@ def complete(client, answer):
 
 # --- Files that lie about themselves -----------------------------------------------------------
 
+
 def png_bytes(size, mode="1") -> bytes:
     buffer = io.BytesIO()
     Image.new(mode, size).save(buffer, format="PNG", optimize=True)
@@ -114,17 +120,25 @@ def png_text_bomb(chunks: int = 100) -> bytes:
     end = png.rindex(b"IEND") - 4
     bomb = zlib.compress(b"A" * (1024 * 1024 - 1), 9)
     chunk_data = b"parameters\0\0" + bomb
-    chunk = struct.pack(">I", len(chunk_data)) + b"zTXt" + chunk_data + struct.pack(
-        ">I", zlib.crc32(b"zTXt" + chunk_data) & 0xFFFFFFFF)
+    chunk = (
+        struct.pack(">I", len(chunk_data))
+        + b"zTXt"
+        + chunk_data
+        + struct.pack(">I", zlib.crc32(b"zTXt" + chunk_data) & 0xFFFFFFFF)
+    )
     return png[:end] + chunk * chunks + png[end:]
 
 
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
-@pytest.mark.parametrize("data,filename,content_type,expected", [
-    (png_bytes((7000, 6000)), "wide.png", "image/png", "too large to process (7000×6000 pixels)"),  # 42 MP
-    (gif_claiming(65535, 65535), "huge.gif", "image/gif", "too large to process"),
-    (jpeg_claiming(20001, 8), "strip.jpg", "image/jpeg", "too large to process (20001×8 pixels)"),
-], ids=["42-megapixels", "gif-65535-square", "jpeg-20001-wide"])
+@pytest.mark.parametrize(
+    "data,filename,content_type,expected",
+    [
+        (png_bytes((7000, 6000)), "wide.png", "image/png", "too large to process (7000×6000 pixels)"),  # 42 MP
+        (gif_claiming(65535, 65535), "huge.gif", "image/gif", "too large to process"),
+        (jpeg_claiming(20001, 8), "strip.jpg", "image/jpeg", "too large to process (20001×8 pixels)"),
+    ],
+    ids=["42-megapixels", "gif-65535-square", "jpeg-20001-wide"],
+)
 def test_huge_dimensions_are_refused_before_any_pixel_is_decoded(alice_client, data, filename, content_type, expected):
     answer = stored_upload(alice_client, data, filename=filename, content_type=content_type)
     code, error = complete(alice_client, answer)
@@ -162,12 +176,16 @@ def gif_js_polyglot() -> bytes:
     return bytes(gif[:-1] + comment + gif[-1:]) + b"*/"
 
 
-@pytest.mark.parametrize("data,filename,content_type,smuggled", [
-    (media_samples.jpeg_bytes() + zip_bytes(), "photo.jpg", "image/jpeg", b"PK\x03\x04"),
-    (media_samples.jpeg_bytes() + b"<html><script>alert(1)</script>", "photo.jpg", "image/jpeg", b"<script>"),
-    (png_bytes((300, 200), "RGB") + b"<html><script>alert(1)</script>", "photo.png", "image/png", b"<script>"),
-    (media_samples.webp_bytes() + zip_bytes(), "photo.webp", "image/webp", b"PK\x03\x04"),
-], ids=["jpeg+zip", "jpeg+html", "png+html", "webp+zip"])
+@pytest.mark.parametrize(
+    "data,filename,content_type,smuggled",
+    [
+        (media_samples.jpeg_bytes() + zip_bytes(), "photo.jpg", "image/jpeg", b"PK\x03\x04"),
+        (media_samples.jpeg_bytes() + b"<html><script>alert(1)</script>", "photo.jpg", "image/jpeg", b"<script>"),
+        (png_bytes((300, 200), "RGB") + b"<html><script>alert(1)</script>", "photo.png", "image/png", b"<script>"),
+        (media_samples.webp_bytes() + zip_bytes(), "photo.webp", "image/webp", b"PK\x03\x04"),
+    ],
+    ids=["jpeg+zip", "jpeg+html", "png+html", "webp+zip"],
+)
 def test_bytes_hidden_after_the_image_are_not_kept(alice_client, data, filename, content_type, smuggled):
     answer = stored_upload(alice_client, data, filename=filename, content_type=content_type)
     code, done = complete(alice_client, answer)
@@ -193,25 +211,41 @@ def test_a_gif_that_is_also_javascript_is_only_ever_served_as_an_image(alice, al
         assert b"alert(" not in storage.read_bytes(key)
 
 
-@pytest.mark.parametrize("data,filename,content_type,expected", [
-    (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(1)</script></svg>', "logo.jpg",
-     "image/jpeg", "could not be read as an image"),
-    (png_bytes((50, 50), "RGB"), "photo.jpg", "image/jpeg", "contents don't match its type"),
-    (media_samples.jpeg_bytes(), "anim.gif", "image/gif", "contents don't match its type"),
-    (b"GIF89a" + b"\0" * 200, "anim.gif", "image/gif", "could not be read as an image"),
-], ids=["svg-as-jpg", "png-as-jpg", "jpeg-as-gif", "gif-header-only"])
-def test_bytes_that_are_not_the_declared_image_are_refused_and_deleted(alice_client, data, filename, content_type,
-                                                                        expected):
+@pytest.mark.parametrize(
+    "data,filename,content_type,expected",
+    [
+        (
+            b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(1)</script></svg>',
+            "logo.jpg",
+            "image/jpeg",
+            "could not be read as an image",
+        ),
+        (png_bytes((50, 50), "RGB"), "photo.jpg", "image/jpeg", "contents don't match its type"),
+        (media_samples.jpeg_bytes(), "anim.gif", "image/gif", "contents don't match its type"),
+        (b"GIF89a" + b"\0" * 200, "anim.gif", "image/gif", "could not be read as an image"),
+    ],
+    ids=["svg-as-jpg", "png-as-jpg", "jpeg-as-gif", "gif-header-only"],
+)
+def test_bytes_that_are_not_the_declared_image_are_refused_and_deleted(
+    alice_client, data, filename, content_type, expected
+):
     answer = stored_upload(alice_client, data, filename=filename, content_type=content_type)
     code, error = complete(alice_client, answer)
     assert code == 415 and expected in error["error"]
     assert not storage.exists(answer["file_key"])
 
 
-@pytest.mark.parametrize("content_type,status", [
-    ("image/jpeg; charset=binary", 415), ("image/jpeg\r\nX-Injected: 1", 415), ("text/html", 415),
-    ("image/*", 415), ("x" * 5000, 400), ("", 400),
-])
+@pytest.mark.parametrize(
+    "content_type,status",
+    [
+        ("image/jpeg; charset=binary", 415),
+        ("image/jpeg\r\nX-Injected: 1", 415),
+        ("text/html", 415),
+        ("image/*", 415),
+        ("x" * 5000, 400),
+        ("", 400),
+    ],
+)
 def test_a_declared_type_other_than_the_extensions_is_refused_at_presign(alice_client, content_type, status):
     code, answer = presign(alice_client, filename="photo.jpg", content_type=content_type, file_size=1000)
     assert code == status and answer["error"] and "\r" not in json.dumps(answer.get("headers", {}))
@@ -224,16 +258,27 @@ def test_a_declared_type_in_capitals_is_signed_in_its_canonical_form(alice_clien
     assert answer["file_key"].endswith("/original.jpg")
 
 
-@pytest.mark.parametrize("filename,kept", [
-    ("../../../etc/passwd.jpg", "passwd.jpg"),
-    ("..\\..\\windows\\win.ini.jpg", "win.ini.jpg"),
-    ("%2e%2e%2f%2e%2e%2fetc.jpg", "%2e%2e%2f%2e%2e%2fetc.jpg"),
-    ("/etc/passwd\x00.jpg", "passwd.jpg"),
-    ("evil\r\nSet-Cookie: a=b\x1b[31m\x7f.jpg", "evilSet-Cookie: a=b[31m.jpg"),
-    ("holiday\u202egpj.exe.jpg", "holidaygpj.exe.jpg"),  # a right-to-left override, dropped
-    ("é" * 900 + ".jpg", "é" * 200),
-], ids=["traversal", "windows-traversal", "encoded-traversal", "nul", "control-characters", "rtl-override",
-        "900-unicode"])
+@pytest.mark.parametrize(
+    "filename,kept",
+    [
+        ("../../../etc/passwd.jpg", "passwd.jpg"),
+        ("..\\..\\windows\\win.ini.jpg", "win.ini.jpg"),
+        ("%2e%2e%2f%2e%2e%2fetc.jpg", "%2e%2e%2f%2e%2e%2fetc.jpg"),
+        ("/etc/passwd\x00.jpg", "passwd.jpg"),
+        ("evil\r\nSet-Cookie: a=b\x1b[31m\x7f.jpg", "evilSet-Cookie: a=b[31m.jpg"),
+        ("holiday\u202egpj.exe.jpg", "holidaygpj.exe.jpg"),  # a right-to-left override, dropped
+        ("é" * 900 + ".jpg", "é" * 200),
+    ],
+    ids=[
+        "traversal",
+        "windows-traversal",
+        "encoded-traversal",
+        "nul",
+        "control-characters",
+        "rtl-override",
+        "900-unicode",
+    ],
+)
 def test_hostile_file_names_are_kept_only_as_clean_bounded_data(alice_client, filename, kept):
     code, answer = presign(alice_client, filename=filename, file_size=1000)
     assert code == 200, answer
@@ -257,7 +302,8 @@ def test_an_object_larger_than_declared_is_refused_at_complete(alice_client, s3_
     assert put_bytes(answer, data).status_code == 200
     code, error = post_json(alice_client, "/api/upload/b2/complete/", {"upload_id": answer["upload_id"]})
     assert code == 413 and error["error"] == (
-        f"We received {len(data):,} bytes, but the file you chose has 1,000 bytes. Please upload it again.")
+        f"We received {len(data):,} bytes, but the file you chose has 1,000 bytes. Please upload it again."
+    )
     assert not storage.exists(answer["file_key"])
     assert Upload.objects.get(id=answer["upload_id"]).state == Upload.State.PRESIGNED
 
@@ -275,8 +321,10 @@ def test_reusing_the_upload_url_after_moderation_cannot_swap_the_image(alice_cli
     green = media_samples.jpeg_bytes((800, 600), color=(10, 200, 10), quality=80)
     red = media_samples.jpeg_bytes((800, 600), color=(200, 10, 10), quality=80)
     size = max(len(green), len(red)) + 100  # both padded with a comment segment: the signed length fits both
-    moderated, swapped = (jpeg[:2] + b"\xff\xfe" + struct.pack(">H", size - len(jpeg) - 2)
-                          + b"\0" * (size - len(jpeg) - 4) + jpeg[2:] for jpeg in (green, red))
+    moderated, swapped = (
+        jpeg[:2] + b"\xff\xfe" + struct.pack(">H", size - len(jpeg) - 2) + b"\0" * (size - len(jpeg) - 4) + jpeg[2:]
+        for jpeg in (green, red)
+    )
     assert len(moderated) == len(swapped) == size
     _, answer = presign(alice_client, file_size=len(moderated))
     assert put_bytes(answer, moderated).status_code == 200
@@ -292,10 +340,13 @@ def test_reusing_the_upload_url_after_moderation_cannot_swap_the_image(alice_cli
 
 # --- Submit: a megabyte of text, replays and two tabs at once -----------------------------------
 
+
 def test_a_megabyte_of_prompt_text_gets_a_readable_400_and_creates_nothing(alice, alice_client):
     upload = ready_upload_for(alice)
-    response = alice_client.post_form("/upload/submit/", {
-        "upload_id": str(upload.id), "content": "a fox in the snow " * 58_255, "ai_generator": "flux"})
+    response = alice_client.post_form(
+        "/upload/submit/",
+        {"upload_id": str(upload.id), "content": "a fox in the snow " * 58_255, "ai_generator": "flux"},
+    )
     assert response.status_code == 400
     assert "Your prompt is too long: the maximum is 10,000 characters." in text(response)
     assert f'data-ready-upload="{upload.id}"' in response.content.decode()
@@ -304,8 +355,9 @@ def test_a_megabyte_of_prompt_text_gets_a_readable_400_and_creates_nothing(alice
 
 def test_a_body_over_the_request_limit_gets_a_readable_400(alice, alice_client):
     upload = ready_upload_for(alice)
-    response = alice_client.post_form("/upload/submit/", {
-        "upload_id": str(upload.id), "content": "x" * (3 * 1024 * 1024), "ai_generator": "flux"})
+    response = alice_client.post_form(
+        "/upload/submit/", {"upload_id": str(upload.id), "content": "x" * (3 * 1024 * 1024), "ai_generator": "flux"}
+    )
     assert response.status_code == 400
     assert "We couldn't read that request It was too large or not in a form we understand." in text(response)
     assert Prompt.objects.count() == 0
@@ -325,9 +377,17 @@ def test_two_tabs_submitting_the_same_upload_at_the_same_moment_make_one_prompt(
 
     def submit(index):
         start.wait()
-        answers[index] = tabs[index].post(f"{live_server.url}/upload/submit/", data={
-            "csrfmiddlewaretoken": tabs[index].cookies["csrftoken"], "upload_id": str(upload.id),
-            "content": "a fox in the snow", "ai_generator": "flux"}, allow_redirects=False, timeout=30)
+        answers[index] = tabs[index].post(
+            f"{live_server.url}/upload/submit/",
+            data={
+                "csrfmiddlewaretoken": tabs[index].cookies["csrftoken"],
+                "upload_id": str(upload.id),
+                "content": "a fox in the snow",
+                "ai_generator": "flux",
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
 
     threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
     for thread in threads:
@@ -357,7 +417,9 @@ def test_a_reused_upload_url_after_submit_is_refused(alice_client, live_server):
     assert put_bytes(answer, data, base_url=live_server.url).status_code == 200
     for step in ("complete", "moderate", "variants"):
         assert post_json(alice_client, f"/api/upload/b2/{step}/", {"upload_id": answer["upload_id"]})[0] == 200
-    alice_client.post_form("/upload/submit/", {"upload_id": answer["upload_id"], "content": "x", "ai_generator": "flux"})
+    alice_client.post_form(
+        "/upload/submit/", {"upload_id": answer["upload_id"], "content": "x", "ai_generator": "flux"}
+    )
     replay = put_bytes(answer, media_samples.jpeg_bytes(color=(1, 2, 3)), base_url=live_server.url)
     assert replay.status_code == 409 and replay.json()["error"]
     assert storage.read_bytes(answer["file_key"]) == storage.read_bytes(Prompt.objects.get().media_keys["original"])
@@ -366,11 +428,21 @@ def test_a_reused_upload_url_after_submit_is_refused(alice_client, live_server):
 # --- JSON bodies of the wrong shape --------------------------------------------------------------
 
 WRONG_BODIES = {
-    "array": "[1, 2]", "string": '"upload"', "null": "null", "number": "12", "true": "true",
-    "not-json": "{upload_id: 1", "empty-object": "{}", "id-number": '{"upload_id": 5}',
-    "id-list": '{"upload_id": ["a"]}', "id-object": '{"upload_id": {"$ne": null}}', "id-bool": '{"upload_id": true}',
-    "id-huge": json.dumps({"upload_id": "9" * 100_000}), "id-nul": '{"upload_id": "\\u0000"}',
-    "deep": "[" * 30_000 + "]" * 30_000, "nan": '{"upload_id": NaN, "file_size": Infinity}',
+    "array": "[1, 2]",
+    "string": '"upload"',
+    "null": "null",
+    "number": "12",
+    "true": "true",
+    "not-json": "{upload_id: 1",
+    "empty-object": "{}",
+    "id-number": '{"upload_id": 5}',
+    "id-list": '{"upload_id": ["a"]}',
+    "id-object": '{"upload_id": {"$ne": null}}',
+    "id-bool": '{"upload_id": true}',
+    "id-huge": json.dumps({"upload_id": "9" * 100_000}),
+    "id-nul": '{"upload_id": "\\u0000"}',
+    "deep": "[" * 30_000 + "]" * 30_000,
+    "nan": '{"upload_id": NaN, "file_size": Infinity}',
     "size-float": '{"filename": "a.jpg", "content_type": "image/jpeg", "file_size": 1.5}',
     "size-huge": '{"filename": "a.jpg", "content_type": "image/jpeg", "file_size": ' + "9" * 5000 + "}",
     "size-negative": '{"filename": "a.jpg", "content_type": "image/jpeg", "file_size": -1}',
@@ -395,8 +467,12 @@ def test_json_endpoints_answer_a_form_or_multipart_body_with_a_json_error(alice_
     body = {"filename": "a.jpg", "content_type": "image/jpeg", "file_size": "100", "upload_id": "x"}
     response = alice_client.post(url, body, HTTP_X_CSRFTOKEN=token(alice_client))  # multipart/form-data
     assert_json_error(response, 400)
-    response = alice_client.post(url, "filename=a.jpg&file_size=100", content_type="application/x-www-form-urlencoded",
-                                 HTTP_X_CSRFTOKEN=token(alice_client))
+    response = alice_client.post(
+        url,
+        "filename=a.jpg&file_size=100",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_CSRFTOKEN=token(alice_client),
+    )
     assert_json_error(response, 400)
     assert Upload.objects.count() == 0
 
@@ -410,15 +486,27 @@ def test_json_endpoints_answer_a_body_over_the_request_limit_with_a_json_error(a
 
 # --- Other people's ids ------------------------------------------------------------------------
 
+
 def test_another_users_processing_uuid_is_not_found_on_every_endpoint_and_changes_nothing(alice, bob, fake_openai):
     fake_openai.script("content", status=500)  # a fallback: retry and edit have something to do
     upload = ready_upload_for(alice)
-    prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="a fox in the snow",
-                                      ai_generator="flux", save_as_draft=False)
+    prompt = submission.submit_prompt(
+        user=alice, upload_id=upload.id, content="a fox in the snow", ai_generator="flux", save_as_draft=False
+    )
     tasks.generate_ai_content(prompt.id)
     Prompt.objects.filter(id=prompt.id).update(moderation_status=Prompt.ModerationStatus.REJECTED)
-    fields = ["title", "excerpt", "content", "status", "is_deleted", "processing_complete", "ai_attempts",
-              "appeal_message", "moderation_status", "slug"]
+    fields = [
+        "title",
+        "excerpt",
+        "content",
+        "status",
+        "is_deleted",
+        "processing_complete",
+        "ai_attempts",
+        "appeal_message",
+        "moderation_status",
+        "slug",
+    ]
     before = Prompt.objects.filter(id=prompt.id).values(*fields).get()
     queued = list(OrmQ.objects.values_list("id", flat=True))
     bob_client = csrf_client(bob)
@@ -440,17 +528,21 @@ def test_another_users_processing_uuid_is_not_found_on_every_endpoint_and_change
 
 # --- Forged requests: no or a wrong CSRF token on every POST --------------------------------------
 
+
 def every_post_endpoint(alice, bob):
     """(url, form data, JSON endpoint?) for every POST endpoint, aimed at real rows of the cast."""
     from datetime import timedelta
 
     upload = ready_upload_for(alice)
-    prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="a fox", ai_generator="flux",
-                                      save_as_draft=False)
-    Prompt.objects.filter(id=prompt.id).update(processing_complete=True, status=Prompt.Status.PUBLISHED,
-                                               slug="a-fox", title="A Fox")
-    trashed = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice).id, content="a hare",
-                                       ai_generator="flux", save_as_draft=False)
+    prompt = submission.submit_prompt(
+        user=alice, upload_id=upload.id, content="a fox", ai_generator="flux", save_as_draft=False
+    )
+    Prompt.objects.filter(id=prompt.id).update(
+        processing_complete=True, status=Prompt.Status.PUBLISHED, slug="a-fox", title="A Fox"
+    )
+    trashed = submission.submit_prompt(
+        user=alice, upload_id=ready_upload_for(alice).id, content="a hare", ai_generator="flux", save_as_draft=False
+    )
     trash.trash_prompt(prompt=trashed)
     Prompt.objects.filter(id=trashed.id).update(deleted_at=timezone.now() - timedelta(days=1))
     comment = Comment.objects.create(author=bob, prompt=prompt, body="nice")
@@ -481,9 +573,18 @@ def every_post_endpoint(alice, bob):
 
 def database_state():
     return {
-        "prompts": list(Prompt.objects.order_by("id").values("id", "title", "content", "is_deleted", "status",
-                                                              "processing_complete", "appeal_message",
-                                                              "moderation_status")),
+        "prompts": list(
+            Prompt.objects.order_by("id").values(
+                "id",
+                "title",
+                "content",
+                "is_deleted",
+                "status",
+                "processing_complete",
+                "appeal_message",
+                "moderation_status",
+            )
+        ),
         "uploads": sorted(Upload.objects.values_list("id", "state")),
         "comments": sorted(Comment.objects.values_list("id", "body")),
         "likes": Like.objects.count(),
@@ -529,13 +630,24 @@ def assert_inert(response, url):
 
 
 def test_markup_in_every_written_field_is_shown_as_text_on_every_page(alice, bob, staff, fake_openai):
-    staff.user_permissions.add(*Permission.objects.filter(
-        content_type__app_label="prompts", codename__in=["view_prompt", "change_prompt", "view_upload", "view_moderationdecision"]))
+    staff.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="prompts",
+            codename__in=["view_prompt", "change_prompt", "view_upload", "view_moderationdecision"],
+        )
+    )
     alice_client, bob_client, staff_client = csrf_client(alice), csrf_client(bob), csrf_client(staff)
     # The AI writes markup (it is cleaned), then the author writes it in every field of the edit form.
-    fake_openai.script("content", {"title": SCRIPT + ATTRIBUTE, "description": ATTRIBUTE + SCRIPT,
-                                   "tags": ["Fantasy", SCRIPT], "relevance_score": 0.5,
-                                   "relevance_explanation": SCRIPT})
+    fake_openai.script(
+        "content",
+        {
+            "title": SCRIPT + ATTRIBUTE,
+            "description": ATTRIBUTE + SCRIPT,
+            "tags": ["Fantasy", SCRIPT],
+            "relevance_score": 0.5,
+            "relevance_explanation": SCRIPT,
+        },
+    )
     png = media_samples.png_rgba_bytes((64, 64))
     png_meta = io.BytesIO()
     info = PngImagePlugin.PngInfo()
@@ -543,16 +655,25 @@ def test_markup_in_every_written_field_is_shown_as_text_on_every_page(alice, bob
     Image.open(io.BytesIO(png)).save(png_meta, format="PNG", pnginfo=info)
     upload = ready_upload_for(alice, png_meta.getvalue(), filename=ATTRIBUTE + ".png", content_type="image/png")
     assert upload.generation_metadata["prompt"].startswith(SCRIPT)
-    response = alice_client.post_form("/upload/submit/", {"upload_id": str(upload.id), "content": SCRIPT + ATTRIBUTE,
-                                                          "ai_generator": "flux"})
+    response = alice_client.post_form(
+        "/upload/submit/", {"upload_id": str(upload.id), "content": SCRIPT + ATTRIBUTE, "ai_generator": "flux"}
+    )
     prompt = Prompt.objects.get(upload=upload)
     tasks.generate_ai_content(prompt.id)
     status = alice_client.get(f"/api/prompt/status/{prompt.processing_uuid}/")
     assert status["Content-Type"] == "application/json" and "<" not in status.json()["title"]
     fantasy = Tag.objects.get(name="Fantasy")
-    response = alice_client.post_form(f"/prompt/edit/{prompt.processing_uuid}/", {
-        "title": ATTRIBUTE + SCRIPT, "description": SCRIPT + ATTRIBUTE, "content": ATTRIBUTE + SCRIPT,
-        "ai_generator": "flux", "tags": [fantasy.id], "publish": "on"})
+    response = alice_client.post_form(
+        f"/prompt/edit/{prompt.processing_uuid}/",
+        {
+            "title": ATTRIBUTE + SCRIPT,
+            "description": SCRIPT + ATTRIBUTE,
+            "content": ATTRIBUTE + SCRIPT,
+            "ai_generator": "flux",
+            "tags": [fantasy.id],
+            "publish": "on",
+        },
+    )
     assert response.status_code == 302
     prompt.refresh_from_db()
     assert prompt.is_published and prompt.content == ATTRIBUTE + SCRIPT
@@ -569,15 +690,17 @@ def test_markup_in_every_written_field_is_shown_as_text_on_every_page(alice, bob
     assert_inert(saved, "save message")
     assert ATTRIBUTE + SCRIPT in text(saved)
     collection = Collection.objects.get(owner=bob)
-    held = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice).id, content=SCRIPT,
-                                    ai_generator="flux", save_as_draft=False)
+    held = submission.submit_prompt(
+        user=alice, upload_id=ready_upload_for(alice).id, content=SCRIPT, ai_generator="flux", save_as_draft=False
+    )
     fake_openai.script("content", status=500)
     tasks.generate_ai_content(held.id)
     Prompt.objects.filter(id=held.id).update(moderation_status=Prompt.ModerationStatus.REJECTED, title=SCRIPT)
     alice_client.post_form(f"/prompt/appeal/{held.processing_uuid}/", {"message": ATTRIBUTE + SCRIPT})
     assert Prompt.objects.get(id=held.id).appeal_message == ATTRIBUTE + SCRIPT
-    trashed = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice).id, content=ATTRIBUTE,
-                                       ai_generator="flux", save_as_draft=False)
+    trashed = submission.submit_prompt(
+        user=alice, upload_id=ready_upload_for(alice).id, content=ATTRIBUTE, ai_generator="flux", save_as_draft=False
+    )
     tasks.generate_ai_content(trashed.id)
     Prompt.objects.filter(id=trashed.id).update(title=ATTRIBUTE)
     deleted = alice_client.post_form(f"/prompt/delete/{trashed.processing_uuid}/", follow=True)
@@ -585,14 +708,25 @@ def test_markup_in_every_written_field_is_shown_as_text_on_every_page(alice, bob
     assert ATTRIBUTE in text(deleted)
 
     pages = [
-        (csrf_client(), "/"), (csrf_client(), f"/prompt/{prompt.slug}/"), (bob_client, f"/prompt/{prompt.slug}/"),
-        (alice_client, f"/prompt/{prompt.slug}/"), (alice_client, f"/prompt/processing/{prompt.processing_uuid}/"),
-        (alice_client, f"/prompt/edit/{prompt.processing_uuid}/"), (csrf_client(), "/u/alice/"),
-        (alice_client, "/u/alice/"), (csrf_client(), f"/tag/{fantasy.slug}/"), (csrf_client(), "/generator/flux/"),
-        (alice_client, "/trash/"), (bob_client, "/collections/"), (bob_client, f"/collections/{collection.id}/"),
-        (staff_client, "/admin/seo-review/"), (staff_client, f"/admin/seo-review/{held.id}/"),
-        (staff_client, "/admin/moderation/"), (staff_client, "/admin/prompts/prompt/"),
-        (staff_client, f"/admin/prompts/prompt/{prompt.id}/change/"), (staff_client, f"/admin/prompts/upload/{upload.id}/change/"),
+        (csrf_client(), "/"),
+        (csrf_client(), f"/prompt/{prompt.slug}/"),
+        (bob_client, f"/prompt/{prompt.slug}/"),
+        (alice_client, f"/prompt/{prompt.slug}/"),
+        (alice_client, f"/prompt/processing/{prompt.processing_uuid}/"),
+        (alice_client, f"/prompt/edit/{prompt.processing_uuid}/"),
+        (csrf_client(), "/u/alice/"),
+        (alice_client, "/u/alice/"),
+        (csrf_client(), f"/tag/{fantasy.slug}/"),
+        (csrf_client(), "/generator/flux/"),
+        (alice_client, "/trash/"),
+        (bob_client, "/collections/"),
+        (bob_client, f"/collections/{collection.id}/"),
+        (staff_client, "/admin/seo-review/"),
+        (staff_client, f"/admin/seo-review/{held.id}/"),
+        (staff_client, "/admin/moderation/"),
+        (staff_client, "/admin/prompts/prompt/"),
+        (staff_client, f"/admin/prompts/prompt/{prompt.id}/change/"),
+        (staff_client, f"/admin/prompts/upload/{upload.id}/change/"),
         (staff_client, "/admin/prompts/moderationdecision/"),
     ]
     as_text = ("&lt;script&gt;alert(1)&lt;/script&gt;", "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;")
@@ -605,8 +739,9 @@ def test_markup_in_every_written_field_is_shown_as_text_on_every_page(alice, bob
 def test_markup_or_control_characters_in_a_username_are_refused_at_sign_up(db, username):
     client = csrf_client()
     client.get("/accounts/signup/")
-    response = client.post_form("/accounts/signup/", {"username": username, "password1": PASSWORD,
-                                                       "password2": PASSWORD})
+    response = client.post_form(
+        "/accounts/signup/", {"username": username, "password1": PASSWORD, "password2": PASSWORD}
+    )
     assert response.status_code == 200
     assert get_user_model().objects.count() == 0
     html = response.content.decode()
@@ -616,9 +751,19 @@ def test_markup_or_control_characters_in_a_username_are_refused_at_sign_up(db, u
 
 # --- Redirects that leave the site --------------------------------------------------------------
 
-OFF_SITE = ["https://evil.example/", "//evil.example/", "///evil.example/", "/\\evil.example/", "\\\\evil.example",
-            "https:evil.example", "http://testserver@evil.example/", "javascript:alert(1)", " //evil.example",
-            "/%5Cevil.example", "http:///evil.example"]
+OFF_SITE = [
+    "https://evil.example/",
+    "//evil.example/",
+    "///evil.example/",
+    "/\\evil.example/",
+    "\\\\evil.example",
+    "https:evil.example",
+    "http://testserver@evil.example/",
+    "javascript:alert(1)",
+    " //evil.example",
+    "/%5Cevil.example",
+    "http:///evil.example",
+]
 
 
 def assert_stays_on_site(response):
@@ -631,8 +776,9 @@ def assert_stays_on_site(response):
 def test_login_never_redirects_off_site(alice, target):
     client = csrf_client()
     client.get("/accounts/login/")
-    assert_stays_on_site(client.post_form(f"/accounts/login/?next={quote(target)}",
-                                   {"username": "alice", "password": PASSWORD}))
+    assert_stays_on_site(
+        client.post_form(f"/accounts/login/?next={quote(target)}", {"username": "alice", "password": PASSWORD})
+    )
     assert_stays_on_site(client.get("/accounts/login/", {"next": target}))  # already logged in
 
 
@@ -653,9 +799,11 @@ def test_a_local_next_is_still_followed(alice):
 
 # --- NUL and other characters a database may refuse -------------------------------------------
 
+
 def test_nul_characters_in_free_text_never_cause_a_server_error(alice, bob, staff, fake_openai):
-    staff.user_permissions.add(*Permission.objects.filter(content_type__app_label="prompts",
-                                                          codename__in=["view_prompt", "change_prompt"]))
+    staff.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="prompts", codename__in=["view_prompt", "change_prompt"])
+    )
     prompt = make_published(alice, fake_openai)
     bob_client = csrf_client(bob)
     assert bob_client.post_form(f"/prompt/{prompt.slug}/comments/", {"body": "nice\x00one"}).status_code == 302
@@ -676,7 +824,8 @@ def test_nul_characters_in_free_text_never_cause_a_server_error(alice, bob, staf
 
 def make_published(user, fake_openai) -> Prompt:
     upload = ready_upload_for(user)
-    prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a fox in the snow",
-                                      ai_generator="flux", save_as_draft=False)
+    prompt = submission.submit_prompt(
+        user=user, upload_id=upload.id, content="a fox in the snow", ai_generator="flux", save_as_draft=False
+    )
     tasks.generate_ai_content(prompt.id)
     return Prompt.objects.get(id=prompt.id)

@@ -1,4 +1,5 @@
 """After processing: SEO rename, trash and restore, cleanup, orphan sweep, stuck-prompt recovery, AI retries."""
+
 from datetime import timedelta
 
 import pytest
@@ -24,8 +25,9 @@ def backend(request):
 
 def finished(user, **kwargs) -> Prompt:
     upload = ready_upload_for(user)
-    prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a lighthouse at dusk", ai_generator="flux",
-                                      save_as_draft=False)
+    prompt = submission.submit_prompt(
+        user=user, upload_id=upload.id, content="a lighthouse at dusk", ai_generator="flux", save_as_draft=False
+    )
     tasks.generate_ai_content(prompt.id)
     return Prompt.objects.get(id=prompt.id)
 
@@ -36,6 +38,7 @@ def queued(func: str) -> list:
 
 # --- rename ----------------------------------------------------------------------------
 
+
 def test_rename_moves_every_file_to_its_seo_name_and_deletes_the_old(alice, fake_openai, backend):
     prompt = finished(alice)
     old = dict(prompt.media_keys)
@@ -43,10 +46,16 @@ def test_rename_moves_every_file_to_its_seo_name_and_deletes_the_old(alice, fake
     assert tasks.rename_files_for_seo(prompt.id) == {"status": "renamed"}
     prompt.refresh_from_db()
     folder = f"public/{prompt.seo_filename_base}-{prompt.processing_uuid.hex[:8]}"
-    assert prompt.media_keys == {"original": f"{folder}/original.jpg", "thumb": f"{folder}/thumb.jpg",
-                                 "medium": f"{folder}/medium.jpg", "large": f"{folder}/large.jpg",
-                                 "webp": f"{folder}/webp.webp"}
-    assert prompt.b2_thumb_url.endswith(f"{folder}/thumb.jpg") and prompt.b2_image_url.endswith(f"{folder}/original.jpg")
+    assert prompt.media_keys == {
+        "original": f"{folder}/original.jpg",
+        "thumb": f"{folder}/thumb.jpg",
+        "medium": f"{folder}/medium.jpg",
+        "large": f"{folder}/large.jpg",
+        "webp": f"{folder}/webp.webp",
+    }
+    assert prompt.b2_thumb_url.endswith(f"{folder}/thumb.jpg") and prompt.b2_image_url.endswith(
+        f"{folder}/original.jpg"
+    )
     for key in prompt.media_keys.values():
         assert storage.exists(key)
     # the old files outlive the rename for a grace period (pages rendered just before may load them)
@@ -107,25 +116,26 @@ def test_pages_use_the_new_urls_after_the_rename(alice, fake_openai, client):
 
 # --- trash ------------------------------------------------------------------------------
 
+
 def test_trash_lists_days_left_and_restore_brings_the_prompt_back_as_it_was(alice, fake_openai):
     prompt = finished(alice)
     client = csrf_client(alice)
-    response = client.post_form(f"/prompt/delete/{prompt.processing_uuid}/",
-                           follow=True)
+    response = client.post_form(f"/prompt/delete/{prompt.processing_uuid}/", follow=True)
     html = response.content.decode()
     assert "was moved to your trash. You can restore it within 5 days." in html
     assert "5 days left" in html and prompt.title in html
     assert csrf_client().get(f"/prompt/{prompt.slug}/").status_code == 404
     assert prompt.title not in csrf_client().get("/").content.decode()
-    response = client.post_form(f"/trash/{prompt.id}/restore/",
-                           follow=True)
+    response = client.post_form(f"/trash/{prompt.id}/restore/", follow=True)
     assert response.redirect_chain[-1][0] == f"/prompt/{prompt.slug}/"
     restored = Prompt.objects.get(id=prompt.id)
     assert not restored.is_deleted and restored.status == prompt.status and restored.title == prompt.title
     assert sorted(restored.tags.names()) == sorted(prompt.tags.names())
 
 
-@pytest.mark.parametrize("premium,age_days,restorable", [(False, 4, True), (False, 6, False), (True, 29, True), (True, 31, False)])
+@pytest.mark.parametrize(
+    "premium,age_days,restorable", [(False, 4, True), (False, 6, False), (True, 29, True), (True, 31, False)]
+)
 def test_retention_is_5_days_free_and_30_days_premium(alice, carol, fake_openai, premium, age_days, restorable):
     user = carol if premium else alice
     prompt = finished(user)
@@ -141,7 +151,9 @@ def test_another_user_cannot_restore_or_delete(alice, bob, fake_openai):
     prompt = finished(alice)
     bob_client = csrf_client(bob)
     token = bob_client.cookies["csrftoken"].value
-    assert bob_client.post(f"/prompt/delete/{prompt.processing_uuid}/", {"csrfmiddlewaretoken": token}).status_code == 404
+    assert (
+        bob_client.post(f"/prompt/delete/{prompt.processing_uuid}/", {"csrfmiddlewaretoken": token}).status_code == 404
+    )
     trash.trash_prompt(prompt=prompt)
     assert bob_client.post(f"/trash/{prompt.id}/restore/", {"csrfmiddlewaretoken": token}).status_code == 404
     assert Prompt.objects.get(id=prompt.id).is_deleted
@@ -150,7 +162,9 @@ def test_another_user_cannot_restore_or_delete(alice, bob, fake_openai):
 @pytest.mark.django_db(transaction=True)  # the tasks are queued on commit
 def test_restoring_a_prompt_cancelled_during_processing_queues_the_ai_again(alice, fake_openai):
     upload = ready_upload_for(alice)
-    prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="x y z", ai_generator="flux", save_as_draft=False)
+    prompt = submission.submit_prompt(
+        user=alice, upload_id=upload.id, content="x y z", ai_generator="flux", save_as_draft=False
+    )
     OrmQ.objects.all().delete()
     trash.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
     trash.restore_prompt(user=alice, prompt_id=prompt.id)
@@ -161,7 +175,9 @@ def test_restoring_a_prompt_cancelled_during_processing_queues_the_ai_again(alic
 def test_immediate_cleanup_on_cancel_deletes_files_but_keeps_the_row(alice, fake_openai, settings):
     settings.MEDIA_DELETE_ON_CANCEL = True
     upload = ready_upload_for(alice)
-    prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="x y z", ai_generator="flux", save_as_draft=False)
+    prompt = submission.submit_prompt(
+        user=alice, upload_id=upload.id, content="x y z", ai_generator="flux", save_as_draft=False
+    )
     trash.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
     assert queued("prompts.tasks.delete_prompt_files") == [(prompt.id,)]
     assert tasks.delete_prompt_files(prompt.id)["deleted"] == 5
@@ -171,6 +187,7 @@ def test_immediate_cleanup_on_cancel_deletes_files_but_keeps_the_row(alice, fake
 
 
 # --- cleanup and sweep ------------------------------------------------------------------
+
 
 def test_cleanup_deletes_files_then_rows_past_retention_only(alice, carol, fake_openai, backend):
     old_free, recent_free, old_premium = finished(alice), finished(alice), finished(carol)
@@ -196,7 +213,9 @@ def test_cleanup_keeps_the_row_when_storage_fails(alice, fake_openai, s3_media, 
 def test_orphan_sweep_removes_unsubmitted_uploads_after_24_hours(alice, fake_openai, backend):
     fresh, stale = ready_upload_for(alice), ready_upload_for(alice)
     submitted = finished(alice)
-    Upload.objects.filter(id__in=[stale.id, submitted.upload_id]).update(created_at=timezone.now() - timedelta(hours=25))
+    Upload.objects.filter(id__in=[stale.id, submitted.upload_id]).update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
     assert tasks.sweep_orphaned_uploads() == {"removed": 1, "kept_for_retry": 0, "incoming_deleted": 0}
     assert not Upload.objects.filter(id=stale.id).exists()
     assert not storage.exists(stale.file_key) and not any(storage.exists(k) for k in stale.variant_keys.values())
@@ -207,11 +226,13 @@ def test_orphan_sweep_removes_unsubmitted_uploads_after_24_hours(alice, fake_ope
 
 # --- stuck prompts and AI retries -------------------------------------------------------
 
+
 @pytest.mark.django_db(transaction=True)  # the tasks are queued on commit
 def test_stuck_prompt_is_requeued_once_then_given_the_fallback(alice, fake_openai):
     upload = ready_upload_for(alice)
-    prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="a quiet harbour at dawn",
-                                      ai_generator="flux", save_as_draft=False)
+    prompt = submission.submit_prompt(
+        user=alice, upload_id=upload.id, content="a quiet harbour at dawn", ai_generator="flux", save_as_draft=False
+    )
     OrmQ.objects.all().delete()  # the task was lost with its worker
     now = timezone.now()
     assert ai_content.recover_stuck_prompts(now=now + timedelta(minutes=5)) == {"requeued": 0, "recovered": 0}

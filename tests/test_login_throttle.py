@@ -54,14 +54,8 @@ def test_locked_out_on_the_admin_means_locked_out_on_the_site(staff_user):
             b"Please enter the correct username and password for a staff account"
             in fail(client, "/admin/login/", "marta").content
         )
-    response = client.post(
-        "/accounts/login/", {"username": "marta", "password": PASSWORD}
-    )
-    assert (
-        response.status_code == 429
-        and LOCKED in response.content
-        and not logged_in(client)
-    )
+    response = client.post("/accounts/login/", {"username": "marta", "password": PASSWORD})
+    assert response.status_code == 429 and LOCKED in response.content and not logged_in(client)
     # The admin still refuses too, and the right password does not unlock it.
     response = client.post("/admin/login/", {"username": "marta", "password": PASSWORD})
     assert response.status_code == 429 and not logged_in(client)
@@ -73,9 +67,7 @@ def test_look_alike_spellings_of_a_username_share_its_tries(alice):
     client = Client()
     for spelling in ["𝐚lice", "ａｌｉｃｅ", "ALICE", "Alice", "alice"]:
         assert WRONG in fail(client, "/accounts/login/", spelling).content
-    response = client.post(
-        "/accounts/login/", {"username": "ａｌｉｃｅ", "password": PASSWORD}
-    )
+    response = client.post("/accounts/login/", {"username": "ａｌｉｃｅ", "password": PASSWORD})
     assert LOCKED in response.content and not logged_in(client)
 
 
@@ -84,33 +76,25 @@ def test_the_lockout_lasts_the_window_it_announces(alice):
     at 12:15) and Retry-After agrees; at 12:15:01 the password works again. (With cache.incr on the
     database cache each failure pushed the lockout to 30 minutes while the page said 15.)"""
     client = Client()
-    with time_machine.travel(
-        datetime(2030, 3, 1, 12, 0, tzinfo=UTC), tick=False
-    ) as clock:
+    with time_machine.travel(datetime(2030, 3, 1, 12, 0, tzinfo=UTC), tick=False) as clock:
         for _ in range(5):
             fail(client, "/accounts/login/", "alice")
             clock.shift(timedelta(minutes=1))
         clock.move_to(datetime(2030, 3, 1, 12, 10, tzinfo=UTC))
-        response = client.post(
-            "/accounts/login/", {"username": "alice", "password": PASSWORD}
-        )
+        response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
         assert response.status_code == 429 and response["Retry-After"] == "300"
         assert b"Please wait 5 minutes and try again" in response.content
         clock.move_to(datetime(2030, 3, 1, 12, 14, 30, tzinfo=UTC))
         assert (
             b"Please wait 30 seconds"
-            in client.post(
-                "/accounts/login/", {"username": "alice", "password": PASSWORD}
-            ).content
+            in client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).content
         )
         clock.move_to(datetime(2030, 3, 1, 12, 15, 1, tzinfo=UTC))
         # One more try is allowed again (only the 12:00 failure left the window) ...
         assert WRONG in fail(client, "/accounts/login/", "alice").content
         # ... and at 12:16:01 (the 12:01 one left too) the right password logs in and clears the count.
         clock.move_to(datetime(2030, 3, 1, 12, 16, 1, tzinfo=UTC))
-        response = client.post(
-            "/accounts/login/", {"username": "alice", "password": PASSWORD}
-        )
+        response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
         assert response.status_code == 302 and logged_in(client)
         for _ in range(4):
             assert WRONG in fail(Client(), "/accounts/login/", "alice").content
@@ -122,9 +106,7 @@ def test_the_address_limit_ignores_addresses_the_client_writes(db):
     make_user("victim")
     client = Client(REMOTE_ADDR="198.51.100.9")
     for n in range(20):
-        fail(
-            client, "/accounts/login/", f"nobody{n}", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}"
-        )
+        fail(client, "/accounts/login/", f"nobody{n}", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}")
     response = client.post(
         "/accounts/login/",
         {"username": "victim", "password": PASSWORD},
@@ -133,12 +115,7 @@ def test_the_address_limit_ignores_addresses_the_client_writes(db):
     assert LOCKED in response.content and not logged_in(client)
     # Someone else, on another address, is not affected.
     other = Client(REMOTE_ADDR="198.51.100.10")
-    assert (
-        other.post(
-            "/accounts/login/", {"username": "victim", "password": PASSWORD}
-        ).status_code
-        == 302
-    )
+    assert other.post("/accounts/login/", {"username": "victim", "password": PASSWORD}).status_code == 302
 
 
 @override_settings(TRUSTED_PROXY_HOPS=1)
@@ -178,13 +155,9 @@ def test_behind_one_proxy_the_address_is_the_one_the_proxy_appended(db):
         (1, " , ,", "10.0.0.1"),
     ],
 )
-def test_client_address_counts_trusted_hops_from_the_right(
-    settings, hops, forwarded, expected
-):
+def test_client_address_counts_trusted_hops_from_the_right(settings, hops, forwarded, expected):
     settings.TRUSTED_PROXY_HOPS = hops
-    request = RequestFactory().get(
-        "/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded
-    )
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
     assert client_address(request) == expected
 
 

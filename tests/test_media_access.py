@@ -1,6 +1,7 @@
 """Unpublished media (not-yet-completed, ready but unsubmitted, draft, held, rejected, trashed) is served
 to nobody but its author and staff, on both backends; published media stays public; no key that can be
 deleted is cached as immutable."""
+
 import pytest
 import requests
 from django.contrib.auth.models import Permission
@@ -60,14 +61,18 @@ def assert_only_author_and_staff(viewers, urls_and_keys):
 
 def media_of(prompt: Prompt) -> list[tuple[str, str]]:
     prompt.refresh_from_db()
-    return [(prompt.b2_thumb_url, prompt.media_keys["thumb"]), (prompt.b2_medium_url, prompt.media_keys["medium"]),
-            (prompt.b2_image_url, prompt.media_keys["original"])]
+    return [
+        (prompt.b2_thumb_url, prompt.media_keys["thumb"]),
+        (prompt.b2_medium_url, prompt.media_keys["medium"]),
+        (prompt.b2_image_url, prompt.media_keys["original"]),
+    ]
 
 
 def processed(user, *, draft=False) -> Prompt:
     upload = ready_upload_for(user)
-    prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a lighthouse at dusk",
-                                      ai_generator="flux", save_as_draft=draft)
+    prompt = submission.submit_prompt(
+        user=user, upload_id=upload.id, content="a lighthouse at dusk", ai_generator="flux", save_as_draft=draft
+    )
     tasks.generate_ai_content(prompt.id)
     tasks.rename_files_for_seo(prompt.id)  # what the worker does next
     return Prompt.objects.get(id=prompt.id)
@@ -85,8 +90,11 @@ def test_a_not_yet_completed_upload_is_served_to_nobody(alice, viewers, backend)
 def test_a_ready_upload_not_yet_submitted_is_only_for_its_author_and_staff(alice, viewers, backend):
     upload = ready_upload_for(alice)
     urls = uploads.variant_urls(upload)
-    assert_only_author_and_staff(viewers, [(urls[name], upload.variant_keys[name]) for name in ("thumb", "medium")]
-                                 + [(storage.public_url(upload.file_key), upload.file_key)])
+    assert_only_author_and_staff(
+        viewers,
+        [(urls[name], upload.variant_keys[name]) for name in ("thumb", "medium")]
+        + [(storage.public_url(upload.file_key), upload.file_key)],
+    )
 
 
 def test_a_draft_is_only_for_its_author_and_staff(alice, viewers, fake_openai, backend):
@@ -123,11 +131,17 @@ def test_unpublished_media_stops_being_public(alice, viewers, staff, fake_openai
         Prompt.objects.filter(id=prompt.id).update(moderation_status=Prompt.ModerationStatus.PENDING)
         review.reject_moderation(prompt=prompt, moderator=staff, note="Not allowed here.")
     else:
-        viewers["alice"].post(f"/prompt/edit/{prompt.processing_uuid}/", {
-            "csrfmiddlewaretoken": viewers["alice"].cookies["csrftoken"].value, "title": prompt.title,
-            "description": prompt.excerpt, "tags": [tag.id for tag in prompt.tags.all()], "content": prompt.content,
-            "ai_generator": prompt.ai_generator,
-        })
+        viewers["alice"].post(
+            f"/prompt/edit/{prompt.processing_uuid}/",
+            {
+                "csrfmiddlewaretoken": viewers["alice"].cookies["csrftoken"].value,
+                "title": prompt.title,
+                "description": prompt.excerpt,
+                "tags": [tag.id for tag in prompt.tags.all()],
+                "content": prompt.content,
+                "ai_generator": prompt.ai_generator,
+            },
+        )
     assert tasks.rename_files_for_seo(prompt.id) == {"status": "made-private"}  # queued by the change
     assert not any(storage.exists(key) for _, key in public)  # the public copies are gone at once
     for url, _key in public:

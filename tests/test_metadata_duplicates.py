@@ -1,4 +1,5 @@
 """Prompts read out of AI images, metadata stripped from public files, and duplicate uploads."""
+
 import io
 import json
 
@@ -15,11 +16,22 @@ from tests.upload_flow import post_json, upload_file
 
 pytestmark = pytest.mark.django_db(transaction=True)  # a live server thread shares the database
 
-A1111 = ("a castle on a hill, dramatic sky, <lora:detail:0.7>\nNegative prompt: blurry, lowres\n"
-         "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1234, Size: 512x512, Model: sdxl_base")
+A1111 = (
+    "a castle on a hill, dramatic sky, <lora:detail:0.7>\nNegative prompt: blurry, lowres\n"
+    "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1234, Size: 512x512, Model: sdxl_base"
+)
 COMFY = {
-    "3": {"class_type": "KSampler", "inputs": {"seed": 5, "steps": 20, "cfg": 8, "sampler_name": "euler",
-                                               "positive": ["6", 0], "negative": ["7", 0]}},
+    "3": {
+        "class_type": "KSampler",
+        "inputs": {
+            "seed": 5,
+            "steps": 20,
+            "cfg": 8,
+            "sampler_name": "euler",
+            "positive": ["6", 0],
+            "negative": ["7", 0],
+        },
+    },
     "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a red fox in the snow"}},
     "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "ugly"}},
     "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "flux1-dev.safetensors"}},
@@ -59,7 +71,9 @@ def test_exif_user_comment_and_description_are_read():
 
 
 def test_hostile_metadata_is_capped_and_cleaned():
-    found = metadata.read_generation_metadata(png_with(parameters="x\x00\x07" * 10000 + "\nSteps: 1, Seed: " + "9" * 999))
+    found = metadata.read_generation_metadata(
+        png_with(parameters="x\x00\x07" * 10000 + "\nSteps: 1, Seed: " + "9" * 999)
+    )
     assert len(found["prompt"]) <= metadata.MAX_PROMPT and "\x00" not in found["prompt"]
     assert all(len(v) <= metadata.MAX_VALUE for v in found["settings"].values())
     assert metadata.read_generation_metadata(png_with(prompt="{not json")) == {}
@@ -70,8 +84,10 @@ def test_complete_offers_the_found_prompt_and_strips_it_from_the_stored_file(ali
     data = png_with(parameters=A1111)
     done = upload_file(alice_client, data, base_url=live_server.url, filename="castle.png", content_type="image/png")
     assert done["found_prompt"] == {
-        "prompt": "a castle on a hill, dramatic sky, <lora:detail:0.7>", "negative_prompt": "blurry, lowres",
-        "generator": "stable-diffusion", "source": "Automatic1111",
+        "prompt": "a castle on a hill, dramatic sky, <lora:detail:0.7>",
+        "negative_prompt": "blurry, lowres",
+        "generator": "stable-diffusion",
+        "source": "Automatic1111",
     }
     upload = Upload.objects.get(id=done["upload_id"])
     stored = storage.read_bytes(upload.file_key)
@@ -81,8 +97,9 @@ def test_complete_offers_the_found_prompt_and_strips_it_from_the_stored_file(ali
 
 def test_generation_settings_travel_to_the_prompt_and_show_on_the_detail_page(alice, fake_openai):
     upload = ready_upload_for(alice, png_with(parameters=A1111), filename="castle.png", content_type="image/png")
-    prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="a castle", ai_generator="stable-diffusion",
-                                      save_as_draft=False)
+    prompt = submission.submit_prompt(
+        user=alice, upload_id=upload.id, content="a castle", ai_generator="stable-diffusion", save_as_draft=False
+    )
     from prompts import tasks
 
     tasks.generate_ai_content(prompt.id)
@@ -96,9 +113,14 @@ def test_generation_settings_travel_to_the_prompt_and_show_on_the_detail_page(al
 def test_the_same_person_uploading_the_same_image_again_is_told_at_once(alice, alice_client, live_server, fake_openai):
     data = media_samples.jpeg_bytes(color=(12, 34, 56))
     first = ready_upload_for(alice, data)
-    prompt = submission.submit_prompt(user=alice, upload_id=first.id, content="x y", ai_generator="flux", save_as_draft=False)
-    _, answer = post_json(alice_client, "/api/upload/b2/presign/",
-                          {"filename": "again.jpg", "content_type": "image/jpeg", "file_size": len(data)})
+    prompt = submission.submit_prompt(
+        user=alice, upload_id=first.id, content="x y", ai_generator="flux", save_as_draft=False
+    )
+    _, answer = post_json(
+        alice_client,
+        "/api/upload/b2/presign/",
+        {"filename": "again.jpg", "content_type": "image/jpeg", "file_size": len(data)},
+    )
     import requests
 
     requests.put(live_server.url + answer["presigned_url"], data=data, headers=answer["headers"], timeout=10)
@@ -111,11 +133,13 @@ def test_the_same_person_uploading_the_same_image_again_is_told_at_once(alice, a
 
 def test_the_same_image_from_someone_else_is_held_for_a_moderator(alice, bob, fake_openai):
     data = media_samples.jpeg_bytes(color=(99, 1, 2))
-    original = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice, data).id, content="a b",
-                                        ai_generator="flux", save_as_draft=False)
+    original = submission.submit_prompt(
+        user=alice, upload_id=ready_upload_for(alice, data).id, content="a b", ai_generator="flux", save_as_draft=False
+    )
     ai_content.generate_ai_content(prompt_id=original.id)  # published: only published prompts count
-    copy = submission.submit_prompt(user=bob, upload_id=ready_upload_for(bob, data).id, content="a b",
-                                    ai_generator="flux", save_as_draft=False)
+    copy = submission.submit_prompt(
+        user=bob, upload_id=ready_upload_for(bob, data).id, content="a b", ai_generator="flux", save_as_draft=False
+    )
     copy.refresh_from_db()
     assert copy.duplicate_of_id == original.id
     assert copy.moderation_status == Prompt.ModerationStatus.PENDING
@@ -123,10 +147,12 @@ def test_the_same_image_from_someone_else_is_held_for_a_moderator(alice, bob, fa
 
 def test_near_duplicates_have_close_perceptual_hashes():
     base = Image.effect_mandelbrot((640, 480), (-2, -1.5, 1, 1.5), 60).convert("RGB")
+
     def encoded(img, quality):
         buffer = io.BytesIO()
         img.save(buffer, format="JPEG", quality=quality)
         return buffer.getvalue()
+
     from prompts.media import images
 
     original = images.perceptual_hash(encoded(base, 95))
@@ -141,8 +167,9 @@ def test_moderators_see_the_original_and_near_duplicates_of_a_held_prompt(alice,
 
     staff.user_permissions.add(Permission.objects.get(codename="change_prompt"))
     data = media_samples.jpeg_bytes(color=(99, 1, 2))
-    original = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice, data).id, content="a b",
-                                        ai_generator="flux", save_as_draft=False)
+    original = submission.submit_prompt(
+        user=alice, upload_id=ready_upload_for(alice, data).id, content="a b", ai_generator="flux", save_as_draft=False
+    )
     from prompts import tasks
 
     tasks.generate_ai_content(original.id)
@@ -150,8 +177,13 @@ def test_moderators_see_the_original_and_near_duplicates_of_a_held_prompt(alice,
     img = Image.open(io.BytesIO(data)).resize((400, 300))
     buffer = io.BytesIO()
     img.save(buffer, format="JPEG", quality=60)
-    similar = submission.submit_prompt(user=bob, upload_id=ready_upload_for(bob, buffer.getvalue()).id, content="c d",
-                                       ai_generator="flux", save_as_draft=False)
+    similar = submission.submit_prompt(
+        user=bob,
+        upload_id=ready_upload_for(bob, buffer.getvalue()).id,
+        content="c d",
+        ai_generator="flux",
+        save_as_draft=False,
+    )
     Prompt.objects.filter(id=similar.id).update(moderation_status=Prompt.ModerationStatus.PENDING)
     page = csrf_client(staff).get("/admin/moderation/").content.decode()
     original.refresh_from_db()

@@ -58,7 +58,10 @@ def test_scheduled_jobs_exist_after_migrate_without_anyone_creating_them(db):
 
     schedules = {s.name: s for s in Schedule.objects.all()}
     assert schedules["cleanup_deleted_prompts"].schedule_type == "D"
-    assert (schedules["cleanup_deleted_prompts"].next_run.hour, schedules["cleanup_deleted_prompts"].next_run.minute) == (3, 0)
+    assert (
+        schedules["cleanup_deleted_prompts"].next_run.hour,
+        schedules["cleanup_deleted_prompts"].next_run.minute,
+    ) == (3, 0)
     assert schedules["recover_stuck_prompts"].minutes == 5
     assert schedules["sweep_orphaned_uploads"].schedule_type == "H"
     assert schedules["retry_failed_ai"].func == "prompts.tasks.retry_failed_ai"

@@ -1,4 +1,5 @@
 """Moderation through the real openai SDK against the fake OpenAI server: each severity and each failure."""
+
 import pytest
 from django.core.cache import cache
 
@@ -14,7 +15,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def uploaded(alice_client, live_server):
     def make(data=None, **kwargs):
-        return upload_file(alice_client, data or media_samples.jpeg_bytes(), base_url=live_server.url, **kwargs)["upload_id"]
+        return upload_file(alice_client, data or media_samples.jpeg_bytes(), base_url=live_server.url, **kwargs)[
+            "upload_id"
+        ]
+
     return make
 
 
@@ -22,16 +26,21 @@ def moderate(client, upload_id):
     return post_json(client, "/api/upload/b2/moderate/", {"upload_id": upload_id})
 
 
-@pytest.mark.parametrize("severity,action,state", [
-    ("none", "allow", Upload.State.MODERATED),
-    ("low", "allow", Upload.State.MODERATED),
-    ("medium", "allow", Upload.State.MODERATED),
-    ("high", "review", Upload.State.MODERATED),
-    ("critical", "reject", Upload.State.REJECTED),
-])
+@pytest.mark.parametrize(
+    "severity,action,state",
+    [
+        ("none", "allow", Upload.State.MODERATED),
+        ("low", "allow", Upload.State.MODERATED),
+        ("medium", "allow", Upload.State.MODERATED),
+        ("high", "review", Upload.State.MODERATED),
+        ("critical", "reject", Upload.State.REJECTED),
+    ],
+)
 def test_each_severity_has_its_action(alice_client, uploaded, fake_openai, severity, action, state):
-    fake_openai.script("moderation", {"severity": severity, "violations": ["example"] if severity != "none" else [],
-                                      "explanation": "fake"})
+    fake_openai.script(
+        "moderation",
+        {"severity": severity, "violations": ["example"] if severity != "none" else [], "explanation": "fake"},
+    )
     upload_id = uploaded()
     code, answer = moderate(alice_client, upload_id)
     assert code == 200
@@ -50,11 +59,21 @@ def test_each_severity_has_its_action(alice_client, uploaded, fake_openai, sever
     assert request.images[0]["detail"] == "low"
 
 
-@pytest.mark.parametrize("behaviour", [
-    {"behaviour": "malformed"}, {"behaviour": "truncated"}, {"behaviour": "refusal"}, {"behaviour": "missing_fields"},
-    {"status": 500}, {"status": 429, "retry_after": 0}, {"delay": 3},
-])
-def test_a_failed_check_holds_the_upload_for_review_and_keeps_it(alice_client, uploaded, fake_openai, settings, behaviour):
+@pytest.mark.parametrize(
+    "behaviour",
+    [
+        {"behaviour": "malformed"},
+        {"behaviour": "truncated"},
+        {"behaviour": "refusal"},
+        {"behaviour": "missing_fields"},
+        {"status": 500},
+        {"status": 429, "retry_after": 0},
+        {"delay": 3},
+    ],
+)
+def test_a_failed_check_holds_the_upload_for_review_and_keeps_it(
+    alice_client, uploaded, fake_openai, settings, behaviour
+):
     settings.AI_TIMEOUT_SECONDS = 1
     fake_openai.script("moderation", **behaviour)
     upload_id = uploaded()
@@ -130,11 +149,15 @@ def test_unchecked_uploads_are_allowed_only_in_debug_by_default():
     from tests.processes import ROOT
 
     code = "import django; django.setup(); from django.conf import settings as s; print(s.AI_ALLOW_UNCHECKED)"
-    env = {k: v for k, v in os.environ.items() if k not in {"PROMPTFINDER_TESTING", "DEBUG", "AI_ALLOW_UNCHECKED",
-                                                            "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"PROMPTFINDER_TESTING", "DEBUG", "AI_ALLOW_UNCHECKED", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.update(DJANGO_SETTINGS_MODULE="prompts_manager.settings", SECRET_KEY="x" * 50)
     production = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
-    development = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "DEBUG": "1"},
-                                 capture_output=True, text=True)
+    development = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**env, "DEBUG": "1"}, capture_output=True, text=True
+    )
     assert production.stdout.strip() == "False", production.stderr
     assert development.stdout.strip() == "True", development.stderr

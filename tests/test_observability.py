@@ -79,9 +79,7 @@ def json_log():
 
 
 @pytest.mark.django_db
-def test_an_error_while_submitting_reaches_sentry_without_the_prompt_or_the_body(
-    alice, fake_sentry, monkeypatch
-):
+def test_an_error_while_submitting_reaches_sentry_without_the_prompt_or_the_body(alice, fake_sentry, monkeypatch):
     def broken(
         **kwargs,
     ):  # a failure injected into the real view, to have something to report
@@ -104,40 +102,29 @@ def test_an_error_while_submitting_reaches_sentry_without_the_prompt_or_the_body
     event = events[0]
     assert event["exception"]["values"][-1]["type"] == "RuntimeError"
     assert event["exception"]["values"][-1]["value"] == "submission exploded"
-    assert (
-        "upload" in event["transaction"]
-    )  # the view (the URL comes from the WSGI server in production)
+    assert "upload" in event["transaction"]  # the view (the URL comes from the WSGI server in production)
     assert event["request"]["data"] == "[removed]"
     assert event["tags"]["request_id"] == "req-0123456789"
     raw = b"".join(fake_sentry.raw)
     assert b"violet lighthouse" not in raw
     assert b"sessionid" not in raw and b"csrftoken" not in raw  # no cookies
     assert "user" not in event  # no personal data
-    assert all(
-        "vars" not in frame
-        for frame in event["exception"]["values"][-1]["stacktrace"]["frames"]
-    )
+    assert all("vars" not in frame for frame in event["exception"]["values"][-1]["stacktrace"]["frames"])
 
 
-def test_a_failed_task_is_reported_with_its_task_name_and_prompt_id(
-    fake_sentry, json_log
-):
+def test_a_failed_task_is_reported_with_its_task_name_and_prompt_id(fake_sentry, json_log):
     @task
     def generate_for_prompt(prompt_id: int) -> dict:
         logging.getLogger("prompts.tasks").warning("working on it")
         raise ValueError("the AI answered nonsense")
 
     with pytest.raises(ValueError):
-        generate_for_prompt(
-            4242
-        )  # Django-Q records the failure: the exception still propagates
+        generate_for_prompt(4242)  # Django-Q records the failure: the exception still propagates
     sentry_sdk.flush(timeout=5)
     events = [item for item in fake_sentry.items if "exception" in item]
     assert events[0]["tags"]["task"] == "generate_for_prompt"
     assert events[0]["tags"]["prompt_id"] == "4242"
-    assert [
-        line["prompt_id"] for line in json_log() if line["message"] == "working on it"
-    ] == [4242]
+    assert [line["prompt_id"] for line in json_log() if line["message"] == "working on it"] == [4242]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -154,14 +141,8 @@ def test_log_lines_are_json_with_the_request_id(client, settings, json_log):
     }
     response = client.get("/readyz", HTTP_X_REQUEST_ID="heroku-req-42abcdef")
     assert response["X-Request-ID"] == "heroku-req-42abcdef"
-    lines = [
-        line for line in json_log() if line["message"] == "readiness check cache failed"
-    ]
-    assert (
-        lines
-        and lines[0]["request_id"] == "heroku-req-42abcdef"
-        and lines[0]["level"] == "ERROR"
-    )
+    lines = [line for line in json_log() if line["message"] == "readiness check cache failed"]
+    assert lines and lines[0]["request_id"] == "heroku-req-42abcdef" and lines[0]["level"] == "ERROR"
     assert "Traceback" in lines[0]["exception"]
     # a request without an id (or with a hostile one) gets a fresh one
     made = client.get("/healthz", HTTP_X_REQUEST_ID="<script>").headers["X-Request-ID"]

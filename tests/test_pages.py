@@ -8,9 +8,15 @@ def make_prompt(author, *, title, slug=None, published=True, deleted=False):
     from django.utils import timezone
 
     return Prompt.objects.create(
-        author=author, content="prompt text", ai_generator="flux", title=title, slug=slug,
-        status=Prompt.Status.PUBLISHED if published else Prompt.Status.DRAFT, processing_complete=True,
-        is_deleted=deleted, deleted_at=timezone.now() if deleted else None,
+        author=author,
+        content="prompt text",
+        ai_generator="flux",
+        title=title,
+        slug=slug,
+        status=Prompt.Status.PUBLISHED if published else Prompt.Status.DRAFT,
+        processing_complete=True,
+        is_deleted=deleted,
+        deleted_at=timezone.now() if deleted else None,
     )
 
 

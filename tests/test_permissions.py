@@ -12,9 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def post(client, url, data=None):
-    return client.post(
-        url, data or {}, HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value
-    )
+    return client.post(url, data or {}, HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
 
 
 @pytest.fixture
@@ -37,9 +35,7 @@ def unpublished(alice):
     }
 
 
-def test_staff_without_the_permission_read_no_unpublished_prompt(
-    alice, staff, moderator
-):
+def test_staff_without_the_permission_read_no_unpublished_prompt(alice, staff, moderator):
     for name, prompt in unpublished(alice).items():
         url = f"/prompt/{prompt.slug}/"
         assert csrf_client(staff).get(url).status_code == 404, name
@@ -52,16 +48,11 @@ def test_staff_without_the_permission_delete_no_comment(alice, bob, staff, moder
     comment = Comment.objects.get()
     page = csrf_client(staff).get(f"/prompt/{prompt.slug}/").content.decode()
     assert f"/comments/{comment.id}/delete/" not in page
-    assert (
-        post(csrf_client(staff), f"/comments/{comment.id}/delete/").status_code == 404
-    )
+    assert post(csrf_client(staff), f"/comments/{comment.id}/delete/").status_code == 404
     assert Comment.objects.filter(id=comment.id).exists()
     page = csrf_client(moderator).get(f"/prompt/{prompt.slug}/").content.decode()
     assert f"/comments/{comment.id}/delete/" in page
-    assert (
-        post(csrf_client(moderator), f"/comments/{comment.id}/delete/").status_code
-        == 302
-    )
+    assert post(csrf_client(moderator), f"/comments/{comment.id}/delete/").status_code == 302
     assert not Comment.objects.exists()
 
 

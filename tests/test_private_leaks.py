@@ -1,4 +1,5 @@
 """Other people's unpublished prompts must not show through slugs or the duplicate hold."""
+
 import re
 
 import pytest
@@ -17,8 +18,9 @@ AI_SLUG = "glowing-horizon-over-a-quiet-dreamlike-scene"  # the fake AI's defaul
 
 def processed(user, *, draft: bool, data: bytes | None = None) -> Prompt:
     upload = ready_upload_for(user, data)
-    prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a glowing horizon",
-                                      ai_generator="flux", save_as_draft=draft)
+    prompt = submission.submit_prompt(
+        user=user, upload_id=upload.id, content="a glowing horizon", ai_generator="flux", save_as_draft=draft
+    )
     tasks.generate_ai_content(prompt.id)
     return Prompt.objects.get(id=prompt.id)
 
@@ -36,11 +38,18 @@ def test_a_private_draft_with_the_same_title_does_not_number_a_public_slug(alice
 
 def test_a_draft_gets_a_clean_slug_when_published_and_its_draft_url_redirects(alice, alice_client, fake_openai):
     draft = processed(alice, draft=True)
-    response = alice_client.post(f"/prompt/edit/{draft.processing_uuid}/", {
-        "csrfmiddlewaretoken": alice_client.cookies["csrftoken"].value, "title": draft.title,
-        "description": draft.excerpt, "tags": [tag.id for tag in draft.tags.all()], "content": draft.content,
-        "ai_generator": draft.ai_generator, "publish": "on",
-    })
+    response = alice_client.post(
+        f"/prompt/edit/{draft.processing_uuid}/",
+        {
+            "csrfmiddlewaretoken": alice_client.cookies["csrftoken"].value,
+            "title": draft.title,
+            "description": draft.excerpt,
+            "tags": [tag.id for tag in draft.tags.all()],
+            "content": draft.content,
+            "ai_generator": draft.ai_generator,
+            "publish": "on",
+        },
+    )
     published = Prompt.objects.get(id=draft.id)
     assert published.status == Prompt.Status.PUBLISHED and published.slug == AI_SLUG and published.slug_public
     assert response["Location"] == f"/prompt/{AI_SLUG}/"

@@ -1,4 +1,5 @@
 """From submit to a finished prompt: the AI task, its fallbacks, the status endpoint."""
+
 import pytest
 from django.core.cache import cache
 from taggit.models import Tag
@@ -11,7 +12,6 @@ from tests.conftest import csrf_client
 from tests.factories import LONG_PROMPT, submitted_prompt
 
 pytestmark = pytest.mark.django_db
-
 
 
 def status(client, prompt):
@@ -35,8 +35,14 @@ def test_happy_path_publishes_with_ai_title_slug_tags_and_seo_fields(alice, alic
     assert len(tags) == 3 and set(tags) <= set(Tag.objects.values_list("name", flat=True))
     code, answer = status(alice_client, prompt)
     assert code == 200 and answer == {
-        "processing_complete": True, "success": True, "title": prompt.title, "description": prompt.excerpt,
-        "tags": tags, "slug": prompt.slug, "final_url": f"/prompt/{prompt.slug}/", "is_draft": False,
+        "processing_complete": True,
+        "success": True,
+        "title": prompt.title,
+        "description": prompt.excerpt,
+        "tags": tags,
+        "slug": prompt.slug,
+        "final_url": f"/prompt/{prompt.slug}/",
+        "is_draft": False,
     }
     # what the model was asked: the image as data, the prompt text, and the vocabulary
     (request,) = fake_openai.requests_of("content")
@@ -58,14 +64,17 @@ def test_draft_requested_stays_draft(alice, alice_client, fake_openai):
     assert status(alice_client, prompt)[1]["is_draft"] is True
 
 
-@pytest.mark.parametrize("script,reason", [
-    ({"delay": 3}, "ai_timeout"),
-    ({"status": 500}, "ai_error"),
-    ({"status": 429, "retry_after": 0}, "ai_error"),
-    ({"behaviour": "malformed"}, "malformed"),
-    ({"behaviour": "truncated"}, "malformed"),
-    ({"behaviour": "refusal"}, "malformed"),
-])
+@pytest.mark.parametrize(
+    "script,reason",
+    [
+        ({"delay": 3}, "ai_timeout"),
+        ({"status": 500}, "ai_error"),
+        ({"status": 429, "retry_after": 0}, "ai_error"),
+        ({"behaviour": "malformed"}, "malformed"),
+        ({"behaviour": "truncated"}, "malformed"),
+        ({"behaviour": "refusal"}, "malformed"),
+    ],
+)
 def test_ai_failures_fall_back_to_a_saved_draft_for_review(alice, alice_client, fake_openai, settings, script, reason):
     settings.AI_TIMEOUT_SECONDS = 1
     fake_openai.script("content", **script)
@@ -80,8 +89,15 @@ def test_ai_failures_fall_back_to_a_saved_draft_for_review(alice, alice_client, 
     assert prompt.processing_complete is True
     code, answer = status(alice_client, prompt)
     assert answer == {
-        "processing_complete": True, "success": False, "title": prompt.title, "description": "", "tags": [],
-        "slug": prompt.slug, "final_url": f"/prompt/{prompt.slug}/", "is_draft": True, "needs_review": True,
+        "processing_complete": True,
+        "success": False,
+        "title": prompt.title,
+        "description": "",
+        "tags": [],
+        "slug": prompt.slug,
+        "final_url": f"/prompt/{prompt.slug}/",
+        "is_draft": True,
+        "needs_review": True,
     }
 
 
@@ -95,8 +111,16 @@ def test_image_download_failure_falls_back(alice, fake_openai):
 
 
 def test_partial_answer_keeps_what_came_and_flags_for_review(alice, alice_client, fake_openai):
-    fake_openai.script("content", {"title": "Vintage Fashion Against Urban Backdrop", "description": None, "tags": [],
-                                   "relevance_score": None, "relevance_explanation": None})
+    fake_openai.script(
+        "content",
+        {
+            "title": "Vintage Fashion Against Urban Backdrop",
+            "description": None,
+            "tags": [],
+            "relevance_score": None,
+            "relevance_explanation": None,
+        },
+    )
     prompt = submitted_prompt(alice)
     assert tasks.generate_ai_content(prompt.id)["status"] == "partial"
     prompt.refresh_from_db()
@@ -108,9 +132,16 @@ def test_partial_answer_keeps_what_came_and_flags_for_review(alice, alice_client
 
 def test_tags_outside_the_vocabulary_are_dropped_never_created(alice, fake_openai):
     before = Tag.objects.count()
-    fake_openai.script("content", {"title": "Neon Cat In The Rain", "description": "A cat in neon rain.",
-                                   "tags": ["Cats", "neon lighting", "Totally New Tag", "<script>x</script>"],
-                                   "relevance_score": 0.5, "relevance_explanation": "ok"})
+    fake_openai.script(
+        "content",
+        {
+            "title": "Neon Cat In The Rain",
+            "description": "A cat in neon rain.",
+            "tags": ["Cats", "neon lighting", "Totally New Tag", "<script>x</script>"],
+            "relevance_score": 0.5,
+            "relevance_explanation": "ok",
+        },
+    )
     prompt = submitted_prompt(alice)
     tasks.generate_ai_content(prompt.id)
     assert sorted(Prompt.objects.get(id=prompt.id).tags.names()) == ["Cats", "Neon Lighting"]
@@ -118,9 +149,16 @@ def test_tags_outside_the_vocabulary_are_dropped_never_created(alice, fake_opena
 
 
 def test_html_from_the_ai_is_stripped_to_text(alice, fake_openai):
-    fake_openai.script("content", {"title": '<img src=x onerror=alert(1)>Sunset "Over" <b>Hills</b>',
-                                   "description": "<script>alert(1)</script>Warm light.", "tags": ["Landscape"],
-                                   "relevance_score": 0.9, "relevance_explanation": "fine"})
+    fake_openai.script(
+        "content",
+        {
+            "title": '<img src=x onerror=alert(1)>Sunset "Over" <b>Hills</b>',
+            "description": "<script>alert(1)</script>Warm light.",
+            "tags": ["Landscape"],
+            "relevance_score": 0.9,
+            "relevance_explanation": "fine",
+        },
+    )
     prompt = submitted_prompt(alice)
     tasks.generate_ai_content(prompt.id)
     prompt.refresh_from_db()
@@ -143,7 +181,11 @@ def test_running_the_task_twice_changes_nothing_the_second_time(alice, fake_open
     before = Prompt.objects.get(id=prompt.id)
     assert tasks.generate_ai_content(prompt.id) == {"status": "skipped", "reason": "complete"}
     after = Prompt.objects.get(id=prompt.id)
-    assert (after.title, after.slug, sorted(after.tags.names())) == (before.title, before.slug, sorted(before.tags.names()))
+    assert (after.title, after.slug, sorted(after.tags.names())) == (
+        before.title,
+        before.slug,
+        sorted(before.tags.names()),
+    )
     assert len(fake_openai.requests_of("content")) == 1
 
 
@@ -180,7 +222,9 @@ def test_processing_page_and_status_are_for_the_author_only(alice, bob, alice_cl
     assert csrf_client().get(f"/api/prompt/status/{prompt.processing_uuid}/").status_code == 401
 
 
-def test_the_status_endpoint_is_one_query_while_processing(alice, alice_client, fake_openai, django_assert_max_num_queries):
+def test_the_status_endpoint_is_one_query_while_processing(
+    alice, alice_client, fake_openai, django_assert_max_num_queries
+):
     prompt = submitted_prompt(alice)
     url = f"/api/prompt/status/{prompt.processing_uuid}/"
     alice_client.get(url)
@@ -193,8 +237,12 @@ def test_try_again_requeues_a_fallback_and_fills_in_the_details(alice, alice_cli
     fake_openai.script("content", status=500, times=1)
     prompt = submitted_prompt(alice)
     assert tasks.generate_ai_content(prompt.id)["status"] == "fallback"
-    response = alice_client.post(f"/api/prompt/retry/{prompt.processing_uuid}/", "{}", content_type="application/json",
-                                 HTTP_X_CSRFTOKEN=alice_client.cookies["csrftoken"].value)
+    response = alice_client.post(
+        f"/api/prompt/retry/{prompt.processing_uuid}/",
+        "{}",
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=alice_client.cookies["csrftoken"].value,
+    )
     assert response.status_code == 200
     assert status(alice_client, prompt)[1]["processing_complete"] is False
     assert tasks.generate_ai_content(prompt.id)["status"] == "success"
@@ -205,8 +253,11 @@ def test_try_again_requeues_a_fallback_and_fills_in_the_details(alice, alice_cli
 
 def test_cancel_moves_to_trash_with_the_spec_message(alice, alice_client, fake_openai):
     prompt = submitted_prompt(alice)
-    response = alice_client.post(f"/prompt/processing/{prompt.processing_uuid}/cancel/",
-                                 {"csrfmiddlewaretoken": alice_client.cookies["csrftoken"].value}, follow=True)
+    response = alice_client.post(
+        f"/prompt/processing/{prompt.processing_uuid}/cancel/",
+        {"csrfmiddlewaretoken": alice_client.cookies["csrftoken"].value},
+        follow=True,
+    )
     assert response.redirect_chain[-1][0] == "/upload/"
     assert "Upload cancelled. You can restore it from trash within 5 days." in response.content.decode()
     prompt.refresh_from_db()
@@ -219,11 +270,18 @@ def test_edit_completes_a_flagged_prompt_and_publishes(alice, alice_client, fake
     prompt = submitted_prompt(alice)
     tasks.generate_ai_content(prompt.id)
     landscape = Tag.objects.get(name="Landscape")
-    response = alice_client.post(f"/prompt/edit/{prompt.processing_uuid}/", {
-        "csrfmiddlewaretoken": alice_client.cookies["csrftoken"].value, "title": "Cinematic Eighties Street Portrait",
-        "description": "A woman beside a classic car.", "tags": [landscape.id], "content": LONG_PROMPT,
-        "ai_generator": "midjourney", "publish": "on",
-    })
+    response = alice_client.post(
+        f"/prompt/edit/{prompt.processing_uuid}/",
+        {
+            "csrfmiddlewaretoken": alice_client.cookies["csrftoken"].value,
+            "title": "Cinematic Eighties Street Portrait",
+            "description": "A woman beside a classic car.",
+            "tags": [landscape.id],
+            "content": LONG_PROMPT,
+            "ai_generator": "midjourney",
+            "publish": "on",
+        },
+    )
     prompt.refresh_from_db()
     assert response.status_code == 302 and response["Location"] == f"/prompt/{prompt.slug}/"
     assert not prompt.needs_seo_review and prompt.status == Prompt.Status.PUBLISHED

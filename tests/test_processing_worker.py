@@ -1,4 +1,5 @@
 """Submit -> real qcluster -> finished prompt, with the fake OpenAI server answering the worker over HTTP."""
+
 import pytest
 from django_q.models import Task
 
@@ -18,11 +19,14 @@ def worker(fake_openai, settings):
     stop_process(process)
 
 
-
 def wait_complete(client, prompt, timeout=30):
     url = f"/api/prompt/status/{prompt.processing_uuid}/"
-    return wait_until(lambda: (lambda a: a if a["processing_complete"] else None)(client.get(url).json()),
-                      timeout=timeout, interval=0.1, message="processing_complete")
+    return wait_until(
+        lambda: (lambda a: a if a["processing_complete"] else None)(client.get(url).json()),
+        timeout=timeout,
+        interval=0.1,
+        message="processing_complete",
+    )
 
 
 def test_worker_turns_a_submit_into_a_published_prompt_and_renames_its_files(alice, alice_client, worker):
@@ -32,10 +36,14 @@ def test_worker_turns_a_submit_into_a_published_prompt_and_renames_its_files(ali
     assert answer["final_url"] == "/prompt/glowing-horizon-over-a-quiet-dreamlike-scene/"
     assert alice_client.get(answer["final_url"]).status_code == 200
     # the deferred SEO rename runs after completion, without the user waiting
-    renamed = wait_until(lambda: Prompt.objects.filter(id=prompt.id, media_keys__thumb__startswith="public/").first(),
-                         timeout=30, message="the SEO rename")
+    renamed = wait_until(
+        lambda: Prompt.objects.filter(id=prompt.id, media_keys__thumb__startswith="public/").first(),
+        timeout=30,
+        message="the SEO rename",
+    )
     assert renamed.b2_thumb_url.endswith(
-        f"public/{renamed.seo_filename_base}-{renamed.processing_uuid.hex[:8]}/thumb.jpg")
+        f"public/{renamed.seo_filename_base}-{renamed.processing_uuid.hex[:8]}/thumb.jpg"
+    )
     assert alice_client.get(renamed.b2_thumb_url).status_code == 200
     assert len(renamed.stale_media_keys) == 5  # deleted by purge_stale_media after the grace period
 
@@ -53,8 +61,9 @@ def test_cancel_while_the_ai_runs_publishes_nothing(alice, alice_client, worker,
     wait_until(lambda: fake_openai.requests_of("content"), timeout=20, message="the AI call to start")
     trash.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
     # the task finishes its AI call, sees the prompt was deleted, and saves nothing
-    done = wait_until(lambda: Task.objects.filter(name=f"ai_content_{prompt.id}").first(), timeout=20,
-                      message="the AI task to finish")
+    done = wait_until(
+        lambda: Task.objects.filter(name=f"ai_content_{prompt.id}").first(), timeout=20, message="the AI task to finish"
+    )
     assert done.success and done.result == {"status": "skipped", "reason": "deleted"}
     prompt.refresh_from_db()
     assert prompt.is_deleted and prompt.status == Prompt.Status.DRAFT and prompt.processing_complete is False
@@ -63,7 +72,6 @@ def test_cancel_while_the_ai_runs_publishes_nothing(alice, alice_client, worker,
 
 def test_a_task_lost_with_a_killed_worker_is_recovered_and_not_duplicated(alice, alice_client, fake_openai, settings):
     import signal
-
 
     env = {**fake_openai.env(timeout=5, max_retries=0), "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
     first = start_qcluster(extra_env=env)

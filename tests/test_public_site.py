@@ -1,4 +1,5 @@
 """The public site: SEO of the detail page, JSON-LD safety, sitemap, robots, lists, likes, comments, collections."""
+
 import json
 import re
 from html import unescape
@@ -15,22 +16,47 @@ from tests.conftest import csrf_client
 HOSTILE = '</script><script>alert("x")</script> & "quotes" \'single\''
 
 
-def publish(author, *, title="Vintage Fashion Against Urban Backdrop", slug=None, excerpt="A stylish woman beside a yellow car.",
-            generator="midjourney", tags=("Photography", "Vintage"), status=Prompt.Status.PUBLISHED, deleted=False, **extra):
+def publish(
+    author,
+    *,
+    title="Vintage Fashion Against Urban Backdrop",
+    slug=None,
+    excerpt="A stylish woman beside a yellow car.",
+    generator="midjourney",
+    tags=("Photography", "Vintage"),
+    status=Prompt.Status.PUBLISHED,
+    deleted=False,
+    **extra,
+):
     prompt = Prompt.objects.create(
-        author=author, content="a cinematic frame of a woman and a car", ai_generator=generator, title=title,
-        slug=slug or seo.slugify_title(title), excerpt=excerpt, status=status, processing_complete=True,
-        is_deleted=deleted, deleted_at=timezone.now() if deleted else None, width=1200, height=900,
-        b2_thumb_url="/media/t.jpg", b2_medium_url="/media/m.jpg", b2_large_url="/media/l.jpg",
-        b2_webp_url="/media/w.webp", b2_image_url="/media/o.jpg",
-        alt_text=seo.alt_text(title=title, generator_label="Midjourney"), **extra,
+        author=author,
+        content="a cinematic frame of a woman and a car",
+        ai_generator=generator,
+        title=title,
+        slug=slug or seo.slugify_title(title),
+        excerpt=excerpt,
+        status=status,
+        processing_complete=True,
+        is_deleted=deleted,
+        deleted_at=timezone.now() if deleted else None,
+        width=1200,
+        height=900,
+        b2_thumb_url="/media/t.jpg",
+        b2_medium_url="/media/m.jpg",
+        b2_large_url="/media/l.jpg",
+        b2_webp_url="/media/w.webp",
+        b2_image_url="/media/o.jpg",
+        alt_text=seo.alt_text(title=title, generator_label="Midjourney"),
+        **extra,
     )
     prompt.tags.set(list(tags))
     return prompt
 
 
 def ld_blocks(html: str) -> list[dict]:
-    return [json.loads(block) for block in re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)]
+    return [
+        json.loads(block) for block in re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    ]
 
 
 def meta(html: str, attr: str, name: str) -> str:
@@ -39,6 +65,7 @@ def meta(html: str, attr: str, name: str) -> str:
 
 
 # --- SEO helpers ------------------------------------------------------------------------
+
 
 def test_meta_lengths_cut_at_a_word():
     title = "An Extraordinarily Detailed Portrait Of A Lighthouse Keeper At Dawn In Winter"
@@ -53,6 +80,7 @@ def test_meta_lengths_cut_at_a_word():
 
 
 # --- detail page ------------------------------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_detail_page_has_everything_search_engines_and_social_previews_need(alice, client):
@@ -73,11 +101,16 @@ def test_detail_page_has_everything_search_engines_and_social_previews_need(alic
     assert meta(html, "name", "twitter:image").startswith("http://testserver/")
     image, breadcrumb = ld_blocks(html)
     assert image["@type"] == "ImageObject" and image["name"] == prompt.title
-    assert image["contentUrl"] == "http://testserver/media/l.jpg" and image["thumbnailUrl"] == "http://testserver/media/t.jpg"
+    assert (
+        image["contentUrl"] == "http://testserver/media/l.jpg"
+        and image["thumbnailUrl"] == "http://testserver/media/t.jpg"
+    )
     assert image["creator"] == {"@type": "Person", "name": "alice", "url": "http://testserver/u/alice/"}
     assert image["keywords"] == "Photography, Vintage"
     assert [s["interactionType"] for s in image["interactionStatistic"]] == [
-        "https://schema.org/LikeAction", "https://schema.org/ViewAction"]
+        "https://schema.org/LikeAction",
+        "https://schema.org/ViewAction",
+    ]
     assert [item["name"] for item in breadcrumb["itemListElement"]] == ["Home", "Midjourney Prompts", prompt.title]
     assert '<a href="/tag/photography/">Photography</a>' in html
     assert 'href="/generator/midjourney/"' in html and 'href="/u/alice/"' in html
@@ -85,7 +118,7 @@ def test_detail_page_has_everything_search_engines_and_social_previews_need(alic
 
 @pytest.mark.django_db
 def test_hostile_ai_text_cannot_break_out_of_the_page_or_the_json_ld(alice, client):
-    prompt = publish(alice, title=HOSTILE, slug="hostile", excerpt=HOSTILE)
+    publish(alice, title=HOSTILE, slug="hostile", excerpt=HOSTILE)
     html = client.get("/prompt/hostile/").content.decode()
     assert '<script>alert("x")</script>' not in html
     assert html.count("</script>") == html.count("<script")  # no block was closed early
@@ -128,7 +161,11 @@ def test_related_prompts_share_tags_or_generator_and_leave_out_drafts(alice, bob
     publish(bob, title="Unrelated Prompt", generator="flux", tags=("Cats",))
     publish(bob, title="Related Draft", tags=("Photography",), status=Prompt.Status.DRAFT)
     html = client.get(f"/prompt/{prompt.slug}/").content.decode()
-    section = html[html.index("Related prompts"):html.index("More from")] if "More from" in html else html[html.index("Related prompts"):]
+    section = (
+        html[html.index("Related prompts") : html.index("More from")]
+        if "More from" in html
+        else html[html.index("Related prompts") :]
+    )
     assert section.index(best.title) < section.index(some.title)
     assert same_generator.title in section
     assert "Unrelated Prompt" not in section and "Related Draft" not in section
@@ -150,6 +187,7 @@ def test_detail_and_list_pages_have_bounded_query_counts(alice, bob, django_asse
 
 
 # --- lists ------------------------------------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_tag_generator_and_author_pages_list_only_published_prompts(alice, bob, client):
@@ -195,6 +233,7 @@ def test_home_pages_by_cursor_with_prev_and_next_links(alice, client):
 
 # --- sitemap and robots -----------------------------------------------------------------
 
+
 @pytest.mark.django_db
 def test_sitemap_lists_exactly_the_published_prompts_with_lastmod(alice, client):
     shown = publish(alice, title="Shown In Sitemap", tags=("Vintage",))
@@ -220,6 +259,7 @@ def test_robots_points_at_the_sitemap_and_keeps_crawlers_out_of_private_pages(cl
 
 
 # --- likes, comments, collections -------------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_like_toggles_and_needs_login(alice, bob, client):
@@ -274,8 +314,12 @@ def test_save_to_a_new_or_existing_collection_of_your_own_only(alice, bob):
 @pytest.mark.django_db
 def test_author_sees_edit_and_delete_others_do_not(alice, bob):
     prompt = publish(alice)
-    assert '<span aria-hidden="true">✏️</span> Edit' in csrf_client(alice).get(f"/prompt/{prompt.slug}/").content.decode()
-    assert '<span aria-hidden="true">✏️</span> Edit' not in csrf_client(bob).get(f"/prompt/{prompt.slug}/").content.decode()
+    assert (
+        '<span aria-hidden="true">✏️</span> Edit' in csrf_client(alice).get(f"/prompt/{prompt.slug}/").content.decode()
+    )
+    assert (
+        '<span aria-hidden="true">✏️</span> Edit' not in csrf_client(bob).get(f"/prompt/{prompt.slug}/").content.decode()
+    )
 
 
 @pytest.mark.django_db

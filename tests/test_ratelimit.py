@@ -72,18 +72,14 @@ def key() -> str:
 
 def test_allows_up_to_the_limit_then_says_how_long_to_wait(backend):
     k = key()
-    answers = [
-        ratelimit.hit(scope="test", key=k, limit=3, window=600) for _ in range(3)
-    ]
+    answers = [ratelimit.hit(scope="test", key=k, limit=3, window=600) for _ in range(3)]
     assert [a.allowed for a in answers] == [True, True, True]
     assert [a.remaining for a in answers] == [2, 1, 0]
     denied = ratelimit.hit(scope="test", key=k, limit=3, window=600)
     assert not denied.allowed and denied.remaining == 0
     assert 598 <= denied.retry_after <= 600
     assert ratelimit.peek(scope="test", key=k, limit=3, window=600).allowed is False
-    assert ratelimit.hit(
-        scope="test", key=key(), limit=3, window=600
-    ).allowed  # another key is not affected
+    assert ratelimit.hit(scope="test", key=key(), limit=3, window=600).allowed  # another key is not affected
 
 
 def test_the_window_slides_on_the_database_cache(db):
@@ -102,16 +98,13 @@ def check_window_with_a_moved_clock():
         clock.shift(timedelta(minutes=10))
         ratelimit.hit(scope="test", key=k, limit=2, window=900)
         denied = ratelimit.hit(scope="test", key=k, limit=2, window=900)
-        assert (
-            not denied.allowed and denied.retry_after == 5 * 60
-        )  # the first event leaves at 12:15
+        assert not denied.allowed and denied.retry_after == 5 * 60  # the first event leaves at 12:15
         clock.shift(timedelta(minutes=5, seconds=1))
         again = ratelimit.peek(scope="test", key=k, limit=2, window=900)
         assert again.allowed and again.remaining == 1
         assert ratelimit.hit(scope="test", key=k, limit=2, window=900).allowed
         assert (
-            ratelimit.peek(scope="test", key=k, limit=2, window=900).retry_after
-            == 10 * 60 - 1
+            ratelimit.peek(scope="test", key=k, limit=2, window=900).retry_after == 10 * 60 - 1
         )  # the 12:10 event leaves at 12:25
         clock.shift(timedelta(minutes=16))
         assert ratelimit.peek(scope="test", key=k, limit=2, window=900).remaining == 2
@@ -136,9 +129,7 @@ def test_simultaneous_hits_never_pass_the_limit(backend):
     def one():
         barrier.wait()
         try:
-            answers.append(
-                ratelimit.hit(scope="test", key=k, limit=5, window=600).allowed
-            )
+            answers.append(ratelimit.hit(scope="test", key=k, limit=5, window=600).allowed)
         finally:
             close_old_connections()
 
@@ -174,9 +165,7 @@ def test_a_denied_decision_raises_the_one_rate_limit_error():
         denied.raise_if_denied("Slow down: try again in {wait}.")
     assert caught.value.message == "Slow down: try again in 3 minutes."
     assert caught.value.status == 429 and caught.value.headers == {"Retry-After": "125"}
-    ratelimit.Decision(
-        allowed=True, limit=3, remaining=2, retry_after=0
-    ).raise_if_denied("never raised")
+    ratelimit.Decision(allowed=True, limit=3, remaining=2, retry_after=0).raise_if_denied("never raised")
 
 
 def test_limits_counted_from_rows_answer_in_the_same_shape():
@@ -188,13 +177,8 @@ def test_limits_counted_from_rows_answer_in_the_same_shape():
         now - timedelta(days=8),
     ]
     decision = ratelimit.from_timestamps(times, limit=3, window=7 * 86400, now=now)
-    assert (
-        not decision.allowed and decision.retry_after == 86400
-    )  # the 6-day-old one leaves in a day
-    assert (
-        ratelimit.from_timestamps(times, limit=4, window=7 * 86400, now=now).remaining
-        == 1
-    )
+    assert not decision.allowed and decision.retry_after == 86400  # the 6-day-old one leaves in a day
+    assert ratelimit.from_timestamps(times, limit=4, window=7 * 86400, now=now).remaining == 1
 
 
 @pytest.mark.parametrize(
@@ -232,9 +216,7 @@ def test_the_upload_limits_count_rows_and_answer_in_the_same_shape(alice, settin
             )
         clock.shift(timedelta(minutes=1))
         with pytest.raises(RateLimited) as caught:
-            uploads.presign_upload(
-                user=alice, filename="b.jpg", content_type="image/jpeg", file_size=999
-            )
+            uploads.presign_upload(user=alice, filename="b.jpg", content_type="image/jpeg", file_size=999)
     # The older one (5 days 1 hour ago) leaves the week in 1 day 22 h 59 min.
     assert caught.value.status == 429
     assert caught.value.headers == {"Retry-After": str((2 * 86400) - 3600 - 60)}

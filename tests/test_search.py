@@ -1,6 +1,7 @@
 """Search and the browse feeds: ranking, query syntax, typos, filters, sorts, keyset pages, what is
 never found, query budgets, hostile queries, canonical/noindex. Runs on SQLite (the fallback) and
 on PostgreSQL (full text, GIN, pg_trgm) with the same expectations."""
+
 import re
 from datetime import timedelta
 from html import unescape
@@ -19,12 +20,28 @@ pytestmark = pytest.mark.django_db
 postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's own full-text machinery")
 
 
-def make(author, title, *, excerpt="An image.", content="an image", generator="midjourney", tags=(),
-         status=Prompt.Status.PUBLISHED, **extra):
+def make(
+    author,
+    title,
+    *,
+    excerpt="An image.",
+    content="an image",
+    generator="midjourney",
+    tags=(),
+    status=Prompt.Status.PUBLISHED,
+    **extra,
+):
     prompt = Prompt.objects.create(
-        author=author, title=title, slug=seo.slugify_title(title) + f"-{Prompt.objects.count()}", excerpt=excerpt,
-        content=content, ai_generator=generator, status=status, processing_complete=True,
-        b2_thumb_url="/media/t.jpg", **extra,
+        author=author,
+        title=title,
+        slug=seo.slugify_title(title) + f"-{Prompt.objects.count()}",
+        excerpt=excerpt,
+        content=content,
+        ai_generator=generator,
+        status=status,
+        processing_complete=True,
+        b2_thumb_url="/media/t.jpg",
+        **extra,
     )
     if tags:
         prompt.tags.set(list(tags))
@@ -34,7 +51,7 @@ def make(author, title, *, excerpt="An image.", content="an image", generator="m
 def feed_slugs(html: str) -> list[str]:
     """The prompts of the page's growing list, in order (not the trending row or related ones)."""
     start = html.index("data-feed-items")
-    block = html[start:html.index("</ul>", start)]
+    block = html[start : html.index("</ul>", start)]
     return re.findall(r'<li class="card[^"]*">\s*<a href="/prompt/([^/]+)/"', block)
 
 
@@ -44,6 +61,7 @@ def link(html: str, rel: str) -> str:
 
 
 # --- the query reader and the highlighter ---------------------------------------------------
+
 
 def test_query_syntax_is_read_like_websearch():
     parsed = text.parse('"Golden hour" -portrait cat or dog -"black cat"')
@@ -56,12 +74,14 @@ def test_query_syntax_is_read_like_websearch():
 def test_highlight_escapes_everything_but_its_own_marks():
     html = text.highlight('<img src=x onerror="alert(1)"> Cats & <b>cat</b>', ["cat"])
     assert "<img" not in html and "<b>" not in html
-    assert html == ('&lt;img src=x onerror=&quot;alert(1)&quot;&gt; <mark>Cats</mark> &amp; '
-                    '&lt;b&gt;<mark>cat</mark>&lt;/b&gt;')
+    assert html == (
+        "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; <mark>Cats</mark> &amp; &lt;b&gt;<mark>cat</mark>&lt;/b&gt;"
+    )
     assert text.snippet("one two three", ["nothing"]) is None
 
 
 # --- ranking, syntax, typos ------------------------------------------------------------------
+
 
 def test_a_title_match_ranks_above_a_description_match(alice, client):
     make(alice, "Quiet harbour at dawn", excerpt="Boats and a lighthouse.", content="a lighthouse on a cliff")
@@ -81,7 +101,9 @@ def test_phrase_minus_and_or_syntax(alice, client):
     make(alice, "Dog in a park", content="a dog")
 
     def found(query):
-        return set(re.findall(r'class="card-title">(.*?)</span>', client.get("/search/", {"q": query}).content.decode()))
+        return set(
+            re.findall(r'class="card-title">(.*?)</span>', client.get("/search/", {"q": query}).content.decode())
+        )
 
     assert {re.sub("</?mark>", "", t) for t in found('"golden hour" -portrait')} == {"Beach at golden hour"}
     assert {re.sub("</?mark>", "", t) for t in found("cat or dog")} == {"Cat on a roof", "Dog in a park"}
@@ -113,6 +135,7 @@ def test_tags_and_generator_are_searched_too(alice, client):
 
 
 # --- filters and sorts -----------------------------------------------------------------------
+
 
 def test_filters_combine_with_search(alice, client):
     a1111 = {"prompt": "castle", "settings": {"Model": "sdxl_base_1.0", "Steps": "20"}}
@@ -159,7 +182,9 @@ def test_every_sort(alice, bob, carol, client):
     for user in (bob, carol):
         Like.objects.create(user=user, prompt=liked)
     Like.objects.create(user=bob, prompt=hot)
-    Like.objects.filter(prompt=liked).update(created_at=timezone.now() - timedelta(days=10))  # last week's likes don't trend
+    Like.objects.filter(prompt=liked).update(
+        created_at=timezone.now() - timedelta(days=10)
+    )  # last week's likes don't trend
     PromptDailyViews.objects.create(prompt=hot, day=timezone.now().date(), views=3)
     PromptDailyViews.objects.create(prompt=old, day=(timezone.now() - timedelta(days=9)).date(), views=50)
     trending.refresh_trending()
@@ -173,7 +198,7 @@ def test_every_sort(alice, bob, carol, client):
     assert order()[0] == best.slug  # relevance: the title says it twice
     assert order(sort="relevance") == order()
     html = client.get("/").content.decode()
-    assert "Trending this week" in html and hot.title in html[html.index("Trending"):html.index("Newest prompts")]
+    assert "Trending this week" in html and hot.title in html[html.index("Trending") : html.index("Newest prompts")]
 
 
 def test_trending_counts_real_views_of_the_last_week(alice, bob, client):
@@ -193,8 +218,10 @@ def test_trending_counts_real_views_of_the_last_week(alice, bob, client):
 
 # --- keyset pages ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("url", ["/", "/tag/nature/", "/search/?q=lake&sort=newest", "/search/?q=lake",
-                                 "/search/?sort=liked", "/u/alice/"])
+
+@pytest.mark.parametrize(
+    "url", ["/", "/tag/nature/", "/search/?q=lake&sort=newest", "/search/?q=lake", "/search/?sort=liked", "/u/alice/"]
+)
 def test_load_more_pages_have_no_duplicates_or_gaps_while_new_prompts_arrive(alice, bob, client, url):
     originals = [make(alice, f"Lake number {index}", content="a lake", tags=("Nature",)) for index in range(55)]
     for prompt in originals[::3]:
@@ -203,8 +230,9 @@ def test_load_more_pages_have_no_duplicates_or_gaps_while_new_prompts_arrive(ali
     while next_url:
         html = client.get(next_url).content.decode()
         seen += feed_slugs(html)
-        next_url = unescape(re.search(r'href="([^"]+)" data-load-more', html).group(1)) \
-            if "data-load-more" in html else ""
+        next_url = (
+            unescape(re.search(r'href="([^"]+)" data-load-more', html).group(1)) if "data-load-more" in html else ""
+        )
         pages += 1
         make(alice, f"Lake arriving {pages}", content="a lake", tags=("Nature",))  # lands before the cursor
     assert pages == 3
@@ -240,22 +268,41 @@ def test_comments_load_more(alice, bob, client):
 
 # --- never found -----------------------------------------------------------------------------
 
+
 def test_drafts_held_rejected_and_trashed_prompts_are_never_found(alice, bob, client):
     shown = make(alice, "Visible zebra", tags=("Wildlife",), generator="flux")
     hidden = [
         make(alice, "Draft zebra", tags=("Wildlife",), generator="flux", status=Prompt.Status.DRAFT),
         make(alice, "Trashed zebra", tags=("Wildlife",), generator="flux", is_deleted=True, deleted_at=timezone.now()),
-        make(alice, "Held zebra", tags=("Wildlife",), generator="flux", moderation_status=Prompt.ModerationStatus.PENDING),
-        make(alice, "Rejected zebra", tags=("Wildlife",), generator="flux",
-             moderation_status=Prompt.ModerationStatus.REJECTED),
+        make(
+            alice, "Held zebra", tags=("Wildlife",), generator="flux", moderation_status=Prompt.ModerationStatus.PENDING
+        ),
+        make(
+            alice,
+            "Rejected zebra",
+            tags=("Wildlife",),
+            generator="flux",
+            moderation_status=Prompt.ModerationStatus.REJECTED,
+        ),
     ]
     for prompt in [shown, *hidden]:
         Like.objects.create(user=bob, prompt=prompt)
         PromptDailyViews.objects.create(prompt=prompt, day=timezone.now().date(), views=5)
     trending.refresh_trending()
-    urls = ["/", "/search/?q=zebra", "/search/?q=zebra&sort=newest", "/search/?q=zebra&sort=liked",
-            "/search/?q=zebra&sort=trending", "/search/?q=zebr", "/search/", "/tag/wildlife/", "/generator/flux/",
-            "/u/alice/", "/search/?q=%22draft%20zebra%22", f"/prompt/{shown.slug}/"]
+    urls = [
+        "/",
+        "/search/?q=zebra",
+        "/search/?q=zebra&sort=newest",
+        "/search/?q=zebra&sort=liked",
+        "/search/?q=zebra&sort=trending",
+        "/search/?q=zebr",
+        "/search/",
+        "/tag/wildlife/",
+        "/generator/flux/",
+        "/u/alice/",
+        "/search/?q=%22draft%20zebra%22",
+        f"/prompt/{shown.slug}/",
+    ]
     for url in urls:
         html = client.get(url).content.decode()
         for prompt in hidden:
@@ -265,16 +312,26 @@ def test_drafts_held_rejected_and_trashed_prompts_are_never_found(alice, bob, cl
 
 # --- budgets, hostile input, search engines ---------------------------------------------------
 
+
 def test_query_budget_per_page(alice, bob, client, django_assert_max_num_queries):
     for index in range(30):
-        prompt = make(alice, f"Budget castle {index}", tags=("Castles", "Fantasy"), generator="flux",
-                      generation_settings={"settings": {"Model": "sdxl"}})
+        prompt = make(
+            alice,
+            f"Budget castle {index}",
+            tags=("Castles", "Fantasy"),
+            generator="flux",
+            generation_settings={"settings": {"Model": "sdxl"}},
+        )
         Like.objects.create(user=bob, prompt=prompt)
     trending.refresh_trending()
     client.get("/")  # fills the popular tags and generators cache
     budgets = {
-        "/": 5, "/search/?q=castle": 3, "/search/?q=castle&sort=liked&generator=flux&tag=fantasy&settings=on&model=sdxl": 4,
-        "/search/?q=castel": 5, "/tag/castles/?sort=trending&tag=fantasy": 4, "/generator/flux/?media=image": 3,
+        "/": 5,
+        "/search/?q=castle": 3,
+        "/search/?q=castle&sort=liked&generator=flux&tag=fantasy&settings=on&model=sdxl": 4,
+        "/search/?q=castel": 5,
+        "/tag/castles/?sort=trending&tag=fantasy": 4,
+        "/generator/flux/?media=image": 3,
         "/u/alice/": 3,
     }
     for url, budget in budgets.items():
@@ -291,9 +348,12 @@ HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
 
 
 def test_a_hostile_query_is_echoed_escaped_everywhere(alice, client):
-    make(alice, 'Script <img src=x onerror=alert(3)> alert', content="alert script img onerror")
-    for params in ({"q": HOSTILE}, {"q": HOSTILE, "sort": HOSTILE, "generator": HOSTILE, "model": HOSTILE,
-                                     "tag": HOSTILE}, {"q": "alret"}):
+    make(alice, "Script <img src=x onerror=alert(3)> alert", content="alert script img onerror")
+    for params in (
+        {"q": HOSTILE},
+        {"q": HOSTILE, "sort": HOSTILE, "generator": HOSTILE, "model": HOSTILE, "tag": HOSTILE},
+        {"q": "alret"},
+    ):
         response = client.get("/search/", params)
         html = response.content.decode()
         assert response.status_code == 200
@@ -327,6 +387,7 @@ def test_header_has_a_search_box_on_every_page(alice, client):
 
 # --- related prompts -------------------------------------------------------------------------
 
+
 def test_related_prompts_rank_by_shared_tags_and_similar_text(alice, bob, client):
     prompt = make(alice, "Red vintage car in the rain", tags=("Vintage", "Cars"))
     similar = make(bob, "Vintage red car parked", tags=("Vintage",), generator="flux")
@@ -335,13 +396,14 @@ def test_related_prompts_rank_by_shared_tags_and_similar_text(alice, bob, client
     make(bob, "Draft red vintage car", tags=("Vintage", "Cars"), status=Prompt.Status.DRAFT)
     make(bob, "Unrelated", tags=("Cats",), generator="flux")
     html = client.get(f"/prompt/{prompt.slug}/").content.decode()
-    section = html[html.index("Related prompts"):]
+    section = html[html.index("Related prompts") :]
     positions = [section.index(p.title) for p in (similar, both_tags, same_tag)]
     assert positions == sorted(positions)  # 1 shared tag + same words beats 2 shared tags
     assert "Draft red vintage car" not in section and "Unrelated" not in section
 
 
 # --- the database keeps its own columns current ----------------------------------------------
+
 
 def test_like_count_follows_likes_from_any_path_and_survives_a_full_save(alice, bob, carol):
     prompt = make(alice, "Counted")

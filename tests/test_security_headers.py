@@ -1,4 +1,5 @@
 """Security headers and the Content Security Policy on every page."""
+
 import pytest
 
 from tests.conftest import csrf_client

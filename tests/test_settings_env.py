@@ -1,4 +1,5 @@
 """Settings come from the environment, with safe local defaults and a strict production mode."""
+
 import os
 import subprocess
 import sys
@@ -13,9 +14,22 @@ PRINT_SETTINGS = (
 
 
 def run_python(code: str, **env_overrides):
-    env = {k: v for k, v in os.environ.items() if k not in {
-        "DATABASE_URL", "SECRET_KEY", "DEBUG", "PROMPTFINDER_TESTING", "REDIS_URL", "OPENAI_API_KEY",
-        "MEDIA_BACKEND", "AI_PROVIDER", "ALLOWED_HOSTS"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DATABASE_URL",
+            "SECRET_KEY",
+            "DEBUG",
+            "PROMPTFINDER_TESTING",
+            "REDIS_URL",
+            "OPENAI_API_KEY",
+            "MEDIA_BACKEND",
+            "AI_PROVIDER",
+            "ALLOWED_HOSTS",
+        }
+    }
     env["DJANGO_SETTINGS_MODULE"] = "prompts_manager.settings"
     env.update(env_overrides)
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
@@ -35,8 +49,11 @@ def test_defaults_are_sqlite_local_media_database_cache_and_local_ai():
 
 def test_database_url_selects_postgresql_and_redis_url_selects_redis():
     result = run_python(
-        PRINT_SETTINGS, DEBUG="1", DATABASE_URL="postgres://postgres@127.0.0.1:5432/promptfinder",
-        REDIS_URL="redis://127.0.0.1:6379/3", OPENAI_API_KEY="test-key",
+        PRINT_SETTINGS,
+        DEBUG="1",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/promptfinder",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+        OPENAI_API_KEY="test-key",
     )
     assert result.returncode == 0, result.stderr
     engine, name, _media, cache, ai, _ = result.stdout.split()
@@ -54,8 +71,11 @@ def test_refuses_to_start_without_secret_key_when_debug_is_off():
 
 def test_production_mode_turns_on_security_and_check_deploy_is_clean():
     # (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment never has it)
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "DEBUG", "PROMPTFINDER_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "DEBUG", "PROMPTFINDER_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="prompts_manager.settings",
         SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
@@ -63,7 +83,11 @@ def test_production_mode_turns_on_security_and_check_deploy_is_clean():
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -1,4 +1,5 @@
 """POST /upload/submit/: one prompt per ready upload, in its processing state, with the AI task queued."""
+
 from html import unescape
 
 import pytest
@@ -56,12 +57,15 @@ def test_save_as_draft_is_remembered(alice):
     assert Prompt.objects.get().publish_requested is False
 
 
-@pytest.mark.parametrize("fields,message", [
-    ({"content": "   "}, "Please enter the prompt you used."),
-    ({"ai_generator": "photoshop"}, "Please choose the generator you used."),
-    ({"ai_generator": ""}, "Please choose the generator you used."),
-    ({"content": "x" * 10_001}, "Your prompt is too long: the maximum is 10,000 characters."),
-])
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ({"content": "   "}, "Please enter the prompt you used."),
+        ({"ai_generator": "photoshop"}, "Please choose the generator you used."),
+        ({"ai_generator": ""}, "Please choose the generator you used."),
+        ({"content": "x" * 10_001}, "Your prompt is too long: the maximum is 10,000 characters."),
+    ],
+)
 def test_invalid_form_keeps_what_was_typed_and_creates_nothing(alice, fields, message):
     upload = ready_upload_for(alice)
     response = submit(form_client(alice), upload_id=str(upload.id), **fields)
@@ -76,8 +80,9 @@ def test_invalid_form_keeps_what_was_typed_and_creates_nothing(alice, fields, me
 
 def test_a_flagged_upload_becomes_a_prompt_held_for_moderation(alice):
     upload = ready_upload_for(alice)
-    Upload.objects.filter(id=upload.id).update(moderation_action="review", moderation_severity="high",
-                                               moderation_violations=["suggestive"])
+    Upload.objects.filter(id=upload.id).update(
+        moderation_action="review", moderation_severity="high", moderation_violations=["suggestive"]
+    )
     submit(form_client(alice), upload_id=str(upload.id))
     prompt = Prompt.objects.get()
     assert prompt.moderation_status == Prompt.ModerationStatus.PENDING
@@ -89,13 +94,23 @@ def test_uploads_that_are_not_ready_or_not_yours_are_refused(alice, bob):
     response = submit(form_client(bob), upload_id=str(ready.id))
     assert response.status_code == 404
     assert "This upload was not found" in response.content.decode()
-    unfinished = Upload.objects.create(owner=alice, file_key="uploads/x/original.jpg", content_type="image/jpeg",
-                                       declared_size=10, state=Upload.State.UPLOADED)
+    unfinished = Upload.objects.create(
+        owner=alice,
+        file_key="uploads/x/original.jpg",
+        content_type="image/jpeg",
+        declared_size=10,
+        state=Upload.State.UPLOADED,
+    )
     response = submit(form_client(alice), upload_id=str(unfinished.id), content="keep me please")
     assert response.status_code == 409 and "isn't ready yet" in unescape(response.content.decode())
     assert "keep me please" in response.content.decode()
-    rejected = Upload.objects.create(owner=alice, file_key="uploads/y/original.jpg", content_type="image/jpeg",
-                                     declared_size=10, state=Upload.State.REJECTED)
+    rejected = Upload.objects.create(
+        owner=alice,
+        file_key="uploads/y/original.jpg",
+        content_type="image/jpeg",
+        declared_size=10,
+        state=Upload.State.REJECTED,
+    )
     assert submit(form_client(alice), upload_id=str(rejected.id)).status_code == 409
     assert Prompt.objects.count() == 0
 
@@ -103,7 +118,8 @@ def test_uploads_that_are_not_ready_or_not_yours_are_refused(alice, bob):
 def test_submit_needs_login_and_csrf(alice, client):
     upload = ready_upload_for(alice)
     assert client.post("/upload/submit/", {"upload_id": str(upload.id)})["Location"].startswith("/accounts/login/")
-    response = csrf_client(alice).post("/upload/submit/", {"upload_id": str(upload.id), "content": "x",
-                                                            "ai_generator": "flux"})
+    response = csrf_client(alice).post(
+        "/upload/submit/", {"upload_id": str(upload.id), "content": "x", "ai_generator": "flux"}
+    )
     assert response.status_code == 403
     assert Prompt.objects.count() == 0

@@ -1,4 +1,5 @@
 """The direct-upload API on both media backends, over real HTTP (live server / moto's S3 server)."""
+
 import hashlib
 import io
 import time
@@ -31,6 +32,7 @@ def stored(key: str) -> bool:
 
 # --- presign ----------------------------------------------------------------------------
 
+
 def test_presign_answers_a_server_made_key_and_a_put_url(alice_client, backend):
     status, answer = presign(alice_client, filename="../../etc/passwd.jpg", file_size=1234)
     assert status == 200, answer
@@ -46,25 +48,48 @@ def test_presign_answers_a_server_made_key_and_a_put_url(alice_client, backend):
         assert query["X-Amz-Expires"] == ["3600"]
 
 
-@pytest.mark.parametrize("filename,content_type,size,status,message", [
-    ("big.jpg", "image/jpeg", int(4.2 * 1024 * 1024), 413, "Image must be under 3MB. Your file is 4.2 MB."),
-    ("big.mp4", "video/mp4", 16 * 1024 * 1024, 413, "Video must be under 15MB. Your file is 16.0 MB."),
-    ("doc.pdf", "application/pdf", 1000, 415,
-     "File type not supported. Please upload JPG, PNG, GIF, WebP, MP4, WebM, or MOV."),
-    ("image.svg", "image/svg+xml", 1000, 415,
-     "File type not supported. Please upload JPG, PNG, GIF, WebP, MP4, WebM, or MOV."),
-    ("photo.jpg", "image/png", 1000, 415, "The file's type (image/png) doesn't match its .jpg extension."),
-    ("empty.png", "image/png", 0, 400, "This file is empty."),
-])
-def test_presign_refuses_bad_files_before_anything_is_stored(alice_client, filename, content_type, size, status, message):
+@pytest.mark.parametrize(
+    "filename,content_type,size,status,message",
+    [
+        ("big.jpg", "image/jpeg", int(4.2 * 1024 * 1024), 413, "Image must be under 3MB. Your file is 4.2 MB."),
+        ("big.mp4", "video/mp4", 16 * 1024 * 1024, 413, "Video must be under 15MB. Your file is 16.0 MB."),
+        (
+            "doc.pdf",
+            "application/pdf",
+            1000,
+            415,
+            "File type not supported. Please upload JPG, PNG, GIF, WebP, MP4, WebM, or MOV.",
+        ),
+        (
+            "image.svg",
+            "image/svg+xml",
+            1000,
+            415,
+            "File type not supported. Please upload JPG, PNG, GIF, WebP, MP4, WebM, or MOV.",
+        ),
+        ("photo.jpg", "image/png", 1000, 415, "The file's type (image/png) doesn't match its .jpg extension."),
+        ("empty.png", "image/png", 0, 400, "This file is empty."),
+    ],
+)
+def test_presign_refuses_bad_files_before_anything_is_stored(
+    alice_client, filename, content_type, size, status, message
+):
     code, answer = presign(alice_client, filename=filename, content_type=content_type, file_size=size)
     assert code == status
     assert answer["error"].startswith(message)
     assert Upload.objects.count() == 0
 
 
-@pytest.mark.parametrize("body", [[1, 2], "text", {"filename": "a.jpg", "content_type": "image/jpeg", "file_size": "12"},
-                                  {"filename": 5, "content_type": "image/jpeg", "file_size": 12}, {}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        [1, 2],
+        "text",
+        {"filename": "a.jpg", "content_type": "image/jpeg", "file_size": "12"},
+        {"filename": 5, "content_type": "image/jpeg", "file_size": 12},
+        {},
+    ],
+)
 def test_presign_refuses_malformed_json_with_a_readable_400(alice_client, body):
     code, answer = post_json(alice_client, "/api/upload/b2/presign/", body)
     assert code == 400 and answer["error"]
@@ -73,8 +98,11 @@ def test_presign_refuses_malformed_json_with_a_readable_400(alice_client, body):
 def test_endpoints_need_login_and_csrf(alice, client):
     assert client.post("/api/upload/b2/presign/", "{}", content_type="application/json").status_code == 401
     no_csrf = csrf_client(alice)
-    response = no_csrf.post("/api/upload/b2/presign/", '{"filename": "a.jpg", "content_type": "image/jpeg", "file_size": 5}',
-                            content_type="application/json")
+    response = no_csrf.post(
+        "/api/upload/b2/presign/",
+        '{"filename": "a.jpg", "content_type": "image/jpeg", "file_size": 5}',
+        content_type="application/json",
+    )
     assert response.status_code == 403
     assert "session has expired" in response.json()["error"]
     assert Upload.objects.count() == 0
@@ -84,11 +112,16 @@ def test_hourly_presign_limit_answers_429_with_retry_after(alice_client, setting
     settings.UPLOAD_HOURLY_PRESIGN_LIMIT = 3
     for _ in range(3):
         assert presign(alice_client)[0] == 200
-    response = alice_client.post("/api/upload/b2/presign/", data='{"filename": "a.jpg", "content_type": "image/jpeg", "file_size": 9}',
-                                 content_type="application/json", HTTP_X_CSRFTOKEN=alice_client.cookies["csrftoken"].value)
+    response = alice_client.post(
+        "/api/upload/b2/presign/",
+        data='{"filename": "a.jpg", "content_type": "image/jpeg", "file_size": 9}',
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=alice_client.cookies["csrftoken"].value,
+    )
     assert response.status_code == 429
     assert response.json()["error"] == (
-        "You've reached the maximum of 3 uploads per hour. Please wait a bit before uploading more.")
+        "You've reached the maximum of 3 uploads per hour. Please wait a bit before uploading more."
+    )
     assert 3500 <= int(response["Retry-After"]) <= 3600
 
 
@@ -96,8 +129,13 @@ def test_weekly_limit_applies_to_free_users_but_not_premium(alice, carol, settin
     settings.UPLOAD_WEEKLY_LIMIT = 2
     for user in (alice, carol):
         for index in range(2):
-            Upload.objects.create(owner=user, file_key=f"uploads/{user.username}{index}/original.jpg",
-                                  content_type="image/jpeg", declared_size=10, state=Upload.State.READY)
+            Upload.objects.create(
+                owner=user,
+                file_key=f"uploads/{user.username}{index}/original.jpg",
+                content_type="image/jpeg",
+                declared_size=10,
+                state=Upload.State.READY,
+            )
     code, answer = presign(csrf_client(alice))
     assert code == 429 and "maximum of 2 uploads this week" in answer["error"]
     assert presign(csrf_client(carol))[0] == 200
@@ -105,6 +143,7 @@ def test_weekly_limit_applies_to_free_users_but_not_premium(alice, carol, settin
 
 
 # --- PUT and complete -------------------------------------------------------------------
+
 
 def test_jpeg_upload_completes_with_real_size_and_dimensions(alice_client, backend):
     data = media_samples.jpeg_bytes((800, 600), orientation=6, gps=True)
@@ -136,15 +175,19 @@ def test_complete_without_a_put_says_the_file_was_not_received(alice_client, bac
     assert code == 400 and error["error"] == "We didn't receive your file. Please try uploading it again."
 
 
-@pytest.mark.parametrize("data,filename,content_type,expected", [
-    (b"<html><script>alert(1)</script></html>", "evil.jpg", "image/jpeg", "could not be read as an image"),
-    (b'<svg xmlns="http://www.w3.org/2000/svg"/>', "vector.png", "image/png", "could not be read as an image"),
-    (media_samples.webp_bytes(), "photo.jpg", "image/jpeg", "contents don't match its type"),
-    (media_samples.jpeg_bytes()[:200], "truncated.jpg", "image/jpeg", "could not be read as an image"),
-    (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500, "clip.mp4", "video/mp4", "could not be read as a video"),
-])
-def test_complete_rejects_bytes_that_are_not_what_they_claim_and_deletes_them(alice_client, backend, data, filename,
-                                                                              content_type, expected):
+@pytest.mark.parametrize(
+    "data,filename,content_type,expected",
+    [
+        (b"<html><script>alert(1)</script></html>", "evil.jpg", "image/jpeg", "could not be read as an image"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"/>', "vector.png", "image/png", "could not be read as an image"),
+        (media_samples.webp_bytes(), "photo.jpg", "image/jpeg", "contents don't match its type"),
+        (media_samples.jpeg_bytes()[:200], "truncated.jpg", "image/jpeg", "could not be read as an image"),
+        (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500, "clip.mp4", "video/mp4", "could not be read as a video"),
+    ],
+)
+def test_complete_rejects_bytes_that_are_not_what_they_claim_and_deletes_them(
+    alice_client, backend, data, filename, content_type, expected
+):
     status, answer = presign(alice_client, filename=filename, content_type=content_type, file_size=len(data))
     assert put_bytes(answer, data, base_url=backend[0]).status_code == 200
     code, error = post_json(alice_client, "/api/upload/b2/complete/", {"upload_id": answer["upload_id"]})
@@ -186,8 +229,12 @@ def test_local_put_refuses_tampered_expired_or_mistyped_urls(alice_client, live_
     query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
 
     def put(q, headers=None):
-        return requests.put(f"{live_server.url}{parsed.path}?{urlencode(q)}", data=data,
-                            headers=headers or {"Content-Type": "image/jpeg"}, timeout=10)
+        return requests.put(
+            f"{live_server.url}{parsed.path}?{urlencode(q)}",
+            data=data,
+            headers=headers or {"Content-Type": "image/jpeg"},
+            timeout=10,
+        )
 
     assert put({**query, "sig": "0" * 64}).status_code == 403
     assert put({**query, "size": str(10 * 1024 * 1024)}).status_code == 403  # size is signed

@@ -5,6 +5,7 @@ The attack: PUT a "critical" image, start `complete` (a large image takes second
 harmless image to the same URL while it runs and call `complete` again; the second answers first,
 moderation checks the harmless image, then the first writes the critical one over it.
 """
+
 import base64
 import hashlib
 import io
@@ -63,8 +64,13 @@ class Tab:
         self.cookies["csrftoken"] = first.cookies["csrftoken"]
 
     def post(self, path: str, body: dict) -> requests.Response:
-        return requests.post(f"{self.base_url}{path}", json=body, cookies=self.cookies, timeout=60,
-                             headers={"X-CSRFToken": self.cookies["csrftoken"], "Referer": self.base_url})
+        return requests.post(
+            f"{self.base_url}{path}",
+            json=body,
+            cookies=self.cookies,
+            timeout=60,
+            headers={"X-CSRFToken": self.cookies["csrftoken"], "Referer": self.base_url},
+        )
 
 
 class DecodeGate:
@@ -94,13 +100,15 @@ def colour_seen_by_moderation(fake_openai) -> tuple[int, int, int]:
     return Image.open(io.BytesIO(data)).convert("RGB").getpixel((10, 10))
 
 
-def test_a_second_complete_while_the_first_runs_cannot_swap_the_checked_image(alice, live_server, backend,
-                                                                              fake_openai, monkeypatch):
+def test_a_second_complete_while_the_first_runs_cannot_swap_the_checked_image(
+    alice, live_server, backend, fake_openai, monkeypatch
+):
     gate = DecodeGate(monkeypatch)
     tab = Tab(alice, live_server.url)
     critical, harmless = same_size_pngs(CRITICAL, HARMLESS)
-    presigned = tab.post("/api/upload/b2/presign/", {"filename": "scene.png", "content_type": "image/png",
-                                                      "file_size": len(critical)}).json()
+    presigned = tab.post(
+        "/api/upload/b2/presign/", {"filename": "scene.png", "content_type": "image/png", "file_size": len(critical)}
+    ).json()
     upload_id = presigned["upload_id"]
     assert put_bytes(presigned, critical, base_url=live_server.url).status_code == 200
 
@@ -143,8 +151,9 @@ def test_parallel_completes_of_one_upload_decode_it_once(alice, live_server, mon
     gate = DecodeGate(monkeypatch)
     tab = Tab(alice, live_server.url)
     (data,) = same_size_pngs(HARMLESS)
-    presigned = tab.post("/api/upload/b2/presign/", {"filename": "big.png", "content_type": "image/png",
-                                                      "file_size": len(data)}).json()
+    presigned = tab.post(
+        "/api/upload/b2/presign/", {"filename": "big.png", "content_type": "image/png", "file_size": len(data)}
+    ).json()
     assert put_bytes(presigned, data, base_url=live_server.url).status_code == 200
     body = {"upload_id": presigned["upload_id"]}
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -170,6 +179,7 @@ def _done_within(future, seconds: float) -> bool:
 
 
 # --- the claim's edges (services) ----------------------------------------------------------
+
 
 def _presigned_with_bytes(user, data, *, filename="scene.png", content_type="image/png"):
     signed = uploads.presign_upload(user=user, filename=filename, content_type=content_type, file_size=len(data))
@@ -200,7 +210,8 @@ def test_a_failed_check_releases_the_claim_so_the_same_url_can_be_used_again(ali
 
 
 def test_bytes_changed_in_storage_after_the_check_are_refused_by_moderation_variants_and_the_ai(
-        alice, fake_openai, backend):
+    alice, fake_openai, backend
+):
     """Whatever writes the stored original after `complete` (a stale request, a storage-level swap), the
     steps after it refuse bytes whose SHA-256 is not the checked one."""
     cache.clear()  # an analysis image cached for these exact bytes would (rightly) be used without reading
@@ -228,8 +239,9 @@ def test_the_analysis_cache_is_keyed_by_the_bytes_not_the_file_key(alice, fake_o
     upload.refresh_from_db()
     uploads.moderate_upload(user=alice, upload_id=upload.id)
     cached = cache.get(uploads.analysis_cache_key(upload.checked_sha256))
-    assert cached is not None and hashlib.sha256(storage.read_bytes(upload.file_key)).hexdigest() == \
-        upload.checked_sha256
+    assert (
+        cached is not None and hashlib.sha256(storage.read_bytes(upload.file_key)).hexdigest() == upload.checked_sha256
+    )
 
 
 def test_the_ai_content_task_refuses_an_original_that_is_not_the_checked_one(alice, fake_openai):
@@ -238,8 +250,9 @@ def test_the_ai_content_task_refuses_an_original_that_is_not_the_checked_one(ali
 
     cache.clear()
     upload = ready_upload_for(alice)
-    prompt = submission.submit_prompt(user=alice, upload_id=upload.id, content="a red boat", ai_generator="flux",
-                                      save_as_draft=False)
+    prompt = submission.submit_prompt(
+        user=alice, upload_id=upload.id, content="a red boat", ai_generator="flux", save_as_draft=False
+    )
     assert prompt.media_sha256 == upload.checked_sha256
     (critical,) = same_size_pngs(CRITICAL)
     cache.clear()  # what moderation cached holds the checked bytes: a hit would (rightly) be used

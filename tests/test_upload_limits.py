@@ -1,5 +1,6 @@
 """Abuse of the limits: uploads in flight count toward the weekly limit (checked at presign, complete and
 submit), and "Try again" queues at most one AI task at a time, never past the attempt cap."""
+
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 # --- the weekly limit ----------------------------------------------------------------------
+
 
 def test_parallel_presigns_cannot_open_more_uploads_than_the_weekly_limit(alice, live_server, settings):
     """The probe: 8 presigned-but-unfinished uploads under a limit of 3 all completed and were submitted."""
@@ -41,7 +43,8 @@ def test_complete_checks_the_weekly_limit_again(alice, alice_client, live_server
     _, old = presign(alice_client, file_size=len(data))
     assert put_bytes(old, data, base_url=live_server.url).status_code == 200
     Upload.objects.filter(id=old["upload_id"]).update(
-        created_at=timezone.now() - timedelta(seconds=settings.PRESIGN_EXPIRES_SECONDS + 60))
+        created_at=timezone.now() - timedelta(seconds=settings.PRESIGN_EXPIRES_SECONDS + 60)
+    )
     assert [presign(alice_client)[0] for _ in range(2)] == [200, 200]  # the old one is no longer in flight
     code, answer = post_json(alice_client, "/api/upload/b2/complete/", {"upload_id": old["upload_id"]})
     assert code == 429 and "maximum of 2 uploads this week" in answer["error"]
@@ -54,10 +57,15 @@ def test_submit_checks_the_weekly_limit_again(alice, alice_client, settings):
     Profile.objects.create(user=alice, is_premium=True)
     ready = [ready_upload_for(alice) for _ in range(3)]
     Profile.objects.filter(user=alice).update(is_premium=False)
-    response = alice_client.post("/upload/submit/", {
-        "csrfmiddlewaretoken": alice_client.cookies["csrftoken"].value, "upload_id": str(ready[0].id),
-        "content": "a quiet harbour at dawn", "ai_generator": "flux",
-    })
+    response = alice_client.post(
+        "/upload/submit/",
+        {
+            "csrfmiddlewaretoken": alice_client.cookies["csrftoken"].value,
+            "upload_id": str(ready[0].id),
+            "content": "a quiet harbour at dawn",
+            "ai_generator": "flux",
+        },
+    )
     assert response.status_code == 429
     assert "maximum of 2 uploads this week" in response.content.decode()
     assert not Prompt.objects.filter(author=alice).exists()
@@ -70,18 +78,23 @@ def test_in_flight_uploads_show_in_the_weekly_count(alice, alice_client):
 
 # --- "Try again" ---------------------------------------------------------------------------
 
+
 def _fallback_prompt(user, fake_openai) -> Prompt:
     fake_openai.script("content", status=500)
     upload = ready_upload_for(user)
-    prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a lighthouse at dusk",
-                                      ai_generator="flux", save_as_draft=False)
+    prompt = submission.submit_prompt(
+        user=user, upload_id=upload.id, content="a lighthouse at dusk", ai_generator="flux", save_as_draft=False
+    )
     assert tasks.generate_ai_content(prompt.id)["status"] == "fallback"
     return Prompt.objects.get(id=prompt.id)
 
 
 def _queued_ai_tasks(prompt: Prompt) -> int:
-    return sum(1 for task in OrmQ.objects.all()
-               if task.func() == "prompts.tasks.generate_ai_content" and task.task["args"] == (prompt.id,))
+    return sum(
+        1
+        for task in OrmQ.objects.all()
+        if task.func() == "prompts.tasks.generate_ai_content" and task.task["args"] == (prompt.id,)
+    )
 
 
 def test_many_retries_queue_one_task_while_it_waits(alice, alice_client, fake_openai):
@@ -109,7 +122,8 @@ def test_a_task_lost_from_the_queue_does_not_block_try_again_for_ever(alice, ali
     post_json(alice_client, url, {})
     OrmQ.objects.all().delete()  # the queued task is lost
     Prompt.objects.filter(id=prompt.id).update(
-        ai_queued_at=timezone.now() - ai_content.AI_QUEUED_LOST_AFTER - timedelta(seconds=1))
+        ai_queued_at=timezone.now() - ai_content.AI_QUEUED_LOST_AFTER - timedelta(seconds=1)
+    )
     assert post_json(alice_client, url, {})[0] == 200
     assert _queued_ai_tasks(prompt) == 1
 

@@ -1,4 +1,5 @@
 """Variants: sizes, formats, orientation, no metadata left, GIF/PNG/alpha, video poster, idempotence."""
+
 import io
 
 import pytest
@@ -53,8 +54,15 @@ def test_small_images_are_not_enlarged(alice_client, base_url):
 
 
 def test_png_alpha_is_flattened_onto_white(alice_client, base_url):
-    upload = Upload.objects.get(id=ready_upload(
-        alice_client, media_samples.png_rgba_bytes(), base_url=base_url, filename="alpha.png", content_type="image/png"))
+    upload = Upload.objects.get(
+        id=ready_upload(
+            alice_client,
+            media_samples.png_rgba_bytes(),
+            base_url=base_url,
+            filename="alpha.png",
+            content_type="image/png",
+        )
+    )
     thumb = open_variant(upload, "thumb").convert("RGB")
     assert thumb.mode == "RGB"
     right = thumb.getpixel((thumb.width - 5, thumb.height // 2))
@@ -64,21 +72,34 @@ def test_png_alpha_is_flattened_onto_white(alice_client, base_url):
 
 
 def test_animated_gif_uses_its_first_frame(alice_client, base_url):
-    upload = Upload.objects.get(id=ready_upload(
-        alice_client, media_samples.gif_animated_bytes(), base_url=base_url, filename="anim.gif", content_type="image/gif"))
+    upload = Upload.objects.get(
+        id=ready_upload(
+            alice_client,
+            media_samples.gif_animated_bytes(),
+            base_url=base_url,
+            filename="anim.gif",
+            content_type="image/gif",
+        )
+    )
     assert open_variant(upload, "medium").size == (320, 240)
     assert upload.width == 320
 
 
 def test_webp_upload(alice_client, base_url):
-    upload = Upload.objects.get(id=ready_upload(
-        alice_client, media_samples.webp_bytes(), base_url=base_url, filename="pic.webp", content_type="image/webp"))
+    upload = Upload.objects.get(
+        id=ready_upload(
+            alice_client, media_samples.webp_bytes(), base_url=base_url, filename="pic.webp", content_type="image/webp"
+        )
+    )
     assert open_variant(upload, "thumb").size == (300, 225)
 
 
 def test_video_variants_come_from_a_poster_frame(alice_client, base_url):
-    upload = Upload.objects.get(id=ready_upload(
-        alice_client, media_samples.mp4_bytes(), base_url=base_url, filename="clip.mp4", content_type="video/mp4"))
+    upload = Upload.objects.get(
+        id=ready_upload(
+            alice_client, media_samples.mp4_bytes(), base_url=base_url, filename="clip.mp4", content_type="video/mp4"
+        )
+    )
     assert upload.media_type == "video"
     assert open_variant(upload, "large").size == (320, 240)
     assert open_variant(upload, "thumb").size == (300, 225)

@@ -1,6 +1,7 @@
 """Videos through the real upload API: no location kept, upright pictures at the displayed size, a
 representative poster, only what browsers play, no images in disguise, frames over the whole video
 moderated, and one decode per upload. Every file is made here with PyAV (tests/video_samples.py)."""
+
 import io
 from fractions import Fraction
 
@@ -39,7 +40,7 @@ def picture(key: str) -> Image.Image:
 
 
 def near(pixel, colour, tolerance=30) -> bool:
-    return max(abs(a - b) for a, b in zip(pixel, colour)) <= tolerance
+    return max(abs(a - b) for a, b in zip(pixel, colour, strict=False)) <= tolerance
 
 
 def refused(client, data: bytes, *, base_url: str, filename: str, content_type: str) -> tuple[int, dict, str]:
@@ -52,14 +53,19 @@ def refused(client, data: bytes, *, base_url: str, filename: str, content_type: 
 
 # --- 1. Location and personal metadata ---------------------------------------------------
 
-@pytest.mark.parametrize("make,filename,content_type,tag", [
-    (video_samples.apple_location_mov, "IMG_0001.MOV", "video/quicktime", b"com.apple.quicktime.location.ISO6709"),
-    (video_samples.xyz_location_mp4, "VID_2024.mp4", "video/mp4", b"\xa9xyz"),
-    (video_samples.loci_location, "clip.mp4", "video/mp4", b"loci"),
-    (lambda: video_samples.loci_location("mov"), "clip.mov", "video/quicktime", b"loci"),
-])
-def test_the_stored_original_has_no_location_and_the_same_video_and_sound(alice_client, base_url, make, filename,
-                                                                           content_type, tag):
+
+@pytest.mark.parametrize(
+    "make,filename,content_type,tag",
+    [
+        (video_samples.apple_location_mov, "IMG_0001.MOV", "video/quicktime", b"com.apple.quicktime.location.ISO6709"),
+        (video_samples.xyz_location_mp4, "VID_2024.mp4", "video/mp4", b"\xa9xyz"),
+        (video_samples.loci_location, "clip.mp4", "video/mp4", b"loci"),
+        (lambda: video_samples.loci_location("mov"), "clip.mov", "video/quicktime", b"loci"),
+    ],
+)
+def test_the_stored_original_has_no_location_and_the_same_video_and_sound(
+    alice_client, base_url, make, filename, content_type, tag
+):
     data = make()
     assert tag in data and "location" in str(av.open(io.BytesIO(data)).metadata).lower() or tag == b"\xa9xyz"
     done = upload_file(alice_client, data, base_url=base_url, filename=filename, content_type=content_type)
@@ -79,20 +85,32 @@ def test_the_stored_original_has_no_location_and_the_same_video_and_sound(alice_
 
 # --- 2. Rotation and non-square pixels ---------------------------------------------------
 
+
 # Where the blue block of the top-left corner ends up as Chromium shows the video (checked there).
-@pytest.mark.parametrize("rotation,size,corner", [
-    (90, (240, 320), "bottom_left"), (-90, (240, 320), "top_right"), (180, (320, 240), "bottom_right"),
-])
+@pytest.mark.parametrize(
+    "rotation,size,corner",
+    [
+        (90, (240, 320), "bottom_left"),
+        (-90, (240, 320), "top_right"),
+        (180, (320, 240), "bottom_right"),
+    ],
+)
 def test_rotated_videos_give_upright_pictures_and_the_displayed_size(alice_client, base_url, rotation, size, corner):
     data = video_samples.h264(frames=24, rotation=rotation)
-    upload = Upload.objects.get(id=ready_upload(alice_client, data, base_url=base_url, filename="phone.mp4",
-                                                content_type="video/mp4"))
+    upload = Upload.objects.get(
+        id=ready_upload(alice_client, data, base_url=base_url, filename="phone.mp4", content_type="video/mp4")
+    )
     assert (upload.width, upload.height) == size
     for name in ("large", "thumb", "poster"):
         img = picture(upload.variant_keys[name])
         assert img.size[0] < img.size[1] if size[0] < size[1] else img.size[0] > img.size[1], name
         w, h = img.size
-        corners = {"top_left": (3, 3), "top_right": (w - 4, 3), "bottom_left": (3, h - 4), "bottom_right": (w - 4, h - 4)}
+        corners = {
+            "top_left": (3, 3),
+            "top_right": (w - 4, 3),
+            "bottom_left": (3, h - 4),
+            "bottom_right": (w - 4, h - 4),
+        }
         for place, xy in corners.items():
             assert near(img.getpixel(xy), video_samples.BLUE, 60) == (place == corner), (name, place)
     # what moderation saw is upright too: tiles of the displayed size (poster + one frame for 2 s)
@@ -102,8 +120,9 @@ def test_rotated_videos_give_upright_pictures_and_the_displayed_size(alice_clien
 
 def test_non_square_pixels_are_stretched_as_players_show_them(alice_client, base_url):
     data = video_samples.h264(frames=24, sar=Fraction(2, 1))  # 320×240 stored, shown 640×240
-    upload = Upload.objects.get(id=ready_upload(alice_client, data, base_url=base_url, filename="anamorphic.mp4",
-                                                content_type="video/mp4"))
+    upload = Upload.objects.get(
+        id=ready_upload(alice_client, data, base_url=base_url, filename="anamorphic.mp4", content_type="video/mp4")
+    )
     assert (upload.width, upload.height) == (640, 240)
     assert picture(upload.variant_keys["large"]).size == (640, 240)
     assert picture(upload.variant_keys["thumb"]).size == (300, 112)
@@ -111,9 +130,13 @@ def test_non_square_pixels_are_stretched_as_players_show_them(alice_client, base
 
 # --- 3. Representative poster ----------------------------------------------------------
 
+
 def test_a_video_that_fades_in_gets_a_lit_poster_and_blurhash(alice_client, base_url):
-    upload = Upload.objects.get(id=ready_upload(alice_client, video_samples.fade_in(), base_url=base_url,
-                                                filename="fade.mp4", content_type="video/mp4"))
+    upload = Upload.objects.get(
+        id=ready_upload(
+            alice_client, video_samples.fade_in(), base_url=base_url, filename="fade.mp4", content_type="video/mp4"
+        )
+    )
     large = picture(upload.variant_keys["large"])
     assert near(large.getpixel((large.width - 10, large.height - 10)), (220, 120, 40))
     # the placeholder is the picture's colour, not black
@@ -128,17 +151,27 @@ def test_the_poster_is_found_within_a_few_frames_for_an_ordinary_video():
 
 # --- 4. Only what browsers play ------------------------------------------------------------
 
-@pytest.mark.parametrize("make,filename,content_type,words", [
-    (video_samples.hevc, "IMG_0002.mp4", "video/mp4", ["HEVC (H.265)", "Most Compatible"]),
-    (lambda: video_samples.hevc("mov"), "IMG_0003.MOV", "video/quicktime", ["HEVC (H.265)", "Most Compatible"]),
-    (video_samples.mpeg4_part2, "old.mp4", "video/mp4", ["MPEG-4 Part 2", "H.264"]),
-    (lambda: video_samples.h264(codec="libx264", container="matroska"), "clip.webm", "video/webm",
-     ["WebM video must be VP8, VP9 or AV1", "H264"]),
-])
-def test_videos_browsers_cannot_play_are_refused_with_what_to_export(alice_client, live_server, make, filename,
-                                                                     content_type, words):
-    code, error, upload_id = refused(alice_client, make(), base_url=live_server.url, filename=filename,
-                                     content_type=content_type)
+
+@pytest.mark.parametrize(
+    "make,filename,content_type,words",
+    [
+        (video_samples.hevc, "IMG_0002.mp4", "video/mp4", ["HEVC (H.265)", "Most Compatible"]),
+        (lambda: video_samples.hevc("mov"), "IMG_0003.MOV", "video/quicktime", ["HEVC (H.265)", "Most Compatible"]),
+        (video_samples.mpeg4_part2, "old.mp4", "video/mp4", ["MPEG-4 Part 2", "H.264"]),
+        (
+            lambda: video_samples.h264(codec="libx264", container="matroska"),
+            "clip.webm",
+            "video/webm",
+            ["WebM video must be VP8, VP9 or AV1", "H264"],
+        ),
+    ],
+)
+def test_videos_browsers_cannot_play_are_refused_with_what_to_export(
+    alice_client, live_server, make, filename, content_type, words
+):
+    code, error, upload_id = refused(
+        alice_client, make(), base_url=live_server.url, filename=filename, content_type=content_type
+    )
     assert code == 415
     for word in words:
         assert word in error["error"]
@@ -146,31 +179,50 @@ def test_videos_browsers_cannot_play_are_refused_with_what_to_export(alice_clien
     assert upload.state == Upload.State.PRESIGNED and not storage.exists(upload.file_key)
 
 
-@pytest.mark.parametrize("make,content_type,extension", [
-    (video_samples.vp9_webm, "video/webm", "webm"),
-    (lambda: video_samples.encode([video_samples.picture()] * 12, codec="libvpx", container="webm"), "video/webm",
-     "webm"),
-    (lambda: video_samples.h264(audio="aac"), "video/mp4", "mp4"),
-    (lambda: video_samples.encode([video_samples.picture()] * 12, codec="libvpx-vp9", container="webm",
-                                  audio="libopus"), "video/webm", "webm"),
-])
+@pytest.mark.parametrize(
+    "make,content_type,extension",
+    [
+        (video_samples.vp9_webm, "video/webm", "webm"),
+        (
+            lambda: video_samples.encode([video_samples.picture()] * 12, codec="libvpx", container="webm"),
+            "video/webm",
+            "webm",
+        ),
+        (lambda: video_samples.h264(audio="aac"), "video/mp4", "mp4"),
+        (
+            lambda: video_samples.encode(
+                [video_samples.picture()] * 12, codec="libvpx-vp9", container="webm", audio="libopus"
+            ),
+            "video/webm",
+            "webm",
+        ),
+    ],
+)
 def test_videos_browsers_play_are_accepted(alice_client, live_server, make, content_type, extension):
-    done = upload_file(alice_client, make(), base_url=live_server.url, filename=f"clip.{extension}",
-                       content_type=content_type)
+    done = upload_file(
+        alice_client, make(), base_url=live_server.url, filename=f"clip.{extension}", content_type=content_type
+    )
     assert (done["width"], done["height"]) == (320, 240) and done["content_type"] == content_type
 
 
 # --- 5. Images in disguise, and the limits ------------------------------------------------------
 
-@pytest.mark.parametrize("data,filename,content_type,word", [
-    (media_samples.jpeg_bytes(gps=True), "holiday.mov", "video/quicktime", "JPEG image"),
-    (media_samples.gif_animated_bytes(), "loop.mp4", "video/mp4", "GIF image"),
-    (b"<svg xmlns='http://www.w3.org/2000/svg'/>" * 10, "drawing.webm", "video/webm", "not an MP4, MOV or WebM"),
-], ids=["jpeg-as-mov", "gif-as-mp4", "svg-as-webm"])
-def test_an_image_named_like_a_video_is_refused_and_not_kept(alice_client, live_server, data, filename,
-                                                             content_type, word):
-    code, error, upload_id = refused(alice_client, data, base_url=live_server.url, filename=filename,
-                                     content_type=content_type)
+
+@pytest.mark.parametrize(
+    "data,filename,content_type,word",
+    [
+        (media_samples.jpeg_bytes(gps=True), "holiday.mov", "video/quicktime", "JPEG image"),
+        (media_samples.gif_animated_bytes(), "loop.mp4", "video/mp4", "GIF image"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>" * 10, "drawing.webm", "video/webm", "not an MP4, MOV or WebM"),
+    ],
+    ids=["jpeg-as-mov", "gif-as-mp4", "svg-as-webm"],
+)
+def test_an_image_named_like_a_video_is_refused_and_not_kept(
+    alice_client, live_server, data, filename, content_type, word
+):
+    code, error, upload_id = refused(
+        alice_client, data, base_url=live_server.url, filename=filename, content_type=content_type
+    )
     assert code == 415 and word in error["error"]
     upload = Upload.objects.get(id=upload_id)
     assert not storage.exists(upload.file_key) and upload.width is None
@@ -190,8 +242,9 @@ def test_a_video_longer_than_three_minutes_is_refused():
 
 def test_decoding_stops_at_the_budget(monkeypatch):
     # One key frame for 20 s: reaching the last seconds means decoding everything before them.
-    data = video_samples.encode([video_samples.picture((320, 240), (20 * i % 255, 90, 90)) for i in range(240)],
-                                options={}, rate=12)
+    data = video_samples.encode(
+        [video_samples.picture((320, 240), (20 * i % 255, 90, 90)) for i in range(240)], options={}, rate=12
+    )
     assert video.examine(data).info.duration_seconds == 20.0
     monkeypatch.setattr(video, "DECODE_BUDGET_PIXELS", 320 * 240 * 60)
     with pytest.raises(video.VideoError, match="very few key frames"):
@@ -200,19 +253,27 @@ def test_decoding_stops_at_the_budget(monkeypatch):
 
 # --- 6/7. Recorded size, .m4v ---------------------------------------------------------------
 
+
 def test_m4v_is_accepted_and_stored_as_mp4(alice_client, base_url):
-    done = upload_file(alice_client, video_samples.h264(), base_url=base_url, filename="export.m4v",
-                       content_type="video/x-m4v")
+    done = upload_file(
+        alice_client, video_samples.h264(), base_url=base_url, filename="export.m4v", content_type="video/x-m4v"
+    )
     upload = Upload.objects.get(id=done["upload_id"])
     assert upload.file_key.endswith("/original.mp4") and upload.content_type == "video/mp4"
 
 
 # --- issue 15.2: every part of the video is moderated -------------------------------------------
 
+
 def test_a_video_whose_first_frame_is_harmless_is_judged_by_its_other_frames(alice_client, live_server, fake_openai):
     fake_openai.flag_colour((230, 20, 20), "critical")
-    done = upload_file(alice_client, video_samples.harmless_start(), base_url=live_server.url, filename="trick.mp4",
-                       content_type="video/mp4")
+    done = upload_file(
+        alice_client,
+        video_samples.harmless_start(),
+        base_url=live_server.url,
+        filename="trick.mp4",
+        content_type="video/mp4",
+    )
     code, answer = post_json(alice_client, "/api/upload/b2/moderate/", {"upload_id": done["upload_id"]})
     assert code == 200 and answer["action"] == "reject" and answer["severity"] == "critical"
     assert answer["message"] == "This video contains content that violates our community guidelines."
@@ -225,8 +286,13 @@ def test_a_video_whose_first_frame_is_harmless_is_judged_by_its_other_frames(ali
 
 def test_a_harmless_video_passes_with_video_wording(alice_client, live_server, fake_openai):
     fake_openai.flag_colour((230, 20, 20), "critical")
-    done = upload_file(alice_client, video_samples.h264(frames=30), base_url=live_server.url, filename="ok.mp4",
-                       content_type="video/mp4")
+    done = upload_file(
+        alice_client,
+        video_samples.h264(frames=30),
+        base_url=live_server.url,
+        filename="ok.mp4",
+        content_type="video/mp4",
+    )
     code, answer = post_json(alice_client, "/api/upload/b2/moderate/", {"upload_id": done["upload_id"]})
     assert code == 200 and answer["action"] == "allow"
     assert answer["message"] == "Your video passed our content guidelines."
@@ -241,15 +307,28 @@ def test_the_frames_are_spread_over_the_whole_video():
     assert len(clip.frames) >= video.MAX_SAMPLES  # the first sample is the poster itself
     seen = [frame.getpixel((frame.width - 5, frame.height - 5)) for frame in clip.frames]
     assert near(seen[-1], colours[11], 40) or near(seen[-1], colours[10], 40)
-    assert len({colours.index(min(colours, key=lambda c: sum(abs(a - b) for a, b in zip(c, pixel))))
-                for pixel in seen}) >= 8
+    assert (
+        len(
+            {
+                colours.index(min(colours, key=lambda c: sum(abs(a - b) for a, b in zip(c, pixel, strict=False))))
+                for pixel in seen
+            }
+        )
+        >= 8
+    )
 
 
 # --- 8. One decode per upload, video wording ---------------------------------------------------
 
+
 def test_moderation_and_variants_do_not_read_the_video_again(alice_client, live_server, fake_openai):
-    done = upload_file(alice_client, video_samples.h264(frames=24), base_url=live_server.url, filename="once.mp4",
-                       content_type="video/mp4")
+    done = upload_file(
+        alice_client,
+        video_samples.h264(frames=24),
+        base_url=live_server.url,
+        filename="once.mp4",
+        content_type="video/mp4",
+    )
     upload = Upload.objects.get(id=done["upload_id"])
     storage.save_bytes(upload.file_key, b"not a video any more", content_type="video/mp4")
     assert post_json(alice_client, "/api/upload/b2/moderate/", {"upload_id": str(upload.id)})[0] == 200
@@ -263,8 +342,9 @@ def test_the_same_person_sharing_a_video_again_hears_video(alice, alice_client, 
 
     data = video_samples.h264(frames=24, colour=(90, 30, 160))
     first = ready_upload(alice_client, data, base_url=live_server.url, filename="a.mp4", content_type="video/mp4")
-    prompt = submission.submit_prompt(user=alice, upload_id=first, content="a purple room", ai_generator="flux",
-                                      save_as_draft=False)
+    prompt = submission.submit_prompt(
+        user=alice, upload_id=first, content="a purple room", ai_generator="flux", save_as_draft=False
+    )
     tasks.generate_ai_content(prompt.id)
     code, error, _ = refused(alice_client, data, base_url=live_server.url, filename="b.mp4", content_type="video/mp4")
     assert code == 409 and error["error"] == "You already shared this video."

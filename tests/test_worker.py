@@ -1,4 +1,5 @@
 """A real qcluster process picks up a task queued through Django-Q's ORM broker and saves its result."""
+
 import pytest
 from django_q.models import Success
 from django_q.tasks import async_task, result

@@ -22,9 +22,7 @@ def queued_names() -> list[str]:
     return [row.name() for row in OrmQ.objects.all()]
 
 
-@pytest.mark.parametrize(
-    "signalled", ["every process (Heroku)", "the main process only"]
-)
+@pytest.mark.parametrize("signalled", ["every process (Heroku)", "the main process only"])
 def test_sigterm_during_a_long_ai_call_exits_in_time_and_the_task_runs_again_once(
     signalled, alice, alice_client, fake_openai, settings
 ):
@@ -32,9 +30,7 @@ def test_sigterm_during_a_long_ai_call_exits_in_time_and_the_task_runs_again_onc
         **fake_openai.env(timeout=80, max_retries=0),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
-    fake_openai.script(
-        "content", delay=60, times=1
-    )  # the first call is long; later ones answer
+    fake_openai.script("content", delay=60, times=1)  # the first call is long; later ones answer
     first = start_qcluster(extra_env=env)
     second = None
     try:
@@ -45,17 +41,13 @@ def test_sigterm_during_a_long_ai_call_exits_in_time_and_the_task_runs_again_onc
             message="the AI call to start",
         )
         if signalled.startswith("every"):
-            os.killpg(
-                first.pid, signal.SIGTERM
-            )  # as Heroku does: every process of the dyno
+            os.killpg(first.pid, signal.SIGTERM)  # as Heroku does: every process of the dyno
         else:
             os.kill(first.pid, signal.SIGTERM)  # as a person's `kill <pid>` does
         try:
             first.wait(timeout=HEROKU_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
-            pytest.fail(
-                "the cluster was still running 30 s after SIGTERM (Heroku would SIGKILL it)"
-            )
+            pytest.fail("the cluster was still running 30 s after SIGTERM (Heroku would SIGKILL it)")
         assert not Task.objects.filter(name=f"ai_content_{prompt.id}").exists()
         # The interrupted task is handed back, not left leased to a process that is gone.
         assert f"ai_content_{prompt.id}" in queued_names()
@@ -75,9 +67,7 @@ def test_sigterm_during_a_long_ai_call_exits_in_time_and_the_task_runs_again_onc
             timeout=10,
             message="the task to leave the queue",
         )
-        assert (
-            len(fake_openai.requests_of("content")) == 2
-        )  # interrupted once, run again once
+        assert len(fake_openai.requests_of("content")) == 2  # interrupted once, run again once
         assert Task.objects.filter(name=f"ai_content_{prompt.id}").count() == 1
     finally:
         stop_process(first)

@@ -1,18 +1,21 @@
 """Drive the upload API exactly as upload.js does: presign, PUT the bytes over HTTP, complete, moderate, variants."""
+
 import json
 
 import requests
 
 
 def post_json(client, url: str, body) -> tuple[int, dict]:
-    response = client.post(url, data=json.dumps(body), content_type="application/json",
-                           HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+    response = client.post(
+        url, data=json.dumps(body), content_type="application/json", HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value
+    )
     return response.status_code, response.json()
 
 
 def presign(client, *, filename="photo.jpg", content_type="image/jpeg", file_size=1000):
-    return post_json(client, "/api/upload/b2/presign/",
-                     {"filename": filename, "content_type": content_type, "file_size": file_size})
+    return post_json(
+        client, "/api/upload/b2/presign/", {"filename": filename, "content_type": content_type, "file_size": file_size}
+    )
 
 
 def put_bytes(answer: dict, data: bytes, *, base_url: str = "", headers: dict | None = None) -> requests.Response:

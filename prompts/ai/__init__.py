@@ -2,6 +2,7 @@
 
 settings.AI_PROVIDER is read on every call (never cached), so override_settings works.
 """
+
 import importlib
 
 from django.conf import settings
@@ -19,8 +20,17 @@ from prompts.ai.base import (
 )
 
 __all__ = [
-    "SEVERITIES", "AIError", "AIMalformedResponse", "AIRefusal", "AIServiceError", "AITimeout",
-    "ContentResult", "ModerationResult", "generate_content", "moderate_image", "moderate_video_frames",
+    "SEVERITIES",
+    "AIError",
+    "AIMalformedResponse",
+    "AIRefusal",
+    "AIServiceError",
+    "AITimeout",
+    "ContentResult",
+    "ModerationResult",
+    "generate_content",
+    "moderate_image",
+    "moderate_video_frames",
     "provider_name",
 ]
 
@@ -51,6 +61,9 @@ def generate_content(
     *, image_bytes: bytes, content_type: str, prompt_text: str, generator_label: str, available_tags: list[str]
 ) -> ContentResult:
     return _provider().generate_content(
-        image_bytes=image_bytes, content_type=content_type, prompt_text=prompt_text,
-        generator_label=generator_label, available_tags=available_tags,
+        image_bytes=image_bytes,
+        content_type=content_type,
+        prompt_text=prompt_text,
+        generator_label=generator_label,
+        available_tags=available_tags,
     )

@@ -1,4 +1,5 @@
 """What every AI provider returns and raises."""
+
 from dataclasses import dataclass, field
 from typing import ClassVar
 

@@ -3,6 +3,7 @@
 It does NO image analysis: moderation reports that nothing was checked (checked=False), and the
 title, description and tags are derived from the user's prompt text alone.
 """
+
 import re
 
 from prompts.ai.base import ContentResult, ModerationResult

@@ -3,6 +3,7 @@
 The only module that imports `openai`. Each call is one vision chat completion with a strict JSON
 schema (structured output); every SDK failure leaves here as an AIError subclass.
 """
+
 import base64
 import functools
 import json
@@ -181,8 +182,12 @@ def _ask(kind: str, messages: list[dict], schema: type[Answer], *, max_tokens: i
 def _client() -> openai.OpenAI:
     # The SDK's defaults are 2 retries and a 10-minute timeout; both come from settings so that
     # timeout x (retries + 1) stays below the Django-Q task timeout.
-    return _cached_client(settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, float(settings.AI_TIMEOUT_SECONDS),
-                          int(settings.AI_MAX_RETRIES))
+    return _cached_client(
+        settings.OPENAI_API_KEY,
+        settings.OPENAI_BASE_URL,
+        float(settings.AI_TIMEOUT_SECONDS),
+        int(settings.AI_MAX_RETRIES),
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -197,4 +202,3 @@ def _failed(kind: str, error_class: type[AIError], cause: Exception | str) -> AI
     detail = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}"
     logger.warning("AI %s failed (%s): %s", kind, error_class.reason, detail)
     return error_class(detail)
-

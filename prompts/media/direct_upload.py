@@ -4,6 +4,7 @@ s3: boto3 signs a PUT with Content-Type *and* Content-Length, so the storage its
 body of another type or size (B2 has no presigned POST). We still verify at /complete/.
 local: a URL to our own view, signed with an HMAC of key, type, size and expiry (SECRET_KEY).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -43,7 +44,9 @@ def presign_put(*, key: str, content_type: str, size: int, expires_in: int) -> P
             raise storage.StorageError(f"could not sign an upload URL: {exc}") from exc
         return PresignedPut(url=url, headers={"Content-Type": content_type}, expires_in=expires_in)
     expires = int(time.time()) + expires_in
-    query = urlencode({"ct": content_type, "size": size, "expires": expires, "sig": _sign(key, content_type, size, expires)})
+    query = urlencode(
+        {"ct": content_type, "size": size, "expires": expires, "sig": _sign(key, content_type, size, expires)}
+    )
     url = f"{reverse('local_upload_put', kwargs={'key': key})}?{query}"
     return PresignedPut(url=url, headers={"Content-Type": content_type}, expires_in=expires_in)
 
@@ -64,4 +67,3 @@ def verify_local_put(*, key: str, content_type: str, size: str, expires: str, si
     if expires_int < time.time():
         raise InvalidSignature("the upload URL has expired")
     return size_int
-

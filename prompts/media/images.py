@@ -7,6 +7,7 @@ encodes run in threads (Pillow releases the GIL while resampling and encoding).
 Every output is re-encoded from pixels, converted to sRGB from the source's colour profile and
 tagged sRGB, so no EXIF/GPS/XMP from the upload reaches a public file.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -229,8 +230,11 @@ _transforms_lock = threading.Lock()
 # then skipped, from one that moves colours.
 _PROBE_LEVELS = range(0, 256, 15)
 _PROBE = {
-    "RGB": Image.frombytes("RGB", (len(_PROBE_LEVELS) ** 3, 1),
-                          bytes(itertools.chain.from_iterable(itertools.product(_PROBE_LEVELS, repeat=3)))),
+    "RGB": Image.frombytes(
+        "RGB",
+        (len(_PROBE_LEVELS) ** 3, 1),
+        bytes(itertools.chain.from_iterable(itertools.product(_PROBE_LEVELS, repeat=3))),
+    ),
     "L": Image.frombytes("L", (256, 1), bytes(range(256))),
 }
 
@@ -344,8 +348,15 @@ def _encode(img: Image.Image, kind: str, *, full_scale: bool = False) -> bytes:
     else:
         # Baseline with optimised Huffman tables: 4 ms for the large variant against 10 ms for
         # progressive, for files ~3% larger.
-        img.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True, progressive=False,
-                 subsampling="4:4:4" if full_scale else "4:2:0", icc_profile=SRGB_ICC)
+        img.save(
+            buffer,
+            format="JPEG",
+            quality=JPEG_QUALITY,
+            optimize=True,
+            progressive=False,
+            subsampling="4:4:4" if full_scale else "4:2:0",
+            icc_profile=SRGB_ICC,
+        )
     return buffer.getvalue()
 
 
@@ -367,8 +378,7 @@ def _resize(img: Image.Image, box: int, resample: Image.Resampling = Image.Resam
     scale = img.height / height
     edges = [round(height * i / BANDS) for i in range(BANDS + 1)]
     jobs = [
-        _ENCODERS.submit(img.resize, (width, bottom - top), resample,
-                         (0, top * scale, img.width, bottom * scale), 3.0)
+        _ENCODERS.submit(img.resize, (width, bottom - top), resample, (0, top * scale, img.width, bottom * scale), 3.0)
         for top, bottom in itertools.pairwise(edges)
     ]
     out = Image.new(img.mode, size)
@@ -380,12 +390,18 @@ def _resize(img: Image.Image, box: int, resample: Image.Resampling = Image.Resam
 def make_variants(data: bytes) -> VariantSet:
     """thumb 300, medium 600, large 1200 (JPEG q85) and webp 600 (q80) from image bytes."""
     decoded = _decode_reduced(data)
-    return variants_from_image(decoded.image, orientation=decoded.orientation, icc_profile=decoded.icc_profile,
-                               full_size=decoded.size)
+    return variants_from_image(
+        decoded.image, orientation=decoded.orientation, icc_profile=decoded.icc_profile, full_size=decoded.size
+    )
 
 
-def variants_from_image(source: Image.Image, *, orientation: int = 1, icc_profile: bytes | None = None,
-                        full_size: tuple[int, int] | None = None) -> VariantSet:
+def variants_from_image(
+    source: Image.Image,
+    *,
+    orientation: int = 1,
+    icc_profile: bytes | None = None,
+    full_size: tuple[int, int] | None = None,
+) -> VariantSet:
     """The variants of `source` (RGB, L or CMYK pixels in the colour space of `icc_profile`, turned by
     `orientation`); `full_size` is the file's size when `source` is a reduced decode of it."""
     # The boxes are square, so resizing before turning upright gives the same sizes, and the

@@ -3,6 +3,7 @@
 Reading lives in `prompts.media.generation` (one small module per generator family); this module
 keeps the entry point the upload service calls.
 """
+
 from __future__ import annotations
 
 from PIL import Image

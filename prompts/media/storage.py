@@ -6,6 +6,7 @@ django-storages. Every storage failure leaves this module as `StorageError`.
 Only keys under `public/` are public (published prompts' media, served by the CDN or, locally, to
 anyone); every other key is private and reached through our own view, which checks who asks.
 """
+
 from __future__ import annotations
 
 import os
@@ -98,7 +99,11 @@ def save_bytes(key: str, data: bytes, *, content_type: str) -> None:
     try:
         if is_s3():
             s3_client().put_object(
-                Bucket=bucket(), Key=key, Body=data, ContentType=content_type, CacheControl=cache_control(key),
+                Bucket=bucket(),
+                Key=key,
+                Body=data,
+                ContentType=content_type,
+                CacheControl=cache_control(key),
             )
         else:
             _write_local_atomically(key, [data])
@@ -199,8 +204,11 @@ def copy(source_key: str, target_key: str) -> None:
         if is_s3():
             content_type = s3_client().head_object(Bucket=bucket(), Key=source_key).get("ContentType", "")
             s3_client().copy_object(
-                Bucket=bucket(), Key=target_key, CopySource={"Bucket": bucket(), "Key": source_key},
-                MetadataDirective="REPLACE", ContentType=content_type or "application/octet-stream",
+                Bucket=bucket(),
+                Key=target_key,
+                CopySource={"Bucket": bucket(), "Key": source_key},
+                MetadataDirective="REPLACE",
+                ContentType=content_type or "application/octet-stream",
                 CacheControl=cache_control(target_key),
             )
         else:
@@ -228,8 +236,10 @@ def signed_get_url(key: str, *, expires_in: int) -> str:
     """S3: a short-lived GET URL for a private key (the bucket itself is private)."""
     try:
         return s3_client().generate_presigned_url(
-            "get_object", Params={"Bucket": bucket(), "Key": key, "ResponseCacheControl": PRIVATE_CACHE_CONTROL},
-            ExpiresIn=expires_in, HttpMethod="GET",
+            "get_object",
+            Params={"Bucket": bucket(), "Key": key, "ResponseCacheControl": PRIVATE_CACHE_CONTROL},
+            ExpiresIn=expires_in,
+            HttpMethod="GET",
         )
     except Exception as exc:
         raise StorageError(f"could not sign a download URL for {key}: {exc}") from exc

@@ -9,6 +9,7 @@ shown (display matrix, non-square pixels), and the recorded size is the displaye
 The stored original (`strip_metadata`) is the same video and audio packets, bit for bit, in a new
 container written without the upload's metadata (location, device, dates) or other tracks.
 """
+
 from __future__ import annotations
 
 import io
@@ -52,11 +53,20 @@ CONTAINERS = {
 H264_PIXEL_FORMATS = {"yuv420p", "yuvj420p"}
 # ISO files that are still images (HEIC, AVIF), which FFmpeg would open as a one-frame "video".
 IMAGE_BRANDS = {"heic", "heix", "heim", "heis", "hevc", "mif1", "msf1", "avif", "avis"}
-CODEC_NAMES = {"hevc": "HEVC (H.265)", "mpeg4": "MPEG-4 Part 2", "prores": "ProRes", "h263": "H.263",
-               "vvc": "VVC (H.266)", "mjpeg": "Motion JPEG", "dvvideo": "DV"}
+CODEC_NAMES = {
+    "hevc": "HEVC (H.265)",
+    "mpeg4": "MPEG-4 Part 2",
+    "prores": "ProRes",
+    "h263": "H.263",
+    "vvc": "VVC (H.266)",
+    "mjpeg": "Motion JPEG",
+    "dvvideo": "DV",
+}
 EXPORT_HINT = "Please export it as MP4 with H.264 (the standard or “Most Compatible” setting) and upload that."
-HEVC_HINT = ("Please export it as H.264: on an iPhone choose Settings → Camera → Formats → Most Compatible, "
-             "or share the video with “Most Compatible” in its options; in an editor, choose MP4 with H.264.")
+HEVC_HINT = (
+    "Please export it as H.264: on an iPhone choose Settings → Camera → Formats → Most Compatible, "
+    "or share the video with “Most Compatible” in its options; in an editor, choose MP4 with H.264."
+)
 UNREADABLE = "This file could not be read as a video. It may be damaged."
 
 
@@ -90,8 +100,10 @@ def examine(data: bytes) -> Examined:
         reader = _FrameReader(stream, packets)
         if reader.duration > MAX_SECONDS:
             minutes, seconds = divmod(round(reader.duration), 60)
-            raise VideoError(f"This video is {minutes}:{seconds:02d} long; the maximum is {MAX_SECONDS // 60} minutes. "
-                             "Please trim it and upload it again.")
+            raise VideoError(
+                f"This video is {minutes}:{seconds:02d} long; the maximum is {MAX_SECONDS // 60} minutes. "
+                "Please trim it and upload it again."
+            )
         poster_frame = _choose_poster(reader)
         view = _View.of(stream, poster_frame)
         frames = [view.picture(poster_frame, SHEET_TILE)]
@@ -100,8 +112,14 @@ def examine(data: bytes) -> Examined:
             frame = reader.frame_at(seconds)
             if frame is not None and frame.pts != poster_frame.pts:
                 frames.append(view.picture(frame, SHEET_TILE))
-        info = VideoInfo(width=view.width, height=view.height, duration_seconds=round(reader.duration, 3),
-                         codec=stream.codec_context.name, extension=extension, content_type=content_type)
+        info = VideoInfo(
+            width=view.width,
+            height=view.height,
+            duration_seconds=round(reader.duration, 3),
+            codec=stream.codec_context.name,
+            extension=extension,
+            content_type=content_type,
+        )
         return Examined(info=info, poster=poster, frames=frames)
     finally:
         container.close()
@@ -150,8 +168,10 @@ def contact_sheet(frames: list[Image.Image]) -> bytes:
     sheet = Image.new("RGB", (columns * tile_width, rows * tile_height), (0, 0, 0))
     for index, img in enumerate(frames):
         row, column = divmod(index, columns)
-        sheet.paste(img, (column * tile_width + (tile_width - img.width) // 2,
-                          row * tile_height + (tile_height - img.height) // 2))
+        sheet.paste(
+            img,
+            (column * tile_width + (tile_width - img.width) // 2, row * tile_height + (tile_height - img.height) // 2),
+        )
     return encode_jpeg(sheet, quality=SHEET_QUALITY)
 
 
@@ -162,6 +182,7 @@ def encode_jpeg(img: Image.Image, *, quality: int = JPEG_QUALITY) -> bytes:
 
 
 # --- Checks ----------------------------------------------------------------------------
+
 
 def _looks_like_a_video_container(data: bytes) -> bool:
     """ISO base media (MP4/MOV: a box type at byte 4) or EBML (Matroska/WebM) — checked before FFmpeg
@@ -190,8 +211,10 @@ def _not_a_video_message(data: bytes) -> str:
             kind = img.format or "an image"
     except (OSError, ValueError, Image.DecompressionBombError):  # not an image either: the generic answer
         return f"This file is not an MP4, MOV or WebM video. {EXPORT_HINT}"
-    return (f"This file is a {kind} image with a video's name. Please upload it as an image "
-            f"(with its own .{'jpg' if kind == 'JPEG' else kind.lower()} extension), or upload a real video.")
+    return (
+        f"This file is a {kind} image with a video's name. Please upload it as an image "
+        f"(with its own .{'jpg' if kind == 'JPEG' else kind.lower()} extension), or upload a real video."
+    )
 
 
 def _check_playable(container) -> tuple[str, str, object]:
@@ -200,8 +223,9 @@ def _check_playable(container) -> tuple[str, str, object]:
         raise VideoError(f"This file is not an MP4, MOV or WebM video. {EXPORT_HINT}")
     brand = str(container.metadata.get("major_brand", "")).strip().lower()
     if brand in IMAGE_BRANDS:
-        raise VideoError("This file is a still image (HEIC or AVIF), not a video. Please upload a JPG, PNG or WebP, "
-                         "or a real video.")
+        raise VideoError(
+            "This file is a still image (HEIC or AVIF), not a video. Please upload a JPG, PNG or WebP, or a real video."
+        )
     if not container.streams.video:
         raise VideoError("This file has no video track.")
     extension, content_type, video_codecs, audio_codecs = CONTAINERS[container.format.name]
@@ -216,20 +240,25 @@ def _check_playable(container) -> tuple[str, str, object]:
         raise VideoError(f"This video is {label}, which web browsers can't play. {EXPORT_HINT}")
     pixel_format = stream.codec_context.format.name if stream.codec_context.format else ""
     if codec == "h264" and pixel_format not in H264_PIXEL_FORMATS:
-        raise VideoError("This video is 10-bit or 4:2:2/4:4:4 H.264, which web browsers can't play. "
-                         "Please export it as standard 8-bit H.264.")
+        raise VideoError(
+            "This video is 10-bit or 4:2:2/4:4:4 H.264, which web browsers can't play. "
+            "Please export it as standard 8-bit H.264."
+        )
     if container.streams.audio:
         sound = container.streams.audio[0].codec_context.name
         if sound not in audio_codecs:
             wanted = "AAC sound (MP4)" if extension == "mp4" else "Opus sound"
-            raise VideoError(f"This video's sound is {sound.upper()}, which web browsers can't play. "
-                             f"Please export it with {wanted}.")
+            raise VideoError(
+                f"This video's sound is {sound.upper()}, which web browsers can't play. Please export it with {wanted}."
+            )
     width, height = stream.codec_context.width, stream.codec_context.height
     if not width or not height:
         raise VideoError(UNREADABLE)
     if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
-        raise VideoError(f"This video is too large to process ({width}×{height} pixels). "
-                         "Please upload a video of at most 4K (4096 pixels on its longer side).")
+        raise VideoError(
+            f"This video is too large to process ({width}×{height} pixels). "
+            "Please upload a video of at most 4K (4096 pixels on its longer side)."
+        )
     return extension, content_type, stream
 
 
@@ -252,6 +281,7 @@ def _video_packets(container, stream) -> list:
 
 
 # --- Decoding only what is needed -----------------------------------------------------
+
 
 class _FrameReader:
     """Frames by time: decoding starts at the last key frame before the wanted time and goes on
@@ -310,8 +340,10 @@ class _FrameReader:
                 self.decoded_pixels += frame.width * frame.height
                 self.pending.append(frame)
             if self.decoded_pixels > DECODE_BUDGET_PIXELS:
-                raise VideoError("We couldn't check this video in a reasonable time: it has very few key frames "
-                                 f"for its length. {EXPORT_HINT}")
+                raise VideoError(
+                    "We couldn't check this video in a reasonable time: it has very few key frames "
+                    f"for its length. {EXPORT_HINT}"
+                )
         frame = self.pending.popleft()
         self.last_pts = frame.pts
         return frame

@@ -10,6 +10,7 @@ prompt text), its partial GIN index, `websearch_to_tsquery` ("golden hour" -port
 SQLite (development): the same query syntax read in Python and matched with `icontains` on every
 field, a simple field-weighted relevance, difflib for typos. Correct, not fast.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -73,8 +74,22 @@ def is_postgres() -> bool:
 
 # What a card or a search hit shows (templates/prompts/_card.html, _hit.html): lists load only
 # these, not the JSON columns and the search document every prompt row also carries.
-CARD_FIELDS = ("id", "slug", "processing_uuid", "title", "excerpt", "content", "alt_text", "ai_generator",
-               "b2_thumb_url", "blurhash", "like_count", "trending_score", "created_on", "author__username")
+CARD_FIELDS = (
+    "id",
+    "slug",
+    "processing_uuid",
+    "title",
+    "excerpt",
+    "content",
+    "alt_text",
+    "ai_generator",
+    "b2_thumb_url",
+    "blurhash",
+    "like_count",
+    "trending_score",
+    "created_on",
+    "author__username",
+)
 
 
 def public_prompts() -> QuerySet[Prompt]:
@@ -106,8 +121,10 @@ def apply_filters(queryset: QuerySet[Prompt], filters: Filters) -> QuerySet[Prom
         queryset = queryset.exclude(generation_settings={})
     if filters.model:
         # Automatic1111 writes "Model", ComfyUI's checkpoint loader "model".
-        queryset = queryset.filter(Q(generation_settings__settings__Model__icontains=filters.model)
-                                   | Q(generation_settings__settings__model__icontains=filters.model))
+        queryset = queryset.filter(
+            Q(generation_settings__settings__Model__icontains=filters.model)
+            | Q(generation_settings__settings__model__icontains=filters.model)
+        )
     return queryset
 
 
@@ -115,18 +132,29 @@ def has_tags(tag_ids: list[int]) -> Exists:
     """EXISTS on taggit's table rather than a join: taggit's integer object_id joined to our bigint
     id gets a cast that no index serves, while `object_id = outer id` probes the (content type,
     object id, tag) unique index; and EXISTS cannot duplicate rows."""
-    return Exists(TaggedItem.objects.filter(content_type_id=_prompt_content_type_id(), tag_id__in=tag_ids,
-                                            object_id=OuterRef("pk")))
+    return Exists(
+        TaggedItem.objects.filter(
+            content_type_id=_prompt_content_type_id(), tag_id__in=tag_ids, object_id=OuterRef("pk")
+        )
+    )
 
 
-def feed_page(queryset: QuerySet[Prompt], *, sort: str = NEWEST, filters: Filters = Filters(),
-              after: str | None = None, before: str | None = None, size: int = PAGE_SIZE) -> KeysetPage:
+def feed_page(
+    queryset: QuerySet[Prompt],
+    *,
+    sort: str = NEWEST,
+    filters: Filters = Filters(),
+    after: str | None = None,
+    before: str | None = None,
+    size: int = PAGE_SIZE,
+) -> KeysetPage:
     """One page of a browse feed (home, tag, generator, author, collection)."""
     order = ORDERS.get(sort, ORDERS[NEWEST])
     return keyset_page(apply_filters(queryset, filters), order=order, after=after, before=before, size=size)
 
 
 # --- search -------------------------------------------------------------------------------------
+
 
 @dataclass
 class Hit:
@@ -143,14 +171,29 @@ class SearchResults:
     corrected: str = ""  # the query actually searched when a typo was fixed
 
 
-def search(query: str, *, sort: str = RELEVANCE, filters: Filters = Filters(), after: str | None = None,
-           before: str | None = None, size: int = PAGE_SIZE) -> SearchResults:
+def search(
+    query: str,
+    *,
+    sort: str = RELEVANCE,
+    filters: Filters = Filters(),
+    after: str | None = None,
+    before: str | None = None,
+    size: int = PAGE_SIZE,
+) -> SearchResults:
     query = text.clean_query(query)
     parsed = text.parse(query)
     if not parsed:
-        page = feed_page(public_prompts(), sort=NEWEST if sort == RELEVANCE else sort, filters=filters,
-                         after=after, before=before, size=size)
-        return SearchResults(query=query, page=page, hits=[Hit(p, text.highlight(p.title, []), None) for p in page.items])
+        page = feed_page(
+            public_prompts(),
+            sort=NEWEST if sort == RELEVANCE else sort,
+            filters=filters,
+            after=after,
+            before=before,
+            size=size,
+        )
+        return SearchResults(
+            query=query, page=page, hits=[Hit(p, text.highlight(p.title, []), None) for p in page.items]
+        )
     page = _search_page(query, parsed, sort=sort, filters=filters, after=after, before=before, size=size)
     corrected = ""
     if not page.items and not (after or before):
@@ -161,14 +204,20 @@ def search(query: str, *, sort: str = RELEVANCE, filters: Filters = Filters(), a
             if page.items:
                 corrected, parsed = suggestion, fixed
     words = parsed.words
-    hits = [Hit(prompt, text.highlight(prompt.title, words),
-                text.snippet(prompt.excerpt, words) or text.snippet(prompt.content, words))
-            for prompt in page.items]
+    hits = [
+        Hit(
+            prompt,
+            text.highlight(prompt.title, words),
+            text.snippet(prompt.excerpt, words) or text.snippet(prompt.content, words),
+        )
+        for prompt in page.items
+    ]
     return SearchResults(query=query, page=page, hits=hits, corrected=corrected)
 
 
-def _search_page(query: str, parsed: text.ParsedQuery, *, sort: str, filters: Filters, after=None, before=None,
-                 size: int) -> KeysetPage:
+def _search_page(
+    query: str, parsed: text.ParsedQuery, *, sort: str, filters: Filters, after=None, before=None, size: int
+) -> KeysetPage:
     if is_postgres():
         search_query = SearchQuery(query, search_type="websearch", config=CONFIG)
         matches = apply_filters(public_prompts().filter(search_vector=search_query), filters)
@@ -180,24 +229,29 @@ def _search_page(query: str, parsed: text.ParsedQuery, *, sort: str, filters: Fi
         if sort == RELEVANCE:
             newest = matches.order_by("-created_on", "-id").values("id")[:RELEVANCE_CANDIDATES]
             ranked = public_prompts().filter(id__in=Subquery(newest)).annotate(relevance=relevance)
-            return keyset_page(ranked, order=Order("relevance", int, annotation=True), after=after, before=before,
-                               size=size)
+            return keyset_page(
+                ranked, order=Order("relevance", int, annotation=True), after=after, before=before, size=size
+            )
     return keyset_page(matches, order=ORDERS.get(sort, ORDERS[NEWEST]), after=after, before=before, size=size)
 
 
 RELEVANCE_ORDER = Order("relevance", float, annotation=True)
 
 
-def _postgres_relevance_page(matches: QuerySet[Prompt], query: str, *, after=None, before=None,
-                             size: int) -> KeysetPage:
+def _postgres_relevance_page(
+    matches: QuerySet[Prompt], query: str, *, after=None, before=None, size: int
+) -> KeysetPage:
     """Rank the newest RELEVANCE_CANDIDATES matches and return one page of them by rank.
 
     The matches' heap rows are read once (for the date, the visibility check and the document);
     the ranking works on the candidates' documents carried out of that scan, and only the page's
     rows are then loaded in full. SQL around the ORM's own filtered query, because the ORM cannot
     rank the rows of a LIMITed subquery."""
-    inner_sql, inner_params = (matches.order_by("-created_on", "-id").values("id", "search_vector")
-                               [:RELEVANCE_CANDIDATES].query.sql_with_params())
+    inner_sql, inner_params = (
+        matches.order_by("-created_on", "-id")
+        .values("id", "search_vector")[:RELEVANCE_CANDIDATES]
+        .query.sql_with_params()
+    )
     cursor_sql, cursor_params, descending = "", [], True
     if after or before:
         value, pk = decode(after or before, float)
@@ -237,13 +291,19 @@ def _prompt_content_type_id() -> int:
 
 
 def _tagged_with(term: text.Term):
-    return TaggedItem.objects.filter(content_type_id=_prompt_content_type_id(),
-                                     tag__name__icontains=term.text).values("object_id")
+    return TaggedItem.objects.filter(content_type_id=_prompt_content_type_id(), tag__name__icontains=term.text).values(
+        "object_id"
+    )
 
 
 def _term_q(term: text.Term) -> Q:
-    return (Q(title__icontains=term.text) | Q(excerpt__icontains=term.text) | Q(content__icontains=term.text)
-            | Q(ai_generator__icontains=term.text.replace(" ", "-")) | Q(id__in=_tagged_with(term)))
+    return (
+        Q(title__icontains=term.text)
+        | Q(excerpt__icontains=term.text)
+        | Q(content__icontains=term.text)
+        | Q(ai_generator__icontains=term.text.replace(" ", "-"))
+        | Q(id__in=_tagged_with(term))
+    )
 
 
 def _sqlite_matches(parsed: text.ParsedQuery):
@@ -270,12 +330,14 @@ def _sqlite_matches(parsed: text.ParsedQuery):
         When(any_term("title__icontains"), then=Value(4)),
         When(tagged, then=Value(3)),
         When(any_term("excerpt__icontains"), then=Value(2)),
-        default=Value(1), output_field=IntegerField(),
+        default=Value(1),
+        output_field=IntegerField(),
     )
     return matches, relevance
 
 
 # --- typos --------------------------------------------------------------------------------------
+
 
 def correct_typos(parsed: text.ParsedQuery) -> str:
     """The query with unknown words replaced by the closest known word, or "" when nothing changes."""
@@ -313,8 +375,10 @@ def _sqlite_corrections(words: list[str]) -> dict[str, str]:
         if word in counts:
             continue
         close = difflib.get_close_matches(word, counts, n=5, cutoff=0.75)
-        ranked = [(round(difflib.SequenceMatcher(a=candidate, b=word).ratio(), 2), counts[candidate], candidate)
-                  for candidate in close]
+        ranked = [
+            (round(difflib.SequenceMatcher(a=candidate, b=word).ratio(), 2), counts[candidate], candidate)
+            for candidate in close
+        ]
         fixes[word] = max(ranked)[2] if ranked else ""
     return fixes
 
@@ -332,17 +396,25 @@ def related_prompts(prompt: Prompt, *, tag_ids: list[int], limit: int = 6) -> li
     the detail page stays fast at any size); then shared-tag count + weighted text rank."""
     words = sorted({word for word in text.parse(prompt.title).words if len(word) >= 3})[:8]
     others = public_prompts().exclude(id=prompt.id)
-    candidates = Q(id__in=Subquery(
-        others.filter(has_tags(tag_ids) | Q(ai_generator=prompt.ai_generator))
-        .order_by("-created_on").values("id")[:RELATED_CANDIDATES]))
+    candidates = Q(
+        id__in=Subquery(
+            others.filter(has_tags(tag_ids) | Q(ai_generator=prompt.ai_generator))
+            .order_by("-created_on")
+            .values("id")[:RELATED_CANDIDATES]
+        )
+    )
     shared = _shared_tags(tag_ids)
     if is_postgres() and words:
         similar_query = SearchQuery(" or ".join(words), search_type="websearch", config=CONFIG)
-        candidates |= Q(id__in=Subquery(
-            others.filter(search_vector=similar_query).order_by("-created_on").values("id")[:RELATED_CANDIDATES]))
+        candidates |= Q(
+            id__in=Subquery(
+                others.filter(search_vector=similar_query).order_by("-created_on").values("id")[:RELATED_CANDIDATES]
+            )
+        )
         similarity = Cast(SearchRank(F("search_vector"), similar_query), FloatField())
         return list(
-            others.filter(candidates).annotate(shared=shared, similarity=similarity)
+            others.filter(candidates)
+            .annotate(shared=shared, similarity=similarity)
             .annotate(score=F("shared") + SIMILARITY_WEIGHT * F("similarity"))
             .order_by("-score", "-created_on")[:limit]
         )
@@ -350,8 +422,9 @@ def related_prompts(prompt: Prompt, *, tag_ids: list[int], limit: int = 6) -> li
         title_match = Q()
         for word in words:
             title_match |= Q(title__icontains=word)
-        candidates |= Q(id__in=Subquery(others.filter(title_match).order_by("-created_on")
-                                        .values("id")[:RELATED_CANDIDATES]))
+        candidates |= Q(
+            id__in=Subquery(others.filter(title_match).order_by("-created_on").values("id")[:RELATED_CANDIDATES])
+        )
     found = list(others.filter(candidates).annotate(shared=shared))
     wanted = set(words)
 
@@ -372,7 +445,8 @@ def _shared_tags(tag_ids: list[int]):
     return RawSQL(
         f"SELECT COUNT(*) FROM taggit_taggeditem ti WHERE ti.object_id = {table}.id "
         f"AND ti.content_type_id = %s AND ti.tag_id IN ({placeholders})",
-        [_prompt_content_type_id(), *tag_ids], output_field=IntegerField(),
+        [_prompt_content_type_id(), *tag_ids],
+        output_field=IntegerField(),
     )
 
 
@@ -390,9 +464,12 @@ def popular_tags(*, limit: int = 16) -> list[dict]:
     found = cache.get(key)
     if found is None:
         found = list(
-            Tag.objects.filter(taggit_taggeditem_items__content_type_id=_prompt_content_type_id(),
-                               taggit_taggeditem_items__object_id__in=Subquery(_recent_ids()))
-            .annotate(uses=Count("taggit_taggeditem_items")).order_by("-uses", "name")
+            Tag.objects.filter(
+                taggit_taggeditem_items__content_type_id=_prompt_content_type_id(),
+                taggit_taggeditem_items__object_id__in=Subquery(_recent_ids()),
+            )
+            .annotate(uses=Count("taggit_taggeditem_items"))
+            .order_by("-uses", "name")
             .values("name", "slug", "uses")[:limit]
         )
         cache.set(key, found, POPULAR_CACHE_SECONDS)
@@ -403,11 +480,21 @@ def popular_generators() -> list[dict]:
     key = "search:popular-generators"
     found = cache.get(key)
     if found is None:
-        rows = (Prompt.objects.filter(id__in=Subquery(_recent_ids())).values("ai_generator")
-                .annotate(uses=Count("id")).order_by("-uses", "ai_generator"))
+        rows = (
+            Prompt.objects.filter(id__in=Subquery(_recent_ids()))
+            .values("ai_generator")
+            .annotate(uses=Count("id"))
+            .order_by("-uses", "ai_generator")
+        )
         labels = dict(AIGenerator.choices)
-        found = [{"slug": row["ai_generator"], "name": labels.get(row["ai_generator"], row["ai_generator"]),
-                  "uses": row["uses"]} for row in rows]
+        found = [
+            {
+                "slug": row["ai_generator"],
+                "name": labels.get(row["ai_generator"], row["ai_generator"]),
+                "uses": row["uses"],
+            }
+            for row in rows
+        ]
         cache.set(key, found, POPULAR_CACHE_SECONDS)
     return found
 
@@ -422,4 +509,3 @@ def media_choices() -> list[tuple[str, str]]:
 
 def sort_choices(*, with_relevance: bool) -> list[tuple[str, str]]:
     return [(key, label) for key, label in SORT_LABELS.items() if with_relevance or key != RELEVANCE]
-

@@ -1,4 +1,5 @@
 """The filter and sort controls of search, tag and generator pages (a GET form)."""
+
 from django import forms
 from taggit.models import Tag
 
@@ -12,11 +13,11 @@ MAX_TAG_FILTERS = 5
 class FeedForm(forms.Form):
     sort = forms.ChoiceField(required=False, label="Sort by")
     generator = forms.ChoiceField(choices=[("", "Any generator"), *AIGenerator.choices], required=False)
-    media = forms.ChoiceField(choices=[("", "Images and videos"), *MediaType.choices], required=False,
-                              label="Media")
+    media = forms.ChoiceField(choices=[("", "Images and videos"), *MediaType.choices], required=False, label="Media")
     settings = forms.BooleanField(required=False, label="Has generation settings")
-    model = forms.CharField(max_length=100, required=False, label="Model",
-                            widget=forms.TextInput(attrs={"placeholder": "e.g. sdxl"}))
+    model = forms.CharField(
+        max_length=100, required=False, label="Model", widget=forms.TextInput(attrs={"placeholder": "e.g. sdxl"})
+    )
 
     def __init__(self, data, *, with_relevance: bool, default_sort: str):
         super().__init__(data)

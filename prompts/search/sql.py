@@ -75,7 +75,8 @@ POSTGRES_FORWARD = [
     CREATE OR REPLACE FUNCTION prompts_refresh_search_vector(p_id bigint) RETURNS void
     LANGUAGE sql VOLATILE AS $$
         UPDATE prompts_prompt p
-        SET search_vector = prompts_search_document(p.title, prompts_tag_names(p.id), p.ai_generator, p.excerpt, p.content)
+        SET search_vector = prompts_search_document(
+            p.title, prompts_tag_names(p.id), p.ai_generator, p.excerpt, p.content)
         WHERE p.id = p_id
     $$
     """,
@@ -191,5 +192,6 @@ POSTGRES_LIKE_TRIGGERS_REVERSE = [
 ]
 
 LIKE_COUNT_BACKFILL = (
-    "UPDATE prompts_prompt SET like_count = (SELECT COUNT(*) FROM prompts_like WHERE prompts_like.prompt_id = prompts_prompt.id)"
+    "UPDATE prompts_prompt SET like_count = "
+    "(SELECT COUNT(*) FROM prompts_like WHERE prompts_like.prompt_id = prompts_prompt.id)"
 )

@@ -5,6 +5,7 @@ and matched words highlighted in HTML that is safe whatever the prompt's text co
 portrait. PostgreSQL parses the raw text itself; this reading serves the SQLite fallback and the
 highlighting on both databases.
 """
+
 from __future__ import annotations
 
 import re
@@ -126,7 +127,7 @@ def highlight(text: str, words: list[str]) -> SafeString:
         return escape(text)
     out, position = [], 0
     for match in pattern.finditer(text):
-        out.append(escape(text[position:match.start()]))
+        out.append(escape(text[position : match.start()]))
         out.append(f"<mark>{escape(match.group(0))}</mark>")
         position = match.end()
     out.append(escape(text[position:]))
@@ -140,7 +141,7 @@ def snippet(text: str, words: list[str], *, length: int = 28) -> SafeString | No
     match = pattern.search(text) if pattern else None
     if match is None:
         return None
-    before = text[:match.start()].split()
+    before = text[: match.start()].split()
     start = max(0, len(before) - length // 3)
     tokens = text.split()
     end = min(len(tokens), start + length)

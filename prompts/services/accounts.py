@@ -33,9 +33,7 @@ from prompts.services import ratelimit
 from prompts.services.errors import InvalidInput
 
 MAX_FAILURES = 5  # per username
-MAX_ADDRESS_FAILURES = (
-    20  # per client address (an office or a phone network shares one)
-)
+MAX_ADDRESS_FAILURES = 20  # per client address (an office or a phone network shares one)
 WINDOW_SECONDS = 15 * 60
 LOCKED_MESSAGE = "Too many failed log-in attempts. Please wait {wait} and try again, or reset your password."
 
@@ -72,18 +70,14 @@ def begin_login_attempt(*, username: str, address: str) -> LoginAttempt:
     if address:
         by_address = ratelimit.peek(**_by_address(address))
         if not by_address.allowed:
-            return LoginAttempt(
-                allowed=False, retry_after=by_address.retry_after, address=address
-            )
+            return LoginAttempt(allowed=False, retry_after=by_address.retry_after, address=address)
     by_name = ratelimit.hit(
         scope="login-user",
         key=login_name(username),
         limit=MAX_FAILURES,
         window=WINDOW_SECONDS,
     )
-    return LoginAttempt(
-        allowed=by_name.allowed, retry_after=by_name.retry_after, address=address
-    )
+    return LoginAttempt(allowed=by_name.allowed, retry_after=by_name.retry_after, address=address)
 
 
 def login_failed(*, attempt: LoginAttempt | None) -> None:
@@ -133,18 +127,14 @@ def username_skeleton(username: str) -> str:
     table = _prototypes()
     text = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", username))
     for _ in range(4):
-        mapped = unicodedata.normalize(
-            "NFD", "".join(table.get(char, char) for char in text).casefold()
-        )
+        mapped = unicodedata.normalize("NFD", "".join(table.get(char, char) for char in text).casefold())
         if mapped == text:
             break
         text = mapped
     return text
 
 
-def check_username_is_distinct(
-    *, username: str, exclude_user_id: int | None = None
-) -> None:
+def check_username_is_distinct(*, username: str, exclude_user_id: int | None = None) -> None:
     """Raise InvalidInput when the name looks like an existing user's."""
     match = (
         UsernameSkeleton.objects.filter(skeleton=username_skeleton(username))
@@ -153,12 +143,8 @@ def check_username_is_distinct(
         .first()
     )
     if match is not None:
-        raise InvalidInput(
-            LOOKS_LIKE_MESSAGE.format(existing=match.user.get_username())
-        )
+        raise InvalidInput(LOOKS_LIKE_MESSAGE.format(existing=match.user.get_username()))
 
 
 def remember_username_skeleton(*, user) -> None:
-    UsernameSkeleton.objects.update_or_create(
-        user=user, defaults={"skeleton": username_skeleton(user.get_username())}
-    )
+    UsernameSkeleton.objects.update_or_create(user=user, defaults={"skeleton": username_skeleton(user.get_username())})

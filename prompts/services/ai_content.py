@@ -7,6 +7,7 @@ After a failure the prompt is saved as a draft with a title made from its prompt
 review, and the AI is tried again later (1, 5, then 30 minutes), by the author's "Try again", by
 "Retry all", or by staff.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,12 @@ STUCK_FALLBACK_AFTER = timedelta(minutes=30)
 # Automatic AI retries after a failure: wait 1, 5, then 30 minutes; at most three tries.
 AI_RETRY_DELAYS = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30)]
 AI_FAILURE_REASONS = {
-    Prompt.ReviewReason.AI_TIMEOUT, Prompt.ReviewReason.AI_ERROR, Prompt.ReviewReason.DOWNLOAD_FAILED,
-    Prompt.ReviewReason.MALFORMED, Prompt.ReviewReason.PARTIAL, Prompt.ReviewReason.STUCK,
+    Prompt.ReviewReason.AI_TIMEOUT,
+    Prompt.ReviewReason.AI_ERROR,
+    Prompt.ReviewReason.DOWNLOAD_FAILED,
+    Prompt.ReviewReason.MALFORMED,
+    Prompt.ReviewReason.PARTIAL,
+    Prompt.ReviewReason.STUCK,
 }
 RETRYABLE_REASONS = {Prompt.ReviewReason.AI_TIMEOUT, Prompt.ReviewReason.AI_ERROR, Prompt.ReviewReason.DOWNLOAD_FAILED}
 REASON_OF_AI_ERROR = {
@@ -71,6 +76,7 @@ def queue_ai_content(prompt: Prompt) -> None:
 
 # --- The task ------------------------------------------------------------------------------
 
+
 def generate_ai_content(*, prompt_id: int) -> Outcome:
     prompt = Prompt.objects.select_related("upload").filter(id=prompt_id).first()
     if prompt is None or prompt.is_deleted:
@@ -80,10 +86,13 @@ def generate_ai_content(*, prompt_id: int) -> Outcome:
         _clear_queued_mark(prompt_id)
         return Outcome("skipped", "complete")
     started = Prompt.objects.filter(id=prompt.id, ai_attempts__lt=AI_ATTEMPTS_CAP).update(
-        ai_attempts=F("ai_attempts") + 1, ai_queued_at=None)
+        ai_attempts=F("ai_attempts") + 1, ai_queued_at=None
+    )
     if not started:  # at the cap: no further AI call, the details stay for a person to complete
         _clear_queued_mark(prompt_id)
-        reason = prompt.seo_review_reason if prompt.seo_review_reason in AI_FAILURE_REASONS else Prompt.ReviewReason.AI_ERROR
+        reason = (
+            prompt.seo_review_reason if prompt.seo_review_reason in AI_FAILURE_REASONS else Prompt.ReviewReason.AI_ERROR
+        )
         return apply_fallback(prompt_id=prompt.id, reason=reason)
     try:
         image_bytes, content_type = _image_for(prompt)
@@ -95,8 +104,11 @@ def generate_ai_content(*, prompt_id: int) -> Outcome:
         return apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.DOWNLOAD_FAILED)
     try:
         result = ai.generate_content(
-            image_bytes=image_bytes, content_type=content_type, prompt_text=prompt.content,
-            generator_label=prompt.get_ai_generator_display(), available_tags=text.vocabulary(),
+            image_bytes=image_bytes,
+            content_type=content_type,
+            prompt_text=prompt.content,
+            generator_label=prompt.get_ai_generator_display(),
+            available_tags=text.vocabulary(),
         )
     except ai.AIError as exc:
         logger.warning("prompt %s: AI content failed (%s): %s", prompt.id, exc.reason, exc)
@@ -187,6 +199,7 @@ def after_processing(*, prompt_id: int, outcome: str, reason: str) -> None:
 
 # --- Trying again --------------------------------------------------------------------------
 
+
 def requeue_ai(*, prompt: Prompt) -> Prompt:
     """Queue the AI once more for a prompt that fell back or seems stuck: only if no task for it is
     already waiting and the attempts are under the cap; a request while one waits changes nothing
@@ -208,11 +221,14 @@ def requeue_ai(*, prompt: Prompt) -> Prompt:
         )
         if claimed:
             prompt_id = prompt.id
-            transaction.on_commit(lambda: async_task("prompts.tasks.generate_ai_content", prompt_id,
-                                                     task_name=f"ai_content_{prompt_id}"))
+            transaction.on_commit(
+                lambda: async_task("prompts.tasks.generate_ai_content", prompt_id, task_name=f"ai_content_{prompt_id}")
+            )
     prompt.refresh_from_db()
     if not claimed and prompt.ai_queued_at is None:  # e.g. the cap was reached meanwhile
-        raise Conflict(TRIED_ENOUGH if prompt.ai_attempts >= AI_ATTEMPTS_CAP else "This prompt already has its details.")
+        raise Conflict(
+            TRIED_ENOUGH if prompt.ai_attempts >= AI_ATTEMPTS_CAP else "This prompt already has its details."
+        )
     return prompt
 
 
@@ -242,7 +258,10 @@ def retry_failed_ai(*, now=None) -> dict:
     """The scheduled job: queue the AI again for each prompt whose retry time has come."""
     now = now or timezone.now()
     due = Prompt.objects.filter(
-        ai_next_retry_at__lte=now, is_deleted=False, needs_seo_review=True, seo_review_reason__in=RETRYABLE_REASONS,
+        ai_next_retry_at__lte=now,
+        is_deleted=False,
+        needs_seo_review=True,
+        seo_review_reason__in=RETRYABLE_REASONS,
     )
     queued = 0
     for prompt in due:
@@ -257,8 +276,13 @@ def retry_failed_ai(*, now=None) -> dict:
 
 def limited_prompts(*, user):
     """The author's prompts that ended with limited details because the AI failed."""
-    return Prompt.objects.filter(author=user, is_deleted=False, processing_complete=True, needs_seo_review=True,
-                                 seo_review_reason__in=AI_FAILURE_REASONS).order_by("-created_on")
+    return Prompt.objects.filter(
+        author=user,
+        is_deleted=False,
+        processing_complete=True,
+        needs_seo_review=True,
+        seo_review_reason__in=AI_FAILURE_REASONS,
+    ).order_by("-created_on")
 
 
 def retry_all_limited(*, user) -> tuple[int, int]:

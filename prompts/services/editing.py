@@ -1,4 +1,5 @@
 """What the author may change on their own prompt: its details, its text, and whether it is public."""
+
 from django.db import transaction
 from taggit.models import Tag
 
@@ -7,8 +8,9 @@ from prompts.services import media_files, seo, slugs, text
 from prompts.vocabulary import MAX_TAGS
 
 
-def edit_prompt(*, prompt: Prompt, title: str, description: str, tags: list[Tag], content: str, ai_generator: str,
-                publish: bool) -> Prompt:
+def edit_prompt(
+    *, prompt: Prompt, title: str, description: str, tags: list[Tag], content: str, ai_generator: str, publish: bool
+) -> Prompt:
     """Save the author's fields. Completing the missing details clears an SEO-review flag.
 
     A prompt held for moderation stays a draft whatever the author asks; it is published when a

@@ -4,8 +4,14 @@
 class DomainError(Exception):
     status = 400
 
-    def __init__(self, message: str, *, status: int | None = None, headers: dict[str, str] | None = None,
-                 extra: dict | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.extra = extra or {}

@@ -93,7 +93,8 @@ def _queue() -> str:
     lag = (now - oldest).total_seconds() if oldest else 0.0
     if lag > settings.READYZ_QUEUE_LAG_SECONDS:
         raise NotReady(
-            f"the oldest task has waited {int(lag)} s (limit {settings.READYZ_QUEUE_LAG_SECONDS} s): is a worker running?"
+            f"the oldest task has waited {int(lag)} s (limit {settings.READYZ_QUEUE_LAG_SECONDS} s): "
+            "is a worker running?"
         )
     return f"{waiting.count()} waiting, oldest {int(lag)} s"
 
@@ -140,24 +141,15 @@ def readiness(*, budget: float | None = None) -> list[CheckResult]:
     pool = ThreadPoolExecutor(max_workers=len(CHECKS), thread_name_prefix="readyz")
     started = time.monotonic()
     # Each thread gets a copy of the request's context, so its log lines carry the request id.
-    futures = {
-        name: pool.submit(contextvars.copy_context().run, _run, name, check)
-        for name, check in CHECKS.items()
-    }
+    futures = {name: pool.submit(contextvars.copy_context().run, _run, name, check) for name, check in CHECKS.items()}
     results = []
     for name, future in futures.items():
         remaining = max(0.0, budget - (time.monotonic() - started))
         try:
             results.append(future.result(timeout=remaining))
         except FutureTimeout:
-            logger.error(
-                "readiness check %s gave no answer within %.1f s", name, budget
-            )
-            results.append(
-                CheckResult(
-                    name, False, int(budget * 1000), f"no answer within {budget:g} s"
-                )
-            )
+            logger.error("readiness check %s gave no answer within %.1f s", name, budget)
+            results.append(CheckResult(name, False, int(budget * 1000), f"no answer within {budget:g} s"))
     # A hung check keeps its thread until its own client timeout; the answer does not wait for it.
     pool.shutdown(wait=False, cancel_futures=True)
     return results

@@ -7,6 +7,7 @@ the copies in one save. Replaced private files are remembered (`stale_media_keys
 grace period later, so a page rendered just before never shows a broken image; replaced public
 files are deleted at once. Uploads never submitted are swept after a day.
 """
+
 from __future__ import annotations
 
 import logging
@@ -59,7 +60,8 @@ def place_media_soon(prompt: Prompt) -> None:
     """Queue the move of the prompt's files to where its (new) visibility says, after the commit."""
     prompt_id = prompt.id
     transaction.on_commit(
-        lambda: async_task("prompts.tasks.rename_files_for_seo", prompt_id, task_name=f"seo_rename_{prompt_id}"))
+        lambda: async_task("prompts.tasks.rename_files_for_seo", prompt_id, task_name=f"seo_rename_{prompt_id}")
+    )
 
 
 _URL_FIELDS = {"thumb": "b2_thumb_url", "medium": "b2_medium_url", "large": "b2_large_url", "webp": "b2_webp_url"}
@@ -68,7 +70,9 @@ _URL_FIELDS = {"thumb": "b2_thumb_url", "medium": "b2_medium_url", "large": "b2_
 def _url_fields(prompt: Prompt, keys: dict[str, str]) -> dict[str, str]:
     fields = {field: storage.public_url(keys[name]) for name, field in _URL_FIELDS.items() if name in keys}
     if "original" in keys:
-        fields["b2_video_url" if prompt.media_type == "video" else "b2_image_url"] = storage.public_url(keys["original"])
+        fields["b2_video_url" if prompt.media_type == "video" else "b2_image_url"] = storage.public_url(
+            keys["original"]
+        )
     return fields
 
 
@@ -156,9 +160,11 @@ def _delete_quietly(keys: list[str]) -> None:
 def sweep_orphaned_uploads(*, now=None) -> dict:
     """Uploads never submitted within 24 hours: their objects, then their rows."""
     now = now or timezone.now()
-    stale = Upload.objects.filter(created_at__lt=now - timedelta(hours=ORPHAN_UPLOAD_HOURS)).exclude(
-        state=Upload.State.SUBMITTED
-    ).filter(prompt__isnull=True)
+    stale = (
+        Upload.objects.filter(created_at__lt=now - timedelta(hours=ORPHAN_UPLOAD_HOURS))
+        .exclude(state=Upload.State.SUBMITTED)
+        .filter(prompt__isnull=True)
+    )
     removed = failed = 0
     for upload in stale.iterator():
         try:
@@ -178,7 +184,8 @@ def _sweep_late_incoming(now) -> int:
     read, and this deletes them once the URL has expired (each upload is seen by two hourly runs)."""
     expired = now - timedelta(seconds=settings.PRESIGN_EXPIRES_SECONDS + 300)
     late = Upload.objects.filter(created_at__lt=expired, created_at__gte=expired - timedelta(hours=2)).exclude(
-        state__in=[Upload.State.PRESIGNED, Upload.State.CHECKING])
+        state__in=[Upload.State.PRESIGNED, Upload.State.CHECKING]
+    )
     deleted = 0
     for upload in late.iterator():
         try:

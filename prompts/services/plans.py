@@ -1,4 +1,5 @@
 """What each plan allows: free and premium accounts differ in upload limits and trash retention."""
+
 from __future__ import annotations
 
 from django.db.models import QuerySet
@@ -10,9 +11,9 @@ PREMIUM_RETENTION_DAYS = 30
 
 
 def is_premium(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and Profile.objects.filter(
-        user=user, is_premium=True
-    ).exists()
+    return (
+        bool(getattr(user, "is_authenticated", False)) and Profile.objects.filter(user=user, is_premium=True).exists()
+    )
 
 
 def premium_user_ids() -> QuerySet:

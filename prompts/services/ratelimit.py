@@ -82,9 +82,7 @@ def wait_in_words(seconds: float) -> str:
 
 def _slots(scope: str, key: str, limit: int) -> list[str]:
     if not _SCOPE.match(scope):
-        raise ValueError(
-            f"A rate-limit scope is a short lowercase name, not {scope!r}."
-        )
+        raise ValueError(f"A rate-limit scope is a short lowercase name, not {scope!r}.")
     if limit < 1:
         raise ValueError("A rate limit allows at least one event.")
     # Hashed: keys may hold user input of any length and any characters; cache keys may not.
@@ -95,18 +93,12 @@ def _slots(scope: str, key: str, limit: int) -> list[str]:
 def _live(slots: list[str], now: float, window: float) -> dict[str, float]:
     """The slots holding an event of the last `window` seconds, with the event's time."""
     found = cache.get_many(slots)
-    return {
-        slot: at
-        for slot, at in found.items()
-        if isinstance(at, (int, float)) and at > now - window
-    }
+    return {slot: at for slot, at in found.items() if isinstance(at, (int, float)) and at > now - window}
 
 
 def _denied(limit: int, oldest: float | None, now: float, window: float) -> Decision:
     wait = (oldest + window - now) if oldest is not None else 1
-    return Decision(
-        allowed=False, limit=limit, remaining=0, retry_after=max(1, math.ceil(wait))
-    )
+    return Decision(allowed=False, limit=limit, remaining=0, retry_after=max(1, math.ceil(wait)))
 
 
 def hit(*, scope: str, key: str, limit: int, window: int) -> Decision:
@@ -139,9 +131,7 @@ def peek(*, scope: str, key: str, limit: int, window: int) -> Decision:
     now = time.time()
     live = _live(_slots(scope, key, limit), now, window)
     if len(live) < limit:
-        return Decision(
-            allowed=True, limit=limit, remaining=limit - len(live), retry_after=0
-        )
+        return Decision(allowed=True, limit=limit, remaining=limit - len(live), retry_after=0)
     return _denied(limit, min(live.values()), now, window)
 
 
@@ -156,18 +146,12 @@ def undo(decision: Decision) -> None:
         cache.delete(decision.slot)
 
 
-def from_timestamps(
-    times: Iterable[datetime], *, limit: int, window: int, now: datetime
-) -> Decision:
+def from_timestamps(times: Iterable[datetime], *, limit: int, window: int, now: datetime) -> Decision:
     """The same answer for a limit counted from rows (e.g. their `created_at`) instead of the cache."""
     recent = sorted(at for at in times if (now - at).total_seconds() < window)
     if len(recent) < limit:
-        return Decision(
-            allowed=True, limit=limit, remaining=limit - len(recent), retry_after=0
-        )
+        return Decision(allowed=True, limit=limit, remaining=limit - len(recent), retry_after=0)
     # The wait ends when enough of the oldest events leave the window to make room for one more.
     freeing = recent[len(recent) - limit]
     wait = window - (now - freeing).total_seconds()
-    return Decision(
-        allowed=False, limit=limit, remaining=0, retry_after=max(1, math.ceil(wait))
-    )
+    return Decision(allowed=False, limit=limit, remaining=0, retry_after=max(1, math.ceil(wait)))

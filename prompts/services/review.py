@@ -6,6 +6,7 @@ gives the prompt a new slug; the old one is kept as a `SlugRedirect`, so shared 
 Every moderation decision writes a `ModerationDecision` row; the author sees its outcome once
 (`take_unseen_outcomes`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,10 @@ logger = logging.getLogger(__name__)
 
 # Outcomes the author is told about; an appeal is the author's own act.
 AUTHOR_VISIBLE_ACTIONS = (
-    ModerationDecision.Action.APPROVED, ModerationDecision.Action.REJECTED,
-    ModerationDecision.Action.APPEAL_UPHELD, ModerationDecision.Action.APPEAL_DENIED,
+    ModerationDecision.Action.APPROVED,
+    ModerationDecision.Action.REJECTED,
+    ModerationDecision.Action.APPEAL_UPHELD,
+    ModerationDecision.Action.APPEAL_DENIED,
 )
 
 
@@ -41,6 +44,7 @@ class BulkResult:
 
 
 # --- SEO review ---------------------------------------------------------------------------
+
 
 def complete_seo_review(*, prompt: Prompt, reviewer, title: str, description: str, tags: list[Tag]) -> Prompt:
     """Fill in the details of a flagged prompt, clear the flag and publish it if the author asked to."""
@@ -81,6 +85,7 @@ def complete_seo_review(*, prompt: Prompt, reviewer, title: str, description: st
 
 # --- Moderation ---------------------------------------------------------------------------
 
+
 def publishes_on_approval(prompt: Prompt) -> bool:
     """Whether approving would publish it now: the author wants it public and nothing else is missing."""
     return prompt.may_be_published(as_if_approved=True)
@@ -109,16 +114,23 @@ def submit_appeal(*, user, prompt: Prompt, message: str) -> Prompt:
         # A rejected prompt waits in the trash (kept from the cleanup) until the appeal is answered.
         locked.moderation_status = Prompt.ModerationStatus.PENDING
         locked.save(update_fields=["appeal_message", "appealed_at", "moderation_status", "updated_on"])
-        ModerationDecision.objects.create(prompt=locked, actor=user, action=ModerationDecision.Action.APPEALED,
-                                          note=message, author_seen_at=timezone.now())
+        ModerationDecision.objects.create(
+            prompt=locked,
+            actor=user,
+            action=ModerationDecision.Action.APPEALED,
+            note=message,
+            author_seen_at=timezone.now(),
+        )
     return locked
 
 
 def approve_moderation(*, prompt: Prompt, moderator, note: str = "") -> Prompt:
     with transaction.atomic():
         prompt = _pending(prompt)
-        appeal = prompt.appealed_at is not None and ModerationDecision.objects.filter(
-            prompt=prompt, action=ModerationDecision.Action.REJECTED).exists()
+        appeal = (
+            prompt.appealed_at is not None
+            and ModerationDecision.objects.filter(prompt=prompt, action=ModerationDecision.Action.REJECTED).exists()
+        )
         if prompt.is_deleted:  # an upheld appeal brings a rejected prompt back out of the trash
             prompt.is_deleted, prompt.deleted_at = False, None
         prompt.moderation_status = Prompt.ModerationStatus.APPROVED
@@ -131,7 +143,9 @@ def approve_moderation(*, prompt: Prompt, moderator, note: str = "") -> Prompt:
         else:
             prompt.save()
         ModerationDecision.objects.create(
-            prompt=prompt, actor=moderator, note=note.strip(),
+            prompt=prompt,
+            actor=moderator,
+            note=note.strip(),
             action=ModerationDecision.Action.APPEAL_UPHELD if appeal else ModerationDecision.Action.APPROVED,
         )
         media_files.place_media_soon(prompt)
@@ -150,7 +164,9 @@ def reject_moderation(*, prompt: Prompt, moderator, note: str) -> Prompt:
         prompt.status = Prompt.Status.DRAFT
         prompt.save()
         ModerationDecision.objects.create(
-            prompt=prompt, actor=moderator, note=note,
+            prompt=prompt,
+            actor=moderator,
+            note=note,
             action=ModerationDecision.Action.APPEAL_DENIED if appeal else ModerationDecision.Action.REJECTED,
         )
         prompt = trash.trash_prompt(prompt=prompt)
@@ -159,8 +175,11 @@ def reject_moderation(*, prompt: Prompt, moderator, note: str) -> Prompt:
 
 def _pending(prompt: Prompt) -> Prompt:
     """The prompt, locked, if it is waiting for a moderator; otherwise a Conflict."""
-    locked = Prompt.objects.select_for_update().filter(
-        Q(is_deleted=False) | Q(appealed_at__isnull=False), id=prompt.id).first()
+    locked = (
+        Prompt.objects.select_for_update()
+        .filter(Q(is_deleted=False) | Q(appealed_at__isnull=False), id=prompt.id)
+        .first()
+    )
     if locked is None:
         raise NotFound("This prompt was not found (it may have been moved to the trash).")
     if locked.moderation_status != Prompt.ModerationStatus.PENDING:
@@ -176,9 +195,11 @@ def take_unseen_outcomes(*, user) -> list[tuple[str, str]]:
     if not user.is_authenticated:
         return []
     unseen = (
-        ModerationDecision.objects.filter(prompt__author=user, author_seen_at__isnull=True,
-                                          action__in=AUTHOR_VISIBLE_ACTIONS)
-        .select_related("prompt").order_by("created_at")
+        ModerationDecision.objects.filter(
+            prompt__author=user, author_seen_at__isnull=True, action__in=AUTHOR_VISIBLE_ACTIONS
+        )
+        .select_related("prompt")
+        .order_by("created_at")
     )
     notices = []
     for decision in unseen:
@@ -196,8 +217,11 @@ def outcome_message(decision: ModerationDecision) -> tuple[str, str]:
     title = f"“{prompt.title}”"
     note = f" Note from the moderator: {decision.note}" if decision.note else ""
     if decision.action in (ModerationDecision.Action.APPROVED, ModerationDecision.Action.APPEAL_UPHELD):
-        opening = ("A moderator approved your prompt" if decision.action == ModerationDecision.Action.APPROVED
-                   else "Your appeal was accepted for")
+        opening = (
+            "A moderator approved your prompt"
+            if decision.action == ModerationDecision.Action.APPROVED
+            else "Your appeal was accepted for"
+        )
         state = "It is now published." if prompt.is_published else "It is saved as a draft: only you can see it."
         return "success", f"{opening} {title}. {state}{note}"
     if decision.action == ModerationDecision.Action.REJECTED:
@@ -207,6 +231,7 @@ def outcome_message(decision: ModerationDecision) -> tuple[str, str]:
 
 
 # --- Bulk actions (the Prompt changelist) ------------------------------------------------------
+
 
 def retry_ai(*, prompts: Iterable[Prompt]) -> BulkResult:
     """Queue the AI content task again for each prompt, within `ai_content.requeue_ai`'s limits."""

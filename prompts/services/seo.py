@@ -1,4 +1,5 @@
 """SEO helpers: meta titles and descriptions, alt text, file names, JSON-LD (slugs: slugs.py). Pure functions."""
+
 import re
 import time
 
@@ -55,8 +56,18 @@ def meta_description(text: str, *, fallback: str = "") -> str:
     return truncate_at_word(text or fallback, META_DESCRIPTION_MAX)
 
 
-def json_ld(*, prompt, page_url: str, image_url: str, thumb_url: str, author_url: str, generator_url: str,
-            home_url: str, like_count: int, tags: list[str]) -> list[dict]:
+def json_ld(
+    *,
+    prompt,
+    page_url: str,
+    image_url: str,
+    thumb_url: str,
+    author_url: str,
+    generator_url: str,
+    home_url: str,
+    like_count: int,
+    tags: list[str],
+) -> list[dict]:
     """schema.org ImageObject and the breadcrumb, as plain data to serialise safely."""
     image = {
         "@context": "https://schema.org",
@@ -70,10 +81,16 @@ def json_ld(*, prompt, page_url: str, image_url: str, thumb_url: str, author_url
         "datePublished": prompt.created_on.isoformat(),
         "dateModified": prompt.updated_on.isoformat(),
         "interactionStatistic": [
-            {"@type": "InteractionCounter", "interactionType": "https://schema.org/LikeAction",
-             "userInteractionCount": like_count},
-            {"@type": "InteractionCounter", "interactionType": "https://schema.org/ViewAction",
-             "userInteractionCount": prompt.view_count},
+            {
+                "@type": "InteractionCounter",
+                "interactionType": "https://schema.org/LikeAction",
+                "userInteractionCount": like_count,
+            },
+            {
+                "@type": "InteractionCounter",
+                "interactionType": "https://schema.org/ViewAction",
+                "userInteractionCount": prompt.view_count,
+            },
         ],
         "keywords": ", ".join(tags),
     }
@@ -84,8 +101,12 @@ def json_ld(*, prompt, page_url: str, image_url: str, thumb_url: str, author_url
         "@type": "BreadcrumbList",
         "itemListElement": [
             {"@type": "ListItem", "position": 1, "name": "Home", "item": home_url},
-            {"@type": "ListItem", "position": 2, "name": f"{prompt.get_ai_generator_display()} Prompts",
-             "item": generator_url},
+            {
+                "@type": "ListItem",
+                "position": 2,
+                "name": f"{prompt.get_ai_generator_display()} Prompts",
+                "item": generator_url,
+            },
             {"@type": "ListItem", "position": 3, "name": prompt.title, "item": page_url},
         ],
     }

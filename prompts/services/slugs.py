@@ -4,6 +4,7 @@ A public prompt has a clean slug (the title's, numbered -2, -3 ... on collision)
 title's words and a random part: it can neither take a clean slug from a later public prompt nor
 tell anyone, through a -2, that someone's private draft has the same title.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -48,8 +49,12 @@ def save_with_unique_slug(prompt: Prompt) -> None:
     A clean slug is numbered on collision, never an error; the draft slug it replaces redirects to it.
     """
     public = prompt.status == Prompt.Status.PUBLISHED
-    if not public and prompt.slug and not prompt.slug_public and \
-            prompt.slug.rsplit("-", 1)[0] == seo.slugify_title(prompt.title)[:180]:
+    if (
+        not public
+        and prompt.slug
+        and not prompt.slug_public
+        and prompt.slug.rsplit("-", 1)[0] == seo.slugify_title(prompt.title)[:180]
+    ):
         prompt.save()  # a draft slug already made from this title stays
         return
     replaced_draft_slug = prompt.slug if public and prompt.slug and not prompt.slug_public else ""

@@ -1,4 +1,5 @@
 """Likes, comments, collections and view counts on published prompts."""
+
 import hashlib
 import hmac
 import re
@@ -13,7 +14,9 @@ from prompts.permissions import can_moderate
 from prompts.services import ratelimit, trending
 from prompts.services.errors import InvalidInput, NotFound
 
-BOT_AGENTS = re.compile(r"bot|crawl|spider|slurp|preview|fetch|monitor|headless|python-requests|curl|wget", re.IGNORECASE)
+BOT_AGENTS = re.compile(
+    r"bot|crawl|spider|slurp|preview|fetch|monitor|headless|python-requests|curl|wget", re.IGNORECASE
+)
 MAX_COMMENT = 2000
 # A conversation rarely needs more than this; a script posting 40 comments in 3 seconds is stopped
 # after the tenth and told when it may post again.
@@ -92,7 +95,11 @@ def record_view(*, prompt: Prompt, user, address: str, user_agent: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (prompt_id, visitor, day) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-            [prompt.id, visitor_id(user=user, address=address), connection.ops.adapt_datefield_value(timezone.now().date())],
+            [
+                prompt.id,
+                visitor_id(user=user, address=address),
+                connection.ops.adapt_datefield_value(timezone.now().date()),
+            ],
         )
         if cursor.rowcount != 1:
             return False

@@ -3,6 +3,7 @@
 AI answers are hostile input (a prompt can inject anything into them): everything here returns
 plain text with no markup, and tags only ever come from the existing vocabulary.
 """
+
 from __future__ import annotations
 
 import html

@@ -4,6 +4,7 @@ Trash is a soft delete: the row and files stay for the plan's retention (5 days 
 then the daily cleanup deletes the files first and the row after, so a storage error never leaves a
 row pointing at nothing. A rejected prompt whose appeal is waiting is kept from the cleanup.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,7 +31,9 @@ def trash_prompt(*, prompt: Prompt, cancelled_during_processing: bool = False) -
     if prompt.is_deleted:
         return prompt
     with transaction.atomic():
-        Prompt.objects.filter(id=prompt.id).update(is_deleted=True, deleted_at=timezone.now(), updated_on=timezone.now())
+        Prompt.objects.filter(id=prompt.id).update(
+            is_deleted=True, deleted_at=timezone.now(), updated_on=timezone.now()
+        )
         media_files.place_media_soon(prompt)  # a trashed prompt's public files go private
         if cancelled_during_processing and settings.MEDIA_DELETE_ON_CANCEL:
             prompt_id = prompt.id
@@ -79,11 +82,16 @@ def cleanup_deleted_prompts(*, now=None) -> dict:
     """Files first, then the row, of prompts past their retention; a storage error keeps the row."""
     now = now or timezone.now()
     premium_ids = plans.premium_user_ids()
-    expired = Prompt.objects.filter(is_deleted=True).exclude(
-        moderation_status=Prompt.ModerationStatus.PENDING, appealed_at__isnull=False,  # an appeal is waiting
-    ).filter(
-        Q(deleted_at__lt=now - timedelta(days=plans.FREE_RETENTION_DAYS)) & ~Q(author_id__in=premium_ids)
-        | Q(deleted_at__lt=now - timedelta(days=plans.PREMIUM_RETENTION_DAYS), author_id__in=premium_ids)
+    expired = (
+        Prompt.objects.filter(is_deleted=True)
+        .exclude(
+            moderation_status=Prompt.ModerationStatus.PENDING,
+            appealed_at__isnull=False,  # an appeal is waiting
+        )
+        .filter(
+            Q(deleted_at__lt=now - timedelta(days=plans.FREE_RETENTION_DAYS)) & ~Q(author_id__in=premium_ids)
+            | Q(deleted_at__lt=now - timedelta(days=plans.PREMIUM_RETENTION_DAYS), author_id__in=premium_ids)
+        )
     )
     deleted = failed = 0
     for prompt in expired.iterator():

@@ -5,6 +5,7 @@ million prompts, so a scheduled task (every 10 minutes) writes the score to
 `Prompt.trending_score`, which the trending feed pages through with an index. Between two runs
 the order is at most 10 minutes old.
 """
+
 from collections import defaultdict
 from datetime import timedelta
 
@@ -52,10 +53,11 @@ def refresh_trending(*, now=None) -> dict:
         current = dict(Prompt.objects.filter(trending_score__gt=0).values_list("id", "trending_score"))
         stale = [prompt_id for prompt_id in current if prompt_id not in scores]
         for start in range(0, len(stale), 1000):
-            Prompt.objects.filter(id__in=stale[start:start + 1000]).update(trending_score=0)
+            Prompt.objects.filter(id__in=stale[start : start + 1000]).update(trending_score=0)
         changed = [(prompt_id, score) for prompt_id, score in scores.items() if current.get(prompt_id) != score]
         Prompt.objects.bulk_update(
-            [Prompt(id=prompt_id, trending_score=score) for prompt_id, score in changed], ["trending_score"],
+            [Prompt(id=prompt_id, trending_score=score) for prompt_id, score in changed],
+            ["trending_score"],
             batch_size=500,
         )
     PromptDailyViews.objects.filter(day__lt=(now - 2 * WINDOW).date()).delete()

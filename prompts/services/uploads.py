@@ -4,6 +4,7 @@
 when a prompt takes it. Every step is owned by one user, checks the state it starts from, and is
 safe to call twice (the browser may retry).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -50,6 +51,8 @@ def accepted_types() -> dict:
         | {ext: ["video", kind] for ext, kind in VIDEO_TYPES.items()},
         "unsupported": UNSUPPORTED_TYPE,
     }
+
+
 HOURLY_LIMIT_MESSAGE = (
     "You've reached the maximum of {limit} uploads per hour. Please wait a bit before uploading more."
 )
@@ -59,8 +62,14 @@ WEEKLY_LIMIT_MESSAGE = (
 )
 MISSING_FILE = "We didn't receive your file. Please try uploading it again."
 # Counted against the weekly limit; presigned uploads count too while their URL can still be used.
-COUNTED_STATES = [Upload.State.CHECKING, Upload.State.UPLOADED, Upload.State.MODERATED, Upload.State.READY,
-                  Upload.State.SUBMITTED, Upload.State.REJECTED]
+COUNTED_STATES = [
+    Upload.State.CHECKING,
+    Upload.State.UPLOADED,
+    Upload.State.MODERATED,
+    Upload.State.READY,
+    Upload.State.SUBMITTED,
+    Upload.State.REJECTED,
+]
 STILL_CHECKING = "This upload is still being checked. Please wait a moment."
 CHANGED_AFTER_CHECK = "This file changed after it was checked. Please upload it again."
 MODERATION_FAILED_NOTE = (
@@ -79,9 +88,7 @@ SEVERITY_ACTIONS = {
 }
 MODERATION_MESSAGES = {
     ModerationAction.ALLOW: "Your image passed our content guidelines.",
-    ModerationAction.REVIEW: (
-        "Your image may contain content that needs admin review before it can be published."
-    ),
+    ModerationAction.REVIEW: ("Your image may contain content that needs admin review before it can be published."),
     ModerationAction.REJECT: "This image contains content that violates our community guidelines.",
 }
 
@@ -116,9 +123,12 @@ def megabytes(size: int) -> str:
 def _weekly_uploads(user, *, exclude: Upload | None = None):
     """This week's uploads that count: finished or being finished, and presigned ones in flight."""
     now = timezone.now()
-    in_flight = Q(state=Upload.State.PRESIGNED, created_at__gte=now - timedelta(seconds=settings.PRESIGN_EXPIRES_SECONDS))
+    in_flight = Q(
+        state=Upload.State.PRESIGNED, created_at__gte=now - timedelta(seconds=settings.PRESIGN_EXPIRES_SECONDS)
+    )
     uploads = Upload.objects.filter(owner=user, created_at__gte=now - timedelta(days=7)).filter(
-        Q(state__in=COUNTED_STATES) | in_flight)
+        Q(state__in=COUNTED_STATES) | in_flight
+    )
     return uploads.exclude(id=exclude.id) if exclude is not None else uploads
 
 
@@ -150,7 +160,9 @@ def check_weekly_limit(user, *, exclude: Upload | None = None) -> None:
     limit = settings.UPLOAD_WEEKLY_LIMIT
     ratelimit.from_timestamps(
         _weekly_uploads(user, exclude=exclude).values_list("created_at", flat=True),
-        limit=limit, window=7 * 86400, now=timezone.now(),
+        limit=limit,
+        window=7 * 86400,
+        now=timezone.now(),
     ).raise_if_denied(WEEKLY_LIMIT_MESSAGE.format(limit=limit, wait="{wait}"))
 
 
@@ -189,25 +201,35 @@ def _clean_filename(filename: str) -> str:
 
 
 def presign_upload(*, user, filename: str, content_type: str, file_size: int) -> PresignedUpload:
-    extension, content_type, media_type = validate_file(filename=filename, content_type=content_type, file_size=file_size)
+    extension, content_type, media_type = validate_file(
+        filename=filename, content_type=content_type, file_size=file_size
+    )
     upload_id = uuid.uuid4()
     with transaction.atomic():
         lock_user(user)
         _check_rate_limits(user)
         upload = Upload.objects.create(
-            id=upload_id, owner=user, file_key=f"uploads/{upload_id}/original.{extension}",
-            original_filename=_clean_filename(filename), content_type=content_type,
-            declared_size=file_size, media_type=media_type,
+            id=upload_id,
+            owner=user,
+            file_key=f"uploads/{upload_id}/original.{extension}",
+            original_filename=_clean_filename(filename),
+            content_type=content_type,
+            declared_size=file_size,
+            media_type=media_type,
         )
     try:
         signed = direct_upload.presign_put(
-            key=incoming_key(upload), content_type=content_type, size=file_size,
+            key=incoming_key(upload),
+            content_type=content_type,
+            size=file_size,
             expires_in=settings.PRESIGN_EXPIRES_SECONDS,
         )
     except storage.StorageError as exc:
         logger.error("presign failed for upload %s: %s", upload.id, exc)
         upload.delete()
-        raise ServiceUnavailable("Our storage service isn't answering right now. Please try again in a minute.") from exc
+        raise ServiceUnavailable(
+            "Our storage service isn't answering right now. Please try again in a minute."
+        ) from exc
     return PresignedUpload(upload=upload, url=signed.url, headers=signed.headers, expires_in=signed.expires_in)
 
 
@@ -215,7 +237,7 @@ def get_owned_upload(*, user, upload_id) -> Upload:
     try:
         return Upload.objects.get(id=uuid.UUID(str(upload_id)), owner=user)
     except (Upload.DoesNotExist, ValueError, TypeError, AttributeError):
-        raise NotFound("This upload was not found. Please upload your file again.")
+        raise NotFound("This upload was not found. Please upload your file again.") from None
 
 
 def incoming_key(upload: Upload) -> str:
@@ -272,7 +294,8 @@ def _claim(*, user, upload_id) -> tuple[Upload, object]:
         check_weekly_limit(user, exclude=upload)
         # A claim older than the lease belongs to a request that died; it is taken over.
         taken = Upload.objects.filter(id=upload.id, state=upload.state, claimed_at=upload.claimed_at).update(
-            state=Upload.State.CHECKING, claimed_at=now, updated_at=now)
+            state=Upload.State.CHECKING, claimed_at=now, updated_at=now
+        )
         if not taken:
             raise Conflict(STILL_CHECKING, headers={"Retry-After": "2"})
     upload.state, upload.claimed_at = Upload.State.CHECKING, now
@@ -281,7 +304,8 @@ def _claim(*, user, upload_id) -> tuple[Upload, object]:
 
 def _release(upload: Upload, *, claim) -> None:
     Upload.objects.filter(id=upload.id, state=Upload.State.CHECKING, claimed_at=claim).update(
-        state=Upload.State.PRESIGNED, claimed_at=None, updated_at=timezone.now())
+        state=Upload.State.PRESIGNED, claimed_at=None, updated_at=timezone.now()
+    )
 
 
 def _check_and_store(upload: Upload, *, claim) -> None:
@@ -300,8 +324,10 @@ def _check_and_store(upload: Upload, *, claim) -> None:
         # off half-way, must not pass either. The same URL can be used again until it expires.
         _discard_object(upload)
         error = TooLarge if size > upload.declared_size else InvalidInput
-        raise error(f"We received {size:,} bytes, but the file you chose has {upload.declared_size:,} bytes. "
-                    "Please upload it again.")
+        raise error(
+            f"We received {size:,} bytes, but the file you chose has {upload.declared_size:,} bytes. "
+            "Please upload it again."
+        )
     incoming = incoming_key(upload)  # before a MOV is renamed .mp4
     with storage_errors():
         data = storage.read_bytes(incoming, limit=limit)
@@ -342,10 +368,24 @@ def _check_and_store(upload: Upload, *, claim) -> None:
     upload.width, upload.height = width, height
     upload.state = Upload.State.UPLOADED
     upload.updated_at = timezone.now()
-    fields = ["size", "width", "height", "sha256", "checked_sha256", "dhash", "generation_metadata", "duplicate_of",
-              "state", "file_key", "content_type", "variant_keys", "updated_at"]
+    fields = [
+        "size",
+        "width",
+        "height",
+        "sha256",
+        "checked_sha256",
+        "dhash",
+        "generation_metadata",
+        "duplicate_of",
+        "state",
+        "file_key",
+        "content_type",
+        "variant_keys",
+        "updated_at",
+    ]
     finished = Upload.objects.filter(id=upload.id, state=Upload.State.CHECKING, claimed_at=claim).update(
-        **{name: getattr(upload, name) for name in fields})
+        **{name: getattr(upload, name) for name in fields}
+    )
     if not finished:
         # Our claim outlived its lease and another call took the upload over: its answer stands. (If
         # our write above landed after its own, the hash check before moderation refuses the bytes.)
@@ -377,7 +417,9 @@ def _refuse_own_duplicate(upload: Upload) -> None:
     """The same person sharing the same file again is told at once, before anything is processed."""
     existing = (
         Prompt.objects.filter(author_id=upload.owner_id, sha256=upload.sha256, is_deleted=False)
-        .exclude(upload=upload).order_by("created_on").first()
+        .exclude(upload=upload)
+        .order_by("created_on")
+        .first()
     )
     if existing is None:
         return
@@ -385,7 +427,9 @@ def _refuse_own_duplicate(upload: Upload) -> None:
     upload.state = Upload.State.REJECTED
     upload.moderation_note = "duplicate of your own prompt"
     upload.save(update_fields=["sha256", "state", "moderation_note", "updated_at"])
-    raise Conflict(for_media(upload, "You already shared this image."), extra={"existing_url": existing.get_absolute_url()})
+    raise Conflict(
+        for_media(upload, "You already shared this image."), extra={"existing_url": existing.get_absolute_url()}
+    )
 
 
 def _same_image_from_someone_else(upload: Upload):
@@ -396,7 +440,9 @@ def _same_image_from_someone_else(upload: Upload):
     """
     return (
         Prompt.objects.filter(sha256=upload.sha256, status=Prompt.Status.PUBLISHED, is_deleted=False)
-        .exclude(author_id=upload.owner_id).order_by("created_on").first()
+        .exclude(author_id=upload.owner_id)
+        .order_by("created_on")
+        .first()
     )
 
 
@@ -411,6 +457,7 @@ def _store_verified(upload: Upload, data: bytes, *, incoming: str) -> None:
 
 
 # --- Moderation -------------------------------------------------------------------------
+
 
 class ChangedAfterCheck(Conflict):
     """The stored bytes are not the ones `complete` checked (and moderation looked at)."""
@@ -481,8 +528,17 @@ def moderate_upload(*, user, upload_id) -> Upload:
     upload.moderation_checked = checked
     upload.moderation_note = note
     upload.state = Upload.State.REJECTED if action == ModerationAction.REJECT else Upload.State.MODERATED
-    upload.save(update_fields=["moderation_severity", "moderation_action", "moderation_violations",
-                               "moderation_checked", "moderation_note", "state", "updated_at"])
+    upload.save(
+        update_fields=[
+            "moderation_severity",
+            "moderation_action",
+            "moderation_violations",
+            "moderation_checked",
+            "moderation_note",
+            "state",
+            "updated_at",
+        ]
+    )
     if action == ModerationAction.REJECT:
         _discard_object(upload)
         cache.delete(analysis_cache_key(upload.checked_sha256))
@@ -506,6 +562,7 @@ def for_media(upload: Upload, text: str) -> str:
 
 
 # --- Variants ---------------------------------------------------------------------------
+
 
 def make_upload_variants(*, user, upload_id) -> Upload:
     """thumb/medium/large/webp next to the original; for a video, from its poster frame."""
@@ -552,5 +609,9 @@ def found_prompt(upload: Upload) -> dict | None:
     if not found.get("prompt") and not found.get("generator"):
         return None
     # Without a prompt (a C2PA-signed ChatGPT/Gemini image) the page only preselects the generator.
-    return {"prompt": found.get("prompt", ""), "negative_prompt": found.get("negative_prompt", ""),
-            "generator": found.get("generator", ""), "source": found.get("source", "")}
+    return {
+        "prompt": found.get("prompt", ""),
+        "negative_prompt": found.get("negative_prompt", ""),
+        "generator": found.get("generator", ""),
+        "source": found.get("source", ""),
+    }

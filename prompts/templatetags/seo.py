@@ -9,7 +9,13 @@ from django.utils.safestring import mark_safe
 
 register = template.Library()
 
-_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026", ord("\u2028"): "\\u2028", ord("\u2029"): "\\u2029"}
+_ESCAPES = {
+    ord("<"): "\\u003C",
+    ord(">"): "\\u003E",
+    ord("&"): "\\u0026",
+    ord("\u2028"): "\\u2028",
+    ord("\u2029"): "\\u2029",
+}
 
 
 @register.filter

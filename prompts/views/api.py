@@ -1,4 +1,5 @@
 """JSON endpoints: parse -> call a service -> JsonResponse. Errors are {"error": "..."} with the right status."""
+
 from __future__ import annotations
 
 import functools
@@ -16,7 +17,9 @@ from prompts.services import ai_content, uploads
 from prompts.services.errors import DomainError, InvalidInput, TooLarge
 
 
-def json_error(message: str, status: int, headers: dict[str, str] | None = None, extra: dict | None = None) -> JsonResponse:
+def json_error(
+    message: str, status: int, headers: dict[str, str] | None = None, extra: dict | None = None
+) -> JsonResponse:
     response = JsonResponse({"error": message, **(extra or {})}, status=status)
     for name, value in (headers or {}).items():
         response[name] = value
@@ -71,21 +74,21 @@ def parse_body(request, model: type[Body]) -> Body:
     try:
         raw = request.body
     except RequestDataTooBig:  # over DATA_UPLOAD_MAX_MEMORY_SIZE
-        raise TooLarge("The request is too large.")
+        raise TooLarge("The request is too large.") from None
     except RawPostDataException:  # a form or multipart body, already parsed (for its CSRF field)
-        raise InvalidInput("The request body must be JSON.")
+        raise InvalidInput("The request body must be JSON.") from None
     if len(raw) > MAX_BODY_BYTES:
         raise InvalidInput("The request is too large.")
     try:
         data = json.loads(raw or b"{}")
     except (ValueError, RecursionError):  # bad JSON or UTF-8, a number too long to convert, nesting too deep
-        raise InvalidInput("The request body must be JSON.")
+        raise InvalidInput("The request body must be JSON.") from None
     if not isinstance(data, dict):
         raise InvalidInput("The request body must be a JSON object.")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInput(_first_problem(exc))
+        raise InvalidInput(_first_problem(exc)) from exc
 
 
 def _first_problem(exc: ValidationError) -> str:
@@ -102,48 +105,66 @@ def _first_problem(exc: ValidationError) -> str:
 def presign(request):
     body = parse_body(request, PresignBody)
     signed = uploads.presign_upload(
-        user=request.user, filename=body.filename, content_type=body.content_type, file_size=body.file_size,
+        user=request.user,
+        filename=body.filename,
+        content_type=body.content_type,
+        file_size=body.file_size,
     )
-    return JsonResponse({
-        "upload_id": str(signed.upload.id),
-        "file_key": signed.upload.file_key,
-        "presigned_url": signed.url,
-        "method": "PUT",
-        "headers": signed.headers,
-        "expires_in": signed.expires_in,
-    })
+    return JsonResponse(
+        {
+            "upload_id": str(signed.upload.id),
+            "file_key": signed.upload.file_key,
+            "presigned_url": signed.url,
+            "method": "PUT",
+            "headers": signed.headers,
+            "expires_in": signed.expires_in,
+        }
+    )
 
 
 @api_view("POST")
 def complete(request):
     upload = uploads.complete_upload(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
-    return JsonResponse({
-        "upload_id": str(upload.id), "state": "uploaded", "size": upload.size, "content_type": upload.content_type,
-        "width": upload.width, "height": upload.height, "media_type": upload.media_type,
-        "found_prompt": uploads.found_prompt(upload),
-    })
+    return JsonResponse(
+        {
+            "upload_id": str(upload.id),
+            "state": "uploaded",
+            "size": upload.size,
+            "content_type": upload.content_type,
+            "width": upload.width,
+            "height": upload.height,
+            "media_type": upload.media_type,
+            "found_prompt": uploads.found_prompt(upload),
+        }
+    )
 
 
 @api_view("POST")
 def moderate(request):
     upload = uploads.moderate_upload(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
-    return JsonResponse({
-        "upload_id": str(upload.id),
-        "severity": upload.moderation_severity,
-        "action": upload.moderation_action,
-        "violations": upload.moderation_violations,
-        "checked": upload.moderation_checked,
-        "message": uploads.moderation_message(upload),
-    })
+    return JsonResponse(
+        {
+            "upload_id": str(upload.id),
+            "severity": upload.moderation_severity,
+            "action": upload.moderation_action,
+            "violations": upload.moderation_violations,
+            "checked": upload.moderation_checked,
+            "message": uploads.moderation_message(upload),
+        }
+    )
 
 
 @api_view("POST")
 def variants(request):
     upload = uploads.make_upload_variants(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
-    return JsonResponse({
-        "upload_id": str(upload.id), "state": "ready", "variants": uploads.variant_urls(upload),
-        "blurhash": upload.blurhash,
-    })
+    return JsonResponse(
+        {
+            "upload_id": str(upload.id),
+            "state": "ready",
+            "variants": uploads.variant_urls(upload),
+            "blurhash": upload.blurhash,
+        }
+    )
 
 
 def csrf_failure(request, reason=""):
@@ -151,7 +172,9 @@ def csrf_failure(request, reason=""):
     from django.views.csrf import csrf_failure as default_failure
 
     if request.path.startswith("/api/"):
-        return json_error("Your session has expired or the request was not sent from this site. Reload the page and try again.", 403)
+        return json_error(
+            "Your session has expired or the request was not sent from this site. Reload the page and try again.", 403
+        )
     return default_failure(request, reason=reason)
 
 

@@ -1,5 +1,6 @@
 """What every keyset-paged list page shares: cursors from the query string, canonical and
 rel prev/next links, and the answer to a broken cursor."""
+
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -32,8 +33,9 @@ def list_links(request, page: KeysetPage, *, indexable: bool) -> dict:
     noindex and point their canonical at the plain list. The plain list's pages are each their
     own canonical (a cursor page is a stable set of prompts a crawler can follow with rel=next).
     """
-    kept = [(key, value) for key, values in request.GET.lists() if key not in CURSOR_PARAMS
-            for value in values if value]
+    kept = [
+        (key, value) for key, values in request.GET.lists() if key not in CURSOR_PARAMS for value in values if value
+    ]
     path = request.path
 
     def url(**cursor) -> str:

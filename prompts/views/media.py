@@ -1,4 +1,5 @@
 """Media files: serving them (public or authorised) and receiving local direct uploads (signed PUT)."""
+
 from django.conf import settings
 from django.http import (
     Http404,
@@ -27,10 +28,9 @@ def serve_media(request, path):
         raise Http404("Not found")
     if storage.is_s3():
         try:
-            response = HttpResponseRedirect(
-                storage.signed_get_url(path, expires_in=settings.PRIVATE_MEDIA_URL_SECONDS))
+            response = HttpResponseRedirect(storage.signed_get_url(path, expires_in=settings.PRIVATE_MEDIA_URL_SECONDS))
         except storage.StorageError:
-            raise Http404("Not found")
+            raise Http404("Not found") from None
     else:
         response = _serve_file(request, path, cache_control=storage.PRIVATE_CACHE_CONTROL)
     response["Cache-Control"] = storage.PRIVATE_CACHE_CONTROL
@@ -58,19 +58,25 @@ def local_upload_put(request, key):
         raise Http404("Uploads do not come here")
     try:
         limit = direct_upload.verify_local_put(
-            key=key, content_type=request.GET.get("ct", ""), size=request.GET.get("size", ""),
-            expires=request.GET.get("expires", ""), signature=request.GET.get("sig", ""),
+            key=key,
+            content_type=request.GET.get("ct", ""),
+            size=request.GET.get("size", ""),
+            expires=request.GET.get("expires", ""),
+            signature=request.GET.get("sig", ""),
         )
     except direct_upload.InvalidSignature as exc:
         return JsonResponse({"error": f"Upload refused: {exc}."}, status=403)
     if request.content_type != request.GET.get("ct"):
         return JsonResponse({"error": "Upload refused: the Content-Type does not match the signed type."}, status=403)
     folder, _, name = key.rpartition("/")
-    if not name.startswith("incoming.") or not Upload.objects.filter(
-            file_key=f"{folder}/original.{name.split('.', 1)[1]}", state=Upload.State.PRESIGNED).exists():
+    if (
+        not name.startswith("incoming.")
+        or not Upload.objects.filter(
+            file_key=f"{folder}/original.{name.split('.', 1)[1]}", state=Upload.State.PRESIGNED
+        ).exists()
+    ):
         # Once a `complete` call has claimed the upload (checking or done), its URL writes nothing more.
-        return JsonResponse({"error": "Upload refused: this upload is already being checked or finished."},
-                            status=409)
+        return JsonResponse({"error": "Upload refused: this upload is already being checked or finished."}, status=409)
     declared = request.META.get("CONTENT_LENGTH")
     if declared and declared.isdigit() and int(declared) > limit:
         return JsonResponse({"error": "Upload refused: the file is larger than declared."}, status=413)

@@ -1,4 +1,5 @@
 """HTML pages: parse the request, call a service or selector, render."""
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -38,7 +39,8 @@ def _upload_context(request, form, status=200):
         "weekly_count": uploads.weekly_upload_count(request.user),
         "weekly_limit": settings.UPLOAD_WEEKLY_LIMIT,
         "ready_upload": selectors.ready_upload_for(user=request.user, upload_id=form["upload_id"].value())
-        if form.is_bound else None,
+        if form.is_bound
+        else None,
     }
     if context["ready_upload"] is not None:
         context["ready_upload_thumb"] = uploads.variant_urls(context["ready_upload"]).get("medium", "")
@@ -58,8 +60,11 @@ def upload_submit(request):
         return _upload_context(request, form, status=400)
     try:
         prompt = submission.submit_prompt(
-            user=request.user, upload_id=form.cleaned_data["upload_id"], content=form.cleaned_data["content"],
-            ai_generator=form.cleaned_data["ai_generator"], save_as_draft=form.cleaned_data["save_as_draft"],
+            user=request.user,
+            upload_id=form.cleaned_data["upload_id"],
+            content=form.cleaned_data["content"],
+            ai_generator=form.cleaned_data["ai_generator"],
+            save_as_draft=form.cleaned_data["save_as_draft"],
         )
     except DomainError as exc:
         form.add_error(None, exc.message)
@@ -72,18 +77,25 @@ def processing_page(request, processing_uuid):
     prompt = selectors.own_prompt(user=request.user, processing_uuid=processing_uuid)
     if prompt is None:
         raise Http404("Not found")
-    return render(request, "prompts/processing.html", {
-        "prompt": prompt,
-        "tags": list(prompt.tags.all()) if prompt.processing_complete else [],
-        "more_from": selectors.more_from_author(prompt, limit=4),
-        "poll_ms": settings.PROCESSING_POLL_MS,
-        "long_poll_seconds": settings.PROCESSING_LONG_POLL_SECONDS,
-        "retention_days": plans.retention_days(request.user),
-        "estimate_text": "" if prompt.processing_complete else selectors.status_of(
-            user=request.user, processing_uuid=prompt.processing_uuid).get("estimate_text", ""),
-        "warning_ms": settings.PROCESSING_WARNING_MS,
-        "error_ms": settings.PROCESSING_ERROR_MS,
-    })
+    return render(
+        request,
+        "prompts/processing.html",
+        {
+            "prompt": prompt,
+            "tags": list(prompt.tags.all()) if prompt.processing_complete else [],
+            "more_from": selectors.more_from_author(prompt, limit=4),
+            "poll_ms": settings.PROCESSING_POLL_MS,
+            "long_poll_seconds": settings.PROCESSING_LONG_POLL_SECONDS,
+            "retention_days": plans.retention_days(request.user),
+            "estimate_text": ""
+            if prompt.processing_complete
+            else selectors.status_of(user=request.user, processing_uuid=prompt.processing_uuid).get(
+                "estimate_text", ""
+            ),
+            "warning_ms": settings.PROCESSING_WARNING_MS,
+            "error_ms": settings.PROCESSING_ERROR_MS,
+        },
+    )
 
 
 @login_required
@@ -92,7 +104,7 @@ def prompt_cancel(request, processing_uuid):
     try:
         trash.cancel_prompt(user=request.user, processing_uuid=processing_uuid)
     except NotFound:
-        raise Http404("Not found")
+        raise Http404("Not found") from None
     days = plans.retention_days(request.user)
     messages.success(request, f"Upload cancelled. You can restore it from trash within {days} days.")
     return redirect("upload_page")
@@ -107,18 +119,31 @@ def prompt_edit(request, processing_uuid):
         messages.info(request, "Your prompt is still being processed. You can edit it when it's ready.")
         return redirect("processing_page", processing_uuid=prompt.processing_uuid)
     initial = {
-        "title": prompt.title, "description": prompt.excerpt, "tags": prompt.tags.all(), "content": prompt.content,
-        "ai_generator": prompt.ai_generator, "publish": prompt.publish_requested,
+        "title": prompt.title,
+        "description": prompt.excerpt,
+        "tags": prompt.tags.all(),
+        "content": prompt.content,
+        "ai_generator": prompt.ai_generator,
+        "publish": prompt.publish_requested,
     }
     form = PromptEditForm(request.POST or None, initial=initial, label_suffix="")
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         prompt = editing.edit_prompt(
-            prompt=prompt, title=data["title"], description=data["description"], tags=list(data["tags"]),
-            content=data["content"], ai_generator=data["ai_generator"], publish=data["publish"],
+            prompt=prompt,
+            title=data["title"],
+            description=data["description"],
+            tags=list(data["tags"]),
+            content=data["content"],
+            ai_generator=data["ai_generator"],
+            publish=data["publish"],
         )
-        messages.success(request, "Your changes were saved." if prompt.is_published else
-                         "Your changes were saved. The prompt is a draft: only you can see it.")
+        messages.success(
+            request,
+            "Your changes were saved."
+            if prompt.is_published
+            else "Your changes were saved. The prompt is a draft: only you can see it.",
+        )
         return redirect("prompt_detail", slug=prompt.slug)
     return render(request, "prompts/edit.html", {"prompt": prompt, "form": form})
 
@@ -137,10 +162,14 @@ def prompt_delete(request, processing_uuid):
 
 @login_required
 def trash_page(request):
-    return render(request, "prompts/trash.html", {
-        "items": selectors.trash_for(user=request.user),
-        "retention_days": plans.retention_days(request.user),
-    })
+    return render(
+        request,
+        "prompts/trash.html",
+        {
+            "items": selectors.trash_for(user=request.user),
+            "retention_days": plans.retention_days(request.user),
+        },
+    )
 
 
 @login_required
@@ -149,7 +178,7 @@ def trash_restore(request, prompt_id):
     try:
         prompt = trash.restore_prompt(user=request.user, prompt_id=prompt_id)
     except NotFound:
-        raise Http404("Not found")
+        raise Http404("Not found") from None
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("trash")
@@ -166,7 +195,7 @@ def prompt_appeal(request, processing_uuid):
     try:
         review.submit_appeal(user=request.user, prompt=prompt, message=request.POST.get("message", ""))
     except NotFound:
-        raise Http404("Not found")
+        raise Http404("Not found") from None
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

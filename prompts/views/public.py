@@ -1,4 +1,5 @@
 """The public site: prompt detail, tag/generator/author pages, likes, comments, collections, robots."""
+
 from datetime import datetime
 from urllib.parse import quote, urlencode
 
@@ -43,13 +44,17 @@ def profile_page(request, username):
         raise Http404("No such author")
     author = get_object_or_404(get_user_model(), username=username)
     own = request.user.is_authenticated and request.user.pk == author.pk
-    return _listing(request, feeds.public_prompts().filter(author=author), context={
-        "heading": f"Prompts by @{author.username}",
-        "profile": author,
-        "limited": list(ai_content.limited_prompts(user=author)[:50]) if own else [],
-        "meta_title": f"@{author.username}'s AI prompts — PromptFinder",
-        "meta_description": f"AI images and prompts shared by @{author.username} on PromptFinder.",
-    })
+    return _listing(
+        request,
+        feeds.public_prompts().filter(author=author),
+        context={
+            "heading": f"Prompts by @{author.username}",
+            "profile": author,
+            "limited": list(ai_content.limited_prompts(user=author)[:50]) if own else [],
+            "meta_title": f"@{author.username}'s AI prompts — PromptFinder",
+            "meta_description": f"AI images and prompts shared by @{author.username} on PromptFinder.",
+        },
+    )
 
 
 def prompt_detail(request, slug):
@@ -60,15 +65,23 @@ def prompt_detail(request, slug):
             return HttpResponsePermanentRedirect(reverse("prompt_detail", kwargs={"slug": moved.slug}))
         raise Http404("Prompt not found")
     if prompt.is_published:
-        social.record_view(prompt=prompt, user=request.user, address=client_address(request),
-                           user_agent=request.META.get("HTTP_USER_AGENT", ""))
+        social.record_view(
+            prompt=prompt,
+            user=request.user,
+            address=client_address(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
     return _detail_page(request, prompt)
 
 
 def _detail_page(request, prompt: Prompt, *, comment_draft: str = "", status: int = 200, headers=None):
     try:
-        comments = keyset_page(prompt.comments.select_related("author"), order=COMMENT_ORDER,
-                               after=request.GET.get("comments_after", "")[:200] or None, size=COMMENTS_PAGE)
+        comments = keyset_page(
+            prompt.comments.select_related("author"),
+            order=COMMENT_ORDER,
+            after=request.GET.get("comments_after", "")[:200] or None,
+            size=COMMENTS_PAGE,
+        )
     except BadCursor as error:
         return bad_cursor(request, error)
     tags = list(prompt.tags.all())
@@ -81,24 +94,31 @@ def _detail_page(request, prompt: Prompt, *, comment_draft: str = "", status: in
         "canonical_url": page_url,
         "meta_title": seo.meta_title(prompt.title),
         "meta_description": seo.meta_description(prompt.excerpt, fallback=prompt.content),
-        "alt_text": prompt.alt_text or seo.alt_text(title=prompt.title, generator_label=prompt.get_ai_generator_display()),
+        "alt_text": prompt.alt_text
+        or seo.alt_text(title=prompt.title, generator_label=prompt.get_ai_generator_display()),
         "og_image": absolute(request, prompt.b2_medium_url or prompt.b2_large_url),
         "json_ld": seo.json_ld(
-            prompt=prompt, page_url=page_url, image_url=absolute(request, prompt.b2_large_url or prompt.b2_image_url),
+            prompt=prompt,
+            page_url=page_url,
+            image_url=absolute(request, prompt.b2_large_url or prompt.b2_image_url),
             thumb_url=absolute(request, prompt.b2_thumb_url),
             author_url=absolute(request, reverse("profile", kwargs={"username": prompt.author.username})),
             generator_url=absolute(request, reverse("generator", kwargs={"slug": prompt.ai_generator})),
-            home_url=absolute(request, "/"), like_count=like_count, tags=[t.name for t in tags],
+            home_url=absolute(request, "/"),
+            like_count=like_count,
+            tags=[t.name for t in tags],
         ),
         "related": feeds.related_prompts(prompt, tag_ids=[t.id for t in tags]) if prompt.is_published else [],
         "more_from": selectors.more_from_author(prompt, limit=4),
         "like_count": like_count,
         "liked": user.is_authenticated and prompt.likes.filter(user=user).exists(),
         "comments": comments,
-        "comment_count": prompt.comments.count() if comments.next_cursor or comments.prev_cursor
+        "comment_count": prompt.comments.count()
+        if comments.next_cursor or comments.prev_cursor
         else len(comments.items),
         "comments_next_url": f"?{urlencode({'comments_after': comments.next_cursor})}#comments"
-        if comments.next_cursor else "",
+        if comments.next_cursor
+        else "",
         "collections": list(Collection.objects.filter(owner=user)) if user.is_authenticated else [],
         "share_url": quote(page_url, safe=""),
         "share_text": quote(prompt.title, safe=""),
@@ -139,8 +159,9 @@ def comment(request, slug):
     except DomainError as exc:
         # The page again, with the refusal and what they wrote still in the box.
         messages.error(request, exc.message)
-        return _detail_page(request, prompt, comment_draft=body.replace("\x00", ""), status=exc.status,
-                            headers=exc.headers)
+        return _detail_page(
+            request, prompt, comment_draft=body.replace("\x00", ""), status=exc.status, headers=exc.headers
+        )
     return redirect(f"{reverse('prompt_detail', kwargs={'slug': slug})}#comments")
 
 
@@ -150,7 +171,7 @@ def comment_delete(request, comment_id):
     try:
         prompt = social.delete_comment(user=request.user, comment_id=comment_id)
     except DomainError:
-        raise Http404("Not found")
+        raise Http404("Not found") from None
     messages.success(request, "The comment was deleted.")
     return redirect(f"{reverse('prompt_detail', kwargs={'slug': prompt.slug})}#comments")
 
@@ -162,7 +183,9 @@ def save_to_collection(request, slug):
     raw_id = request.POST.get("collection", "")
     try:
         collection = social.save_to_collection(
-            user=request.user, prompt=prompt, collection_id=int(raw_id) if raw_id.isdigit() else None,
+            user=request.user,
+            prompt=prompt,
+            collection_id=int(raw_id) if raw_id.isdigit() else None,
             new_name=request.POST.get("new_collection", ""),
         )
     except DomainError as exc:
@@ -181,10 +204,16 @@ def collections(request):
 @login_required
 def collection_detail(request, collection_id):
     collection = get_object_or_404(Collection, id=collection_id, owner=request.user)
-    return _listing(request, feeds.public_prompts().filter(collections=collection), indexable=False, context={
-        "heading": collection.name, "meta_title": f"{collection.name} — PromptFinder",
-        "meta_description": f"Your collection {collection.name}.",
-    })
+    return _listing(
+        request,
+        feeds.public_prompts().filter(collections=collection),
+        indexable=False,
+        context={
+            "heading": collection.name,
+            "meta_title": f"{collection.name} — PromptFinder",
+            "meta_description": f"Your collection {collection.name}.",
+        },
+    )
 
 
 def robots_txt(request):

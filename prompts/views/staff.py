@@ -2,8 +2,10 @@
 
 Mounted by `prompts.admin_site.PromptFinderAdminSite.get_urls` inside `admin_view`, which already
 sends anyone but active staff to the admin login page; these views also need the "change prompt"
-permission (`prompts.permissions.MODERATE`), like the Prompt changelist: 403 without it. Parse, call a service in `prompts.services.review`, render.
+permission (`prompts.permissions.MODERATE`), like the Prompt changelist: 403 without it. Parse, call a service in
+`prompts.services.review`, render.
 """
+
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.decorators import permission_required
@@ -43,17 +45,25 @@ def queue_counts(request) -> dict:
 
 def _log_change(request, prompt: Prompt, message: str) -> None:
     """Record the change in the admin's history of the prompt ("History" on its change page)."""
-    LogEntry.objects.log_actions(user_id=request.user.pk, queryset=[prompt], action_flag=CHANGE,
-                                 change_message=message, single_object=True)
+    LogEntry.objects.log_actions(
+        user_id=request.user.pk, queryset=[prompt], action_flag=CHANGE, change_message=message, single_object=True
+    )
 
 
 @moderators_only
 def seo_review_queue(request):
     queue = selectors.seo_review_queue()
     page = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("page"))
-    return TemplateResponse(request, "admin/prompts/seo_review_queue.html", _context(
-        request, title="SEO review queue", page=page, total=page.paginator.count,
-    ))
+    return TemplateResponse(
+        request,
+        "admin/prompts/seo_review_queue.html",
+        _context(
+            request,
+            title="SEO review queue",
+            page=page,
+            total=page.paginator.count,
+        ),
+    )
 
 
 @moderators_only
@@ -64,17 +74,29 @@ def seo_review_edit(request, prompt_id: int):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            prompt = review.complete_seo_review(prompt=prompt, reviewer=request.user, title=data["title"],
-                                                description=data["description"], tags=list(data["tags"]))
+            prompt = review.complete_seo_review(
+                prompt=prompt,
+                reviewer=request.user,
+                title=data["title"],
+                description=data["description"],
+                tags=list(data["tags"]),
+            )
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
             _log_change(request, prompt, "Completed the SEO review.")
             messages.success(request, _review_outcome(prompt))
             return redirect("admin:seo_review_queue")
-    return TemplateResponse(request, "admin/prompts/seo_review_edit.html", _context(
-        request, title=f"Complete the details of “{prompt.title}”", prompt=prompt, form=form,
-    ))
+    return TemplateResponse(
+        request,
+        "admin/prompts/seo_review_edit.html",
+        _context(
+            request,
+            title=f"Complete the details of “{prompt.title}”",
+            prompt=prompt,
+            form=form,
+        ),
+    )
 
 
 def _review_outcome(prompt: Prompt) -> str:
@@ -88,11 +110,25 @@ def _review_outcome(prompt: Prompt) -> str:
 @moderators_only
 def moderation_queue(request):
     page = Paginator(selectors.moderation_queue(), PAGE_SIZE).get_page(request.GET.get("page"))
-    items = [{"prompt": prompt, "publishes": review.publishes_on_approval(prompt),
-              "near_duplicates": selectors.near_duplicates(prompt)} for prompt in page]
-    return TemplateResponse(request, "admin/prompts/moderation_queue.html", _context(
-        request, title="Moderation queue", page=page, items=items, total=page.paginator.count,
-    ))
+    items = [
+        {
+            "prompt": prompt,
+            "publishes": review.publishes_on_approval(prompt),
+            "near_duplicates": selectors.near_duplicates(prompt),
+        }
+        for prompt in page
+    ]
+    return TemplateResponse(
+        request,
+        "admin/prompts/moderation_queue.html",
+        _context(
+            request,
+            title="Moderation queue",
+            page=page,
+            items=items,
+            total=page.paginator.count,
+        ),
+    )
 
 
 @moderators_only

@@ -4,6 +4,7 @@ The live server thread and the qcluster subprocess must see the test's rows, so 
 uses the transactional database. A flush between tests also removes the tag vocabulary the data
 migration made, so it is put back before each test (the AI may only choose existing tags).
 """
+
 import os
 import signal
 from dataclasses import dataclass, field
@@ -18,8 +19,12 @@ from tests.processes import start_qcluster, stop_process
 CHROMIUM = "/usr/bin/chromium"
 FAILURES = ARTIFACTS / "failures"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 
@@ -67,13 +72,25 @@ class PageWatch:
     error_responses: list[str] = field(default_factory=list)
 
     def attach(self, page) -> None:
-        page.on("console", lambda message: message.type == "error" and self.console_errors.append(
-            f"{message.text} @ {message.location.get('url', '')}"))
+        page.on(
+            "console",
+            lambda message: (
+                message.type == "error"
+                and self.console_errors.append(f"{message.text} @ {message.location.get('url', '')}")
+            ),
+        )
         page.on("pageerror", lambda error: self.console_errors.append(f"uncaught: {error}"))
-        page.on("requestfailed", lambda request: self.failed_requests.append(
-            f"{request.method} {request.url}: {request.failure}"))
-        page.on("response", lambda response: response.status >= 400 and self.error_responses.append(
-            f"{response.status} {response.request.method} {response.url}"))
+        page.on(
+            "requestfailed",
+            lambda request: self.failed_requests.append(f"{request.method} {request.url}: {request.failure}"),
+        )
+        page.on(
+            "response",
+            lambda response: (
+                response.status >= 400
+                and self.error_responses.append(f"{response.status} {response.request.method} {response.url}")
+            ),
+        )
 
     def assert_clean(self) -> None:
         assert self.console_errors == [], self.console_errors
@@ -131,9 +148,13 @@ def s3_worker_env(settings) -> dict[str, str]:
         return {}
     options = settings.STORAGES["default"]["OPTIONS"]
     return {
-        "MEDIA_BACKEND": "s3", "B2_ENDPOINT_URL": options["endpoint_url"], "B2_REGION": options["region_name"],
-        "B2_BUCKET": options["bucket_name"], "B2_KEY_ID": options["access_key"],
-        "B2_APPLICATION_KEY": options["secret_key"], "MEDIA_CDN_URL": settings.MEDIA_CDN_URL,
+        "MEDIA_BACKEND": "s3",
+        "B2_ENDPOINT_URL": options["endpoint_url"],
+        "B2_REGION": options["region_name"],
+        "B2_BUCKET": options["bucket_name"],
+        "B2_KEY_ID": options["access_key"],
+        "B2_APPLICATION_KEY": options["secret_key"],
+        "MEDIA_CDN_URL": settings.MEDIA_CDN_URL,
     }
 
 
@@ -141,7 +162,8 @@ def s3_worker_env(settings) -> dict[str, str]:
 def start_worker(request, transactional_db, live_server, fake_openai, settings):
     """Start a real qcluster on the test database, the fake OpenAI server and this test's media.
 
-    A function, so a test scripts the AI and makes its rows first. Requests s3_media first when the test uses it, so the worker sees the S3 settings.
+    A function, so a test scripts the AI and makes its rows first. Requests s3_media first when the test uses it,
+    so the worker sees the S3 settings.
     """
     if "s3_media" in request.fixturenames:
         request.getfixturevalue("s3_media")

@@ -1,4 +1,5 @@
 """What a person does in the browser, as small steps the browser tests share."""
+
 import base64
 import re
 from pathlib import Path
@@ -47,8 +48,12 @@ def log_in(context, user, base_url: str) -> None:
 
 def drop_file(page, name: str, data: bytes | None = None, *, content_type: str = "image/jpeg", size: int = 0) -> None:
     page.wait_for_load_state()  # upload.js is a module: it runs once the document is parsed
-    payload = {"name": name, "type": content_type, "size": size,
-               "data": None if data is None else base64.b64encode(data).decode("ascii")}
+    payload = {
+        "name": name,
+        "type": content_type,
+        "size": size,
+        "data": None if data is None else base64.b64encode(data).decode("ascii"),
+    }
     page.evaluate(_DROP, payload)
 
 
@@ -91,8 +96,9 @@ def dialog(page, title: str):
 def submitted_prompt(user, *, base_url: str, content: str = "A quiet harbour at dawn, soft fog"):
     """A prompt that was uploaded and submitted without a browser (for tests of the processing page)."""
     upload_id = ready_upload(csrf_client(user), media_samples.jpeg_bytes(), base_url=base_url)
-    return submission.submit_prompt(user=user, upload_id=upload_id, content=content, ai_generator="midjourney",
-                                    save_as_draft=False)
+    return submission.submit_prompt(
+        user=user, upload_id=upload_id, content=content, ai_generator="midjourney", save_as_draft=False
+    )
 
 
 def image_loaded(locator) -> bool:
@@ -137,12 +143,15 @@ def pending_upload(page) -> dict:
 def record_texts(page, selector: str) -> None:
     """Keep every text the element at `selector` shows (read back with recorded_texts), so a message
     that is only shown for a moment can be asserted afterwards without racing it."""
-    page.evaluate("""(selector) => {
+    page.evaluate(
+        """(selector) => {
       const el = document.querySelector(selector);
       window.__recordedTexts = [el.textContent];
       new MutationObserver(() => window.__recordedTexts.push(el.textContent))
         .observe(el, { childList: true, characterData: true, subtree: true });
-    }""", selector)
+    }""",
+        selector,
+    )
 
 
 def recorded_texts(page) -> list[str]:

@@ -1,6 +1,7 @@
 """What no other upload pipeline does yet, in a real browser: the prompt read out of the image, the
 duplicate told at once, uploads that survive a bad connection or a reload, honest waiting on the
 processing page, appeals, and "Retry all" for prompts saved with limited details."""
+
 import io
 import re
 
@@ -35,8 +36,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AI_TITLE = "Glowing Horizon Over A Quiet Dreamlike Scene"  # the fake server's default answer
 FOUND_PROMPT = "a castle on a hill, dramatic sky, <lora:detail:0.7>"
-A1111 = (f"{FOUND_PROMPT}\nNegative prompt: blurry, lowres\n"
-         "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1234, Size: 512x512, Model: sdxl_base")
+A1111 = (
+    f"{FOUND_PROMPT}\nNegative prompt: blurry, lowres\n"
+    "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1234, Size: 512x512, Model: sdxl_base"
+)
 PUT_URL = "**/api/upload/local/**"
 PRESIGN_PATH = "/api/upload/b2/presign/"
 STATUS_PATH = "/api/prompt/status/"
@@ -64,8 +67,11 @@ def requests_to(page, path: str) -> list:
 
 def wait_for_seo_rename(prompt_id: int) -> None:
     # The detail page is opened once the prompt points at its renamed copies (the old files go later).
-    wait_until(lambda: all(key.startswith("public/") for key in Prompt.objects.get(id=prompt_id).media_keys.values()),
-               timeout=20, message="the SEO rename")
+    wait_until(
+        lambda: all(key.startswith("public/") for key in Prompt.objects.get(id=prompt_id).media_keys.values()),
+        timeout=20,
+        message="the SEO rename",
+    )
 
 
 def processing_prompt(page) -> Prompt:
@@ -73,6 +79,7 @@ def processing_prompt(page) -> Prompt:
 
 
 # --- 1. The prompt read out of the image -------------------------------------------------------
+
 
 def test_the_prompt_found_in_the_image_fills_the_form_and_shows_on_the_detail_page(alice_page, start_worker):
     start_worker()
@@ -116,10 +123,16 @@ def test_the_prompt_found_in_the_image_fills_the_form_and_shows_on_the_detail_pa
 
 # --- 2. The same image twice -------------------------------------------------------------------
 
+
 def test_the_same_person_dropping_the_same_image_again_is_sent_to_the_first_prompt(alice_page, alice):
     data = media_samples.jpeg_bytes(color=(12, 34, 56))
-    first = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice, data).id,
-                                     content="A teal square at noon", ai_generator="flux", save_as_draft=False)
+    first = submission.submit_prompt(
+        user=alice,
+        upload_id=ready_upload_for(alice, data).id,
+        content="A teal square at noon",
+        ai_generator="flux",
+        save_as_draft=False,
+    )
     tasks.generate_ai_content(first.id)  # the first prompt is finished and has its page
     first.refresh_from_db()
 
@@ -145,6 +158,7 @@ def test_the_same_person_dropping_the_same_image_again_is_sent_to_the_first_prom
 
 
 # --- 3. Uploads that survive a bad connection --------------------------------------------------
+
 
 def test_a_put_that_fails_twice_is_retried_and_the_upload_completes(alice_page):
     page = alice_page
@@ -204,6 +218,7 @@ def test_a_refused_signature_gets_a_fresh_url_and_the_upload_completes(alice_pag
 
 # --- 4. Resume after a reload ------------------------------------------------------------------
 
+
 def test_an_unfinished_upload_can_be_resumed_or_discarded_after_a_reload(alice_page):
     page = alice_page
     data = media_samples.jpeg_bytes(color=(70, 140, 210))
@@ -259,11 +274,16 @@ def test_an_unfinished_upload_can_be_resumed_or_discarded_after_a_reload(alice_p
 
 # --- 5 and 6. Honest waiting on the processing page --------------------------------------------
 
-def test_the_processing_page_says_how_long_and_how_many_are_ahead(alice_page, alice, bob, live_server,
-                                                                   start_worker):
+
+def test_the_processing_page_says_how_long_and_how_many_are_ahead(alice_page, alice, bob, live_server, start_worker):
     for _ in range(2):  # two earlier prompts of someone else, still waiting in the queue
-        submission.submit_prompt(user=bob, upload_id=ready_upload_for(bob).id, content="Bob's turn first",
-                                 ai_generator="flux", save_as_draft=False)
+        submission.submit_prompt(
+            user=bob,
+            upload_id=ready_upload_for(bob).id,
+            content="Bob's turn first",
+            ai_generator="flux",
+            save_as_draft=False,
+        )
     prompt = submitted_prompt(alice, base_url=live_server.url)
     page = alice_page
     page.goto(f"/prompt/processing/{prompt.processing_uuid}/")
@@ -300,11 +320,16 @@ def test_the_long_poll_shows_the_result_with_few_requests(alice_page, alice, liv
 
 # --- 7. Appeals --------------------------------------------------------------------------------
 
+
 def test_the_author_appeals_a_prompt_held_for_review(alice_page, alice, fake_openai):
     fake_openai.script("moderation", {"severity": "high", "violations": ["suggestive"], "explanation": "x"})
-    prompt = submission.submit_prompt(user=alice, upload_id=ready_upload_for(alice).id,
-                                      content="A portrait in a renaissance style", ai_generator="midjourney",
-                                      save_as_draft=True)
+    prompt = submission.submit_prompt(
+        user=alice,
+        upload_id=ready_upload_for(alice).id,
+        content="A portrait in a renaissance style",
+        ai_generator="midjourney",
+        save_as_draft=True,
+    )
     tasks.generate_ai_content(prompt.id)
     prompt.refresh_from_db()
     assert prompt.moderation_status == Prompt.ModerationStatus.PENDING
@@ -327,13 +352,18 @@ def test_the_author_appeals_a_prompt_held_for_review(alice_page, alice, fake_ope
 
 # --- 8. Retry all ------------------------------------------------------------------------------
 
-def test_retry_all_gives_prompts_with_limited_details_their_ai_title(alice_page, alice, live_server, fake_openai,
-                                                                    start_worker):
+
+def test_retry_all_gives_prompts_with_limited_details_their_ai_title(
+    alice_page, alice, live_server, fake_openai, start_worker
+):
     fake_openai.script("content", status=500, times=1)  # the AI fails once, then answers normally
     start_worker()
     prompt = submitted_prompt(alice, base_url=live_server.url, content="Neon koi fish in a rainy alley")
-    wait_until(lambda: Prompt.objects.filter(id=prompt.id, processing_complete=True, needs_seo_review=True).exists(),
-               timeout=30, message="the fallback")
+    wait_until(
+        lambda: Prompt.objects.filter(id=prompt.id, processing_complete=True, needs_seo_review=True).exists(),
+        timeout=30,
+        message="the fallback",
+    )
 
     page = alice_page
     page.goto("/u/alice/")

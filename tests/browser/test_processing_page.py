@@ -1,5 +1,6 @@
 """The processing page when things do not go to plan: the AI fails, the person cancels, the AI is slow,
 nothing happens at all, or someone else opens the address."""
+
 import re
 from datetime import timedelta
 
@@ -23,8 +24,9 @@ def open_processing_page(page, prompt: Prompt) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(GENERATING)
 
 
-def test_when_the_ai_fails_the_prompt_is_saved_as_a_draft_with_limited_details(alice_page, alice, live_server,
-                                                                            start_worker):
+def test_when_the_ai_fails_the_prompt_is_saved_as_a_draft_with_limited_details(
+    alice_page, alice, live_server, start_worker
+):
     prompt = submitted_prompt(alice, base_url=live_server.url, content="Neon koi fish in a rainy alley [[ai:error]]")
     start_worker()
     page = alice_page
@@ -44,8 +46,9 @@ def test_when_the_ai_fails_the_prompt_is_saved_as_a_draft_with_limited_details(a
     assert prompt.needs_seo_review
 
 
-def test_deleting_during_processing_moves_the_prompt_to_trash(alice_page, alice, live_server, fake_openai,
-                                                               start_worker):
+def test_deleting_during_processing_moves_the_prompt_to_trash(
+    alice_page, alice, live_server, fake_openai, start_worker
+):
     prompt = submitted_prompt(alice, base_url=live_server.url, content="A slow one [[ai:delay=3]]")
     start_worker()
     page = alice_page
@@ -67,8 +70,11 @@ def test_deleting_during_processing_moves_the_prompt_to_trash(alice_page, alice,
     assert prompt.is_deleted and prompt.deleted_at is not None
 
     # The AI call that was running finishes, sees the prompt is in the trash, and stops.
-    wait_until(lambda: Success.objects.filter(name=f"ai_content_{prompt.id}").exists(), timeout=20,
-               message="the AI task to finish")
+    wait_until(
+        lambda: Success.objects.filter(name=f"ai_content_{prompt.id}").exists(),
+        timeout=20,
+        message="the AI task to finish",
+    )
     prompt.refresh_from_db()
     assert prompt.is_deleted and not prompt.processing_complete
     # The page is gone for its author too.
@@ -86,8 +92,9 @@ def test_another_user_gets_not_found(context, page, alice, bob, live_server):
     assert status.status == 404
 
 
-def test_a_slow_ai_shows_the_taking_longer_notice_then_the_result(alice_page, alice, live_server, settings,
-                                                                  start_worker):
+def test_a_slow_ai_shows_the_taking_longer_notice_then_the_result(
+    alice_page, alice, live_server, settings, start_worker
+):
     settings.PROCESSING_WARNING_MS = 1500
     prompt = submitted_prompt(alice, base_url=live_server.url, content="A slow lighthouse [[ai:delay=4]]")
     start_worker()
@@ -124,7 +131,8 @@ def test_when_nothing_happens_the_page_gives_up_and_offers_try_again(alice_page,
     assert OrmQ.objects.count() == queued
     # Once the queued task counts as lost, Try Again queues it again.
     Prompt.objects.filter(id=prompt.id).update(
-        ai_queued_at=timezone.now() - ai_content.AI_QUEUED_LOST_AFTER - timedelta(seconds=1))
+        ai_queued_at=timezone.now() - ai_content.AI_QUEUED_LOST_AFTER - timedelta(seconds=1)
+    )
     failed.get_by_role("button", name="Try Again").click()
     expect(failed).to_be_hidden()
     wait_until(lambda: OrmQ.objects.count() == queued + 1, timeout=10, message="the AI task queued again")

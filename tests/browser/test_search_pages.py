@@ -1,6 +1,7 @@
 """Finding prompts in a real browser: the header search box, highlighted results, filters that
 apply on change, and "Load more" that appends in place with JavaScript and is a plain link
 without it, at phone and desktop widths."""
+
 import colorsys
 import io
 import re
@@ -43,9 +44,15 @@ def catalogue(alice, bob, local_media):
         subject, place = SUBJECTS[index % len(SUBJECTS)], PLACES[index % len(PLACES)]
         title = f"{subject} {place} {index}"
         prompt = Prompt.objects.create(
-            author=alice, title=title, slug=slugify(title), content=f"a {subject.lower()} {place}, cinematic",
-            excerpt=f"A {subject.lower()} {place}, painted with soft light.", ai_generator="midjourney",
-            status=Prompt.Status.PUBLISHED, processing_complete=True, b2_thumb_url=thumbnail(local_media, index),
+            author=alice,
+            title=title,
+            slug=slugify(title),
+            content=f"a {subject.lower()} {place}, cinematic",
+            excerpt=f"A {subject.lower()} {place}, painted with soft light.",
+            ai_generator="midjourney",
+            status=Prompt.Status.PUBLISHED,
+            processing_complete=True,
+            b2_thumb_url=thumbnail(local_media, index),
             alt_text=title,
         )
         prompt.tags.set(["Landscape"])
@@ -55,7 +62,9 @@ def catalogue(alice, bob, local_media):
 
 
 def card_links(page) -> list[str]:
-    return page.locator("[data-feed-items] > li.card > a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    return page.locator("[data-feed-items] > li.card > a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "375"])

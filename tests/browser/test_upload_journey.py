@@ -1,5 +1,6 @@
 """The whole journey in a real browser: sign up, give an image, watch it upload while typing, submit,
 wait for the AI on the processing page, and land on the published prompt's page."""
+
 import re
 
 import pytest
@@ -40,8 +41,11 @@ def expected_tags() -> list[str]:
 def wait_for_seo_rename(prompt_id: int) -> None:
     # The rename task runs right after the AI: a page rendered just before it finished would point at
     # files it is about to delete, so the detail page is opened once the prompt points at the copies.
-    wait_until(lambda: all(key.startswith("public/") for key in Prompt.objects.get(id=prompt_id).media_keys.values()),
-               timeout=20, message="the SEO rename")
+    wait_until(
+        lambda: all(key.startswith("public/") for key in Prompt.objects.get(id=prompt_id).media_keys.values()),
+        timeout=20,
+        message="the SEO rename",
+    )
 
 
 def finish_on_processing_page(page) -> Prompt:

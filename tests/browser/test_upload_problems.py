@@ -1,4 +1,5 @@
 """What a person sees on the upload page when the file, the limits or the content check say no."""
+
 import pytest
 from playwright.sync_api import expect
 

@@ -1,5 +1,6 @@
 """Every kind of video we accept plays on its public page in Chromium, at the size we recorded; a
 .m4v can be chosen on the upload page; refused videos say what to export."""
+
 from fractions import Fraction
 
 import pytest
@@ -30,12 +31,18 @@ async () => {
 
 ACCEPTED = {
     "mp4-h264-aac": (lambda: video_samples.h264(frames=24, audio="aac"), "clip.mp4", "video/mp4"),
-    "mov-h264": (lambda: video_samples.h264(frames=24, container="mov", audio="aac"), "IMG_0001.MOV",
-                 "video/quicktime"),
+    "mov-h264": (
+        lambda: video_samples.h264(frames=24, container="mov", audio="aac"),
+        "IMG_0001.MOV",
+        "video/quicktime",
+    ),
     "m4v": (lambda: video_samples.h264(frames=24, colour=(30, 140, 60)), "export.m4v", "video/x-m4v"),
     "webm-vp9-opus": (lambda: video_samples.vp9_webm(frames=24, audio="libopus"), "clip.webm", "video/webm"),
-    "webm-vp8": (lambda: video_samples.encode([video_samples.picture()] * 24, codec="libvpx", container="webm"),
-                 "vp8.webm", "video/webm"),
+    "webm-vp8": (
+        lambda: video_samples.encode([video_samples.picture()] * 24, codec="libvpx", container="webm"),
+        "vp8.webm",
+        "video/webm",
+    ),
     "phone-portrait": (lambda: video_samples.h264(frames=24, rotation=-90), "portrait.mp4", "video/mp4"),
     "anamorphic": (lambda: video_samples.h264(frames=24, sar=Fraction(2, 1)), "wide.mp4", "video/mp4"),
     "location-tags": (video_samples.apple_location_mov, "IMG_0002.MOV", "video/quicktime"),
@@ -44,8 +51,9 @@ ACCEPTED = {
 
 def published(user, data: bytes, filename: str, content_type: str) -> Prompt:
     upload = ready_upload_for(user, data, filename=filename, content_type=content_type)
-    prompt = submission.submit_prompt(user=user, upload_id=upload.id, content="a quiet orange room at dusk",
-                                      ai_generator="flux", save_as_draft=False)
+    prompt = submission.submit_prompt(
+        user=user, upload_id=upload.id, content="a quiet orange room at dusk", ai_generator="flux", save_as_draft=False
+    )
     tasks.generate_ai_content(prompt.id)
     prompt.refresh_from_db()
     assert prompt.status == Prompt.Status.PUBLISHED and prompt.media_type == "video"
@@ -67,8 +75,9 @@ def test_the_public_page_of_an_accepted_video_plays(page, alice, kind):
 
 def test_an_m4v_can_be_chosen_and_uploaded(alice_page):
     alice_page.goto("/upload/")
-    choose_file(alice_page, "export.m4v", video_samples.h264(frames=24, colour=(200, 40, 160)),
-                content_type="video/x-m4v")
+    choose_file(
+        alice_page, "export.m4v", video_samples.h264(frames=24, colour=(200, 40, 160)), content_type="video/x-m4v"
+    )
     expect_ready(alice_page)
     expect(alice_page.get_by_text("Your video passed our content guidelines.")).to_be_visible()
 

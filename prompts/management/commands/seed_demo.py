@@ -1,4 +1,5 @@
 """Create a demo user and a few published prompts with images drawn locally, so a first visit is not empty."""
+
 import io
 import math
 import uuid
@@ -16,14 +17,34 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "promptfinder-demo"
 
 DEMOS = [
-    ("Sunset Over Layered Violet Mountains", "layered mountains at sunset, violet and orange gradient sky, flat vector art",
-     AIGenerator.MIDJOURNEY, ["Landscape", "Mountains", "Digital Art", "Vibrant"], ((255, 120, 60), (90, 40, 160))),
-    ("Calm Ocean Horizon in Pastel Blue", "minimal pastel ocean horizon, soft morning light, calm water",
-     AIGenerator.DALLE, ["Ocean", "Minimalist", "Pastel", "Peaceful"], ((170, 210, 255), (240, 220, 240))),
-    ("Neon Grid City at Night", "retro synthwave city grid, neon pink and cyan, night sky with big sun",
-     AIGenerator.STABLE_DIFFUSION, ["Cityscape", "Vaporwave", "Neon Lighting", "Retro"], ((20, 10, 60), (255, 40, 160))),
-    ("Golden Forest Path in Autumn", "a forest path in autumn, golden light through the trees, cozy mood",
-     AIGenerator.FLUX, ["Forest", "Nature", "Golden Hour", "Cozy"], ((250, 190, 70), (120, 60, 20))),
+    (
+        "Sunset Over Layered Violet Mountains",
+        "layered mountains at sunset, violet and orange gradient sky, flat vector art",
+        AIGenerator.MIDJOURNEY,
+        ["Landscape", "Mountains", "Digital Art", "Vibrant"],
+        ((255, 120, 60), (90, 40, 160)),
+    ),
+    (
+        "Calm Ocean Horizon in Pastel Blue",
+        "minimal pastel ocean horizon, soft morning light, calm water",
+        AIGenerator.DALLE,
+        ["Ocean", "Minimalist", "Pastel", "Peaceful"],
+        ((170, 210, 255), (240, 220, 240)),
+    ),
+    (
+        "Neon Grid City at Night",
+        "retro synthwave city grid, neon pink and cyan, night sky with big sun",
+        AIGenerator.STABLE_DIFFUSION,
+        ["Cityscape", "Vaporwave", "Neon Lighting", "Retro"],
+        ((20, 10, 60), (255, 40, 160)),
+    ),
+    (
+        "Golden Forest Path in Autumn",
+        "a forest path in autumn, golden light through the trees, cozy mood",
+        AIGenerator.FLUX,
+        ["Forest", "Nature", "Golden Hour", "Cozy"],
+        ((250, 190, 70), (120, 60, 20)),
+    ),
 ]
 
 
@@ -33,7 +54,7 @@ def draw_scene(top, bottom, seed: int) -> bytes:
     draw = ImageDraw.Draw(img)
     for y in range(height):
         t = y / height
-        draw.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+        draw.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=False)))
     for layer in range(4):
         points = [(0, height)]
         for x in range(0, width + 40, 40):
@@ -72,12 +93,21 @@ class Command(BaseCommand):
                 storage.save_bytes(keys[name], blob, content_type=variants.CONTENT_TYPES[name])
             with transaction.atomic():
                 prompt = Prompt.objects.create(
-                    author=user, content=content, ai_generator=generator, title=title, slug=slug, slug_public=True,
+                    author=user,
+                    content=content,
+                    ai_generator=generator,
+                    title=title,
+                    slug=slug,
+                    slug_public=True,
                     excerpt=f"{title}: an example prompt shared on PromptFinder. Copy the prompt and try it in "
-                            f"{AIGenerator(generator).label} to get a similar image.",
+                    f"{AIGenerator(generator).label} to get a similar image.",
                     alt_text=seo.alt_text(title=title, generator_label=AIGenerator(generator).label),
-                    status=Prompt.Status.PUBLISHED, processing_complete=True,
-                    media_keys=keys, width=variants.width, height=variants.height, blurhash=variants.blurhash,
+                    status=Prompt.Status.PUBLISHED,
+                    processing_complete=True,
+                    media_keys=keys,
+                    width=variants.width,
+                    height=variants.height,
+                    blurhash=variants.blurhash,
                     b2_image_url=storage.public_url(keys["original"]),
                     b2_thumb_url=storage.public_url(keys["thumb"]),
                     b2_medium_url=storage.public_url(keys["medium"]),

@@ -10,6 +10,7 @@ Hugging Face Spaces JSON (`jsonformats`), stealth alpha/RGB bits (`stealth`), C2
 in PNG text chunks, EXIF (UserComment of any charset, ImageDescription, Make/Model), JPEG
 comments and XMP (`containers`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,10 +41,15 @@ _BOILERPLATE = re.compile(
     r"^(?:(?:created|made|edited|generated|processed|saved|exported|optimi[sz]ed|converted|compressed|modified)"
     r"\s+(?:with|by|using|in|on)\b|(?:olympus|sony|samsung|lg|nikon|canon|kodak|pentax|fujifilm|minolta)\b"
     r"|digital camera|screenshot|default|untitled|copyright|©|\(c\)|file written by|lavf|lavc|exif_jpeg|"
-    r"(?:img|dsc|dscn|pxl|photo)[_-]?\d|https?://\S+$|[\w\-. ]+\.(?:jpe?g|png|webp|gif|psd|tiff?)$)", re.IGNORECASE)
-_EDITORS = re.compile(r"gimp|photoshop|lightroom|affinity|paint\.net|krita|pixelmator|snapseed|picasa|acdsee|irfanview|"
-                      r"xnview|capture one|darktable|rawtherapee|luminar|canva|preview|photos|windows|google|"
-                      r"instagram|microsoft", re.IGNORECASE)
+    r"(?:img|dsc|dscn|pxl|photo)[_-]?\d|https?://\S+$|[\w\-. ]+\.(?:jpe?g|png|webp|gif|psd|tiff?)$)",
+    re.IGNORECASE,
+)
+_EDITORS = re.compile(
+    r"gimp|photoshop|lightroom|affinity|paint\.net|krita|pixelmator|snapseed|picasa|acdsee|irfanview|"
+    r"xnview|capture one|darktable|rawtherapee|luminar|canva|preview|photos|windows|google|"
+    r"instagram|microsoft",
+    re.IGNORECASE,
+)
 _GENERATION_MARKERS = re.compile(r"--(?:ar|v|style|stylize|s|q|niji|chaos|seed)\b|job id:", re.IGNORECASE)
 _COMFY_PREFIX = re.compile(r"^\s*(prompt|workflow)\s*:\s*(?=[{\[])", re.IGNORECASE)
 
@@ -64,16 +70,31 @@ def _read(data: bytes) -> dict:
     if found is None:
         found = _free_text(carrier)
     credit = provenance.read(data, carrier)
-    words = " ".join([carrier.exif.get("software", ""), carrier.texts.get("Software", ""),
-                      containers.xmp_field(carrier.xmp, "photoshop:Credit"), carrier.exif.get("artist", "")])
+    words = " ".join(
+        [
+            carrier.exif.get("software", ""),
+            carrier.texts.get("Software", ""),
+            containers.xmp_field(carrier.xmp, "photoshop:Credit"),
+            carrier.exif.get("artist", ""),
+        ]
+    )
     if found is None and not credit:
-        named = re.search(r"novel ?ai|midjourney|made with google ai|firefly|dall[·\-]?e|chatgpt|gpt-image", words,
-                          re.IGNORECASE)
+        named = re.search(
+            r"novel ?ai|midjourney|made with google ai|firefly|dall[·\-]?e|chatgpt|gpt-image", words, re.IGNORECASE
+        )
         generator = generators.guess("", "", {}, words) if named else ""
-        return {"prompt": "", "negative_prompt": "", "settings": {}, "source": "", "generator": generator} if generator else {}
+        return (
+            {"prompt": "", "negative_prompt": "", "settings": {}, "source": "", "generator": generator}
+            if generator
+            else {}
+        )
     result = found.as_dict() if found is not None else Found().as_dict()
-    result["generator"] = generators.guess(result["source"], found.hints if found else "", credit,
-                                           f"{words} {found.prompt if found and found.source == 'EXIF/XMP' else ''}")
+    result["generator"] = generators.guess(
+        result["source"],
+        found.hints if found else "",
+        credit,
+        f"{words} {found.prompt if found and found.source == 'EXIF/XMP' else ''}",
+    )
     if credit:
         result["provenance"] = credit
     return result
@@ -140,7 +161,7 @@ def _comfy_from_exif(exif: dict) -> Found | None:
     for key in ("model", "make", "description", "user_comment", "user_comment_ifd0"):
         match = _COMFY_PREFIX.match(exif.get(key, ""))
         if match:
-            graphs.setdefault(match.group(1).lower(), exif[key][match.end():])
+            graphs.setdefault(match.group(1).lower(), exif[key][match.end() :])
     graph = comfyui.normalise(t.load_json(graphs.get("prompt")))
     if graph is None and "workflow" in graphs:
         graph = comfyui.from_workflow(t.load_json(graphs["workflow"]))
@@ -151,10 +172,20 @@ def _free_text(carrier: containers.Carrier) -> Found | None:
     """A description that is only a sentence (Midjourney writes its prompt so), unless it is an editor's
     or a camera's: those files' descriptions are never prompts."""
     exif = carrier.exif
-    software = " ".join([exif.get("software", ""), carrier.texts.get("Software", ""),
-                         containers.xmp_field(carrier.xmp, "xmp:CreatorTool")])
-    fields = [containers.xmp_field(carrier.xmp, "dc:description"), exif.get("description", ""),
-              exif.get("user_comment", ""), carrier.texts.get("Description", ""), carrier.comment]
+    software = " ".join(
+        [
+            exif.get("software", ""),
+            carrier.texts.get("Software", ""),
+            containers.xmp_field(carrier.xmp, "xmp:CreatorTool"),
+        ]
+    )
+    fields = [
+        containers.xmp_field(carrier.xmp, "dc:description"),
+        exif.get("description", ""),
+        exif.get("user_comment", ""),
+        carrier.texts.get("Description", ""),
+        carrier.comment,
+    ]
     for value in fields:
         text = t.clean(value)
         if len(text) < 3 or t.is_placeholder(text) or _BOILERPLATE.match(text) or t.load_json(text) is not None:

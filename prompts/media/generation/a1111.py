@@ -1,9 +1,10 @@
 """The Automatic1111 text, also written by Forge, reForge, SD.Next, Fooocus (A1111 scheme) and Civitai.
 
-    <prompt, any number of lines>
-    Negative prompt: <negative, any number of lines>
-    Steps: 30, Sampler: DPM++ 2M, CFG scale: 7, Seed: 1234, Size: 512x512, Model: sdxl, Lora hashes: "a: 1, b: 2"
+<prompt, any number of lines>
+Negative prompt: <negative, any number of lines>
+Steps: 30, Sampler: DPM++ 2M, CFG scale: 7, Seed: 1234, Size: 512x512, Model: sdxl, Lora hashes: "a: 1, b: 2"
 """
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,9 @@ _CIVITAI_JSON = re.compile(r"(Civitai resources|Civitai metadata):\s*")
 def looks_like(text: str) -> bool:
     """A1111 text has a settings line or a negative prompt line; free text has neither."""
     lines = text.strip().split("\n")
-    return bool(lines) and (_settings_index(lines) is not None or any(
-        line.startswith("Negative prompt:") for line in lines))
+    return bool(lines) and (
+        _settings_index(lines) is not None or any(line.startswith("Negative prompt:") for line in lines)
+    )
 
 
 def _settings_index(lines: list[str]) -> int | None:
@@ -63,10 +65,10 @@ def _strip_civitai_json(line: str) -> tuple[str, str]:
                     end = index + 1
                     break
         if end is None:
-            line = line[:match.start()]
+            line = line[: match.start()]
             break
-        extra += f"{match.group(1)} {line[match.end():end]} "
-        line = line[:match.start()] + line[end:].lstrip(", ")
+        extra += f"{match.group(1)} {line[match.end() : end]} "
+        line = line[: match.start()] + line[end:].lstrip(", ")
     return line, extra
 
 
@@ -104,7 +106,7 @@ def parse(parameters: str) -> Found | None:
     negative = ""
     for position, line in enumerate(lines):
         if line.startswith("Negative prompt:"):
-            negative = "\n".join([line[len("Negative prompt:"):].strip(), *lines[position + 1:]])
+            negative = "\n".join([line[len("Negative prompt:") :].strip(), *lines[position + 1 :]])
             lines = lines[:position]
             break
     cut_line, civitai = _strip_civitai_json(settings_line)

@@ -10,6 +10,7 @@ model/size from the first sampling pass (the one no other sampler feeds), not fr
 refiner or detailer pass. When only the editor's `workflow` is stored, it is converted to the
 same shape first.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,16 +22,42 @@ from prompts.media.generation.found import Found
 MAX_NODES = 5000
 MAX_DEPTH = 40
 # Inputs holding the text itself, most specific first.
-TEXT_INPUTS = ("populated_text", "text", "text_g", "prompt", "Text", "string", "value", "wildcard_text",
-               "positive", "text_positive", "positive_prompt", "STRING")
-CONDITIONING_INPUTS = ("conditioning", "conditioning_to", "conditioning_1", "cond", "base_positive", "conditioning_from",
-                       "conditioning_2", "clip_conditioning", "guider")
+TEXT_INPUTS = (
+    "populated_text",
+    "text",
+    "text_g",
+    "prompt",
+    "Text",
+    "string",
+    "value",
+    "wildcard_text",
+    "positive",
+    "text_positive",
+    "positive_prompt",
+    "STRING",
+)
+CONDITIONING_INPUTS = (
+    "conditioning",
+    "conditioning_to",
+    "conditioning_1",
+    "cond",
+    "base_positive",
+    "conditioning_from",
+    "conditioning_2",
+    "clip_conditioning",
+    "guider",
+)
 MODEL_NAMES = ("ckpt_name", "unet_name", "model_name", "base_ckpt_name", "gguf_name")
 
 
 def _is_link(value) -> bool:
-    return (isinstance(value, list) and len(value) == 2 and isinstance(value[0], (str, int))
-            and not isinstance(value[0], bool) and isinstance(value[1], int))
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], (str, int))
+        and not isinstance(value[0], bool)
+        and isinstance(value[1], int)
+    )
 
 
 def normalise(graph) -> dict[str, dict] | None:
@@ -69,7 +96,7 @@ def from_workflow(workflow) -> dict[str, dict] | None:
             names = _WIDGETS.get(node["type"])
             if names is None and widgets and isinstance(widgets[0], str):
                 names = ("text",) if node["type"] != "PrimitiveNode" else ("value",)
-            for name, widget in zip(names or (), widgets):
+            for name, widget in zip(names or (), widgets, strict=False):
                 if name:
                     inputs[name] = widget
             if node["type"] == "PrimitiveNode" and widgets:
@@ -84,11 +111,30 @@ def from_workflow(workflow) -> dict[str, dict] | None:
 # Widget order of the core nodes whose values the editor stores as a plain list.
 _WIDGETS = {
     "CLIPTextEncode": ("text",),
-    "CLIPTextEncodeSDXL": ("width", "height", "crop_w", "crop_h", "target_width", "target_height", "text_g", None,
-                           "text_l"),
+    "CLIPTextEncodeSDXL": (
+        "width",
+        "height",
+        "crop_w",
+        "crop_h",
+        "target_width",
+        "target_height",
+        "text_g",
+        None,
+        "text_l",
+    ),
     "KSampler": ("seed", None, "steps", "cfg", "sampler_name", "scheduler", "denoise"),
-    "KSamplerAdvanced": ("add_noise", "noise_seed", None, "steps", "cfg", "sampler_name", "scheduler",
-                         "start_at_step", "end_at_step", "return_with_leftover_noise"),
+    "KSamplerAdvanced": (
+        "add_noise",
+        "noise_seed",
+        None,
+        "steps",
+        "cfg",
+        "sampler_name",
+        "scheduler",
+        "start_at_step",
+        "end_at_step",
+        "return_with_leftover_noise",
+    ),
     "CheckpointLoaderSimple": ("ckpt_name",),
     "UNETLoader": ("unet_name", "weight_dtype"),
     "EmptyLatentImage": ("width", "height", "batch_size"),
@@ -136,12 +182,19 @@ class Graph:
         inputs = node["inputs"]
         kind = node["class_type"].lower()
         if any(word in kind for word in ("concat", "join", "combine", "append")):
-            parts = [self.string(inputs[name], depth + 1, seen) for name in sorted(inputs, key=_natural)
-                     if name not in ("delimiter", "separator", "clean_whitespace", "linebreak_addition")
-                     and (isinstance(inputs[name], str) or _is_link(inputs[name]))]
+            parts = [
+                self.string(inputs[name], depth + 1, seen)
+                for name in sorted(inputs, key=_natural)
+                if name not in ("delimiter", "separator", "clean_whitespace", "linebreak_addition")
+                and (isinstance(inputs[name], str) or _is_link(inputs[name]))
+            ]
             delimiter = inputs.get("delimiter", inputs.get("separator", ""))
             return (delimiter if isinstance(delimiter, str) else "").replace("\\n", "\n").join(p for p in parts if p)
-        if "populated_text" in inputs and isinstance(inputs["populated_text"], str) and inputs["populated_text"].strip():
+        if (
+            "populated_text" in inputs
+            and isinstance(inputs["populated_text"], str)
+            and inputs["populated_text"].strip()
+        ):
             return inputs["populated_text"]
         for name in TEXT_INPUTS:
             if name in inputs:
@@ -183,8 +236,21 @@ class Graph:
         if node is None or depth > 10:
             return None
         inputs = node["inputs"]
-        for name in ("value", "seed", "noise_seed", "int", "float", "number", "Value", "steps", "cfg", "string",
-                     "text", "sampler_name", "scheduler"):
+        for name in (
+            "value",
+            "seed",
+            "noise_seed",
+            "int",
+            "float",
+            "number",
+            "Value",
+            "steps",
+            "cfg",
+            "string",
+            "text",
+            "sampler_name",
+            "scheduler",
+        ):
             if name in inputs:
                 return self.scalar(inputs[name], depth + 1)
         return None
@@ -281,8 +347,15 @@ def _settings(graph: Graph, sampler: dict, found: Found) -> None:
     model_ref = inputs.get("model", guider["inputs"].get("model") if guider else None)
     model = graph.model_name(model_ref) if model_ref is not None else ""
     if not model:
-        model = next((graph.scalar(n["inputs"].get(name)) for n in graph.nodes.values() for name in MODEL_NAMES
-                      if isinstance(graph.scalar(n["inputs"].get(name)), str)), "")
+        model = next(
+            (
+                graph.scalar(n["inputs"].get(name))
+                for n in graph.nodes.values()
+                for name in MODEL_NAMES
+                if isinstance(graph.scalar(n["inputs"].get(name)), str)
+            ),
+            "",
+        )
     found.add("Model", model)
     found.hints = t.value(model)
     latent = graph.node(inputs.get("latent_image"))

@@ -4,6 +4,7 @@ We walk the containers ourselves instead of asking Pillow: it is faster (no pixe
 it sees PNG text chunks written after the image data, it decodes tEXt as the UTF-8 generators
 really write, and it notices C2PA boxes Pillow ignores. EXIF itself is parsed by Pillow.
 """
+
 from __future__ import annotations
 
 import html
@@ -59,12 +60,13 @@ def read(data: bytes) -> Carrier:
 
 # --- PNG ------------------------------------------------------------------------------------
 
+
 def png_chunks(data: bytes):
     """(type, payload offset, payload length) of each chunk, stopping at IEND or at a broken length."""
     pos, count = 8, 0
     while pos + 8 <= len(data) and count < MAX_CHUNKS:
-        length = struct.unpack(">I", data[pos:pos + 4])[0]
-        kind = data[pos + 4:pos + 8]
+        length = struct.unpack(">I", data[pos : pos + 4])[0]
+        kind = data[pos + 4 : pos + 8]
         start = pos + 8
         if start + length > len(data):
             length = len(data) - start
@@ -91,16 +93,17 @@ def _png(data: bytes) -> Carrier:
     for kind, start, length in png_chunks(data):
         if kind == b"IHDR" and length >= 13:
             carrier.width, carrier.height, carrier.png_bit_depth, carrier.png_color_type = struct.unpack(
-                ">IIBB", data[start:start + 10])
+                ">IIBB", data[start : start + 10]
+            )
             carrier.png_interlace = data[start + 12]
         elif kind == b"IDAT":
             carrier.idat.append((start, length))
         elif kind == b"caBX":
             carrier.c2pa = True
         elif kind == b"eXIf":
-            _exif(data[start:start + length], carrier)
+            _exif(data[start : start + length], carrier)
         elif kind in (b"tEXt", b"zTXt", b"iTXt") and total < MAX_TEXT_TOTAL:
-            keyword, value = _png_text(kind, data[start:start + min(length, MAX_TEXT_CHUNK)])
+            keyword, value = _png_text(kind, data[start : start + min(length, MAX_TEXT_CHUNK)])
             total += len(value)
             if keyword and keyword not in carrier.texts:
                 carrier.texts[keyword] = value
@@ -128,6 +131,7 @@ def _png_text(kind: bytes, raw: bytes) -> tuple[str, str]:
 
 # --- JPEG -----------------------------------------------------------------------------------
 
+
 def _jpeg(data: bytes) -> Carrier:
     carrier = Carrier(format="JPEG")
     pos = 2
@@ -138,8 +142,8 @@ def _jpeg(data: bytes) -> Carrier:
             continue
         if marker == 0xDA or marker == 0xD9:
             break
-        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
-        body = data[pos + 4:pos + 2 + length]
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+        body = data[pos + 4 : pos + 2 + length]
         if marker == 0xE1 and body.startswith(b"Exif\0"):
             _exif(body, carrier)
         elif marker == 0xE1 and body.startswith(b"http://ns.adobe.com/xap/1.0/\0"):
@@ -156,13 +160,14 @@ def _jpeg(data: bytes) -> Carrier:
 
 # --- WebP -----------------------------------------------------------------------------------
 
+
 def webp_chunks(data: bytes):
     """(fourcc, payload offset, payload length) of each chunk of the RIFF container."""
     end = min(len(data), 8 + struct.unpack("<I", data[4:8])[0])
     pos, count = 12, 0
     while pos + 8 <= end and count < MAX_CHUNKS:
-        kind = data[pos:pos + 4]
-        length = struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        kind = data[pos : pos + 4]
+        length = struct.unpack("<I", data[pos + 4 : pos + 8])[0]
         yield kind, pos + 8, min(length, end - pos - 8)
         pos += 8 + length + (length & 1)
         count += 1
@@ -171,7 +176,7 @@ def webp_chunks(data: bytes):
 def _webp(data: bytes) -> Carrier:
     carrier = Carrier(format="WEBP")
     for kind, start, length in webp_chunks(data):
-        body = data[start:start + length]
+        body = data[start : start + length]
         if kind == b"EXIF":
             _exif(body, carrier)
         elif kind == b"XMP ":
@@ -185,6 +190,7 @@ def _webp(data: bytes) -> Carrier:
 
 
 # --- EXIF -----------------------------------------------------------------------------------
+
 
 def _exif(raw: bytes, carrier: Carrier) -> None:
     if raw.startswith(b"Exif\0\0"):
@@ -223,6 +229,7 @@ def _exif(raw: bytes, carrier: Carrier) -> None:
 
 
 # --- XMP ------------------------------------------------------------------------------------
+
 
 def xmp_field(xmp: str, name: str) -> str:
     """The first value of an XMP property, as an element (lang alternatives too) or an attribute."""

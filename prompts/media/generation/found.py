@@ -1,4 +1,5 @@
 """What one reader found in a file: the prompt, the negative prompt, the main settings, the source."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,5 +30,9 @@ class Found:
         return bool(self.prompt) and not t.is_placeholder(self.prompt)
 
     def as_dict(self) -> dict:
-        return {"prompt": self.prompt, "negative_prompt": self.negative_prompt, "settings": dict(self.settings),
-                "source": self.source}
+        return {
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "settings": dict(self.settings),
+            "source": self.source,
+        }

@@ -4,12 +4,24 @@ Local tools (A1111, Forge, ComfyUI, SwarmUI, Fooocus, InvokeAI, Civitai, Hugging
 front-ends: what matters to people is the model family, so they map to Flux when the model
 says so and to Stable Diffusion otherwise (SD 1.5, SDXL, SD3, Pony, Illustrious ...).
 """
+
 from __future__ import annotations
 
 import re
 
-LOCAL_TOOLS = {"Automatic1111", "Forge", "Forge Neo", "SD.Next", "ComfyUI", "SwarmUI", "Fooocus", "RuinedFooocus",
-               "InvokeAI", "Civitai", "Hugging Face Space"}
+LOCAL_TOOLS = {
+    "Automatic1111",
+    "Forge",
+    "Forge Neo",
+    "SD.Next",
+    "ComfyUI",
+    "SwarmUI",
+    "Fooocus",
+    "RuinedFooocus",
+    "InvokeAI",
+    "Civitai",
+    "Hugging Face Space",
+}
 
 # (slug, pattern) checked in order on the C2PA credit and the file's own words.
 _BY_NAME = [

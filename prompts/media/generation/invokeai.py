@@ -6,6 +6,7 @@
   prompts, negative terms written in [brackets].
 - 1.x: `Dream`: '"a cat [ugly]" -s 50 -S 42 -W 512 -H 512 -C 7.5 -A k_lms'.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,9 @@ def parse(texts: dict) -> Found | None:
 def _v3(meta) -> Found | None:
     if not isinstance(meta, dict):
         return None
-    found = Found(prompt=meta.get("positive_prompt", ""), negative_prompt=meta.get("negative_prompt", ""),
-                  source="InvokeAI")
+    found = Found(
+        prompt=meta.get("positive_prompt", ""), negative_prompt=meta.get("negative_prompt", ""), source="InvokeAI"
+    )
     found.add("Steps", meta.get("steps"))
     found.add("Sampler", meta.get("scheduler"))
     found.add("CFG scale", meta.get("cfg_scale"))

@@ -2,6 +2,7 @@
 EXIF UserComment): Fooocus (both key styles), RuinedFooocus, SwarmUI, Hugging Face Spaces
 (Gradio + diffusers), and Civitai's generator (a ComfyUI graph with `extraMetadata`).
 """
+
 from __future__ import annotations
 
 from prompts.media.generation import comfyui, novelai
@@ -15,7 +16,9 @@ def parse(data) -> Found | None:
         return None
     if isinstance(data.get("sui_image_params"), dict):
         return _swarmui(data["sui_image_params"])
-    if data.get("software") == "RuinedFooocus" or ("Prompt" in data and "Negative" in data and "base_model_name" in data):
+    if data.get("software") == "RuinedFooocus" or (
+        "Prompt" in data and "Negative" in data and "base_model_name" in data
+    ):
         return _ruined_fooocus(data)
     if "Prompt" in data and ("Base Model" in data or "Negative Prompt" in data):
         return _fooocus(data, upper=True)
@@ -41,8 +44,11 @@ def _fooocus(data: dict, *, upper: bool) -> Found:
     def get(name_upper: str, name_lower: str):
         return data.get(name_upper if upper else name_lower)
 
-    found = Found(prompt=get("Prompt", "prompt") or "", negative_prompt=get("Negative Prompt", "negative_prompt") or "",
-                  source="Fooocus")
+    found = Found(
+        prompt=get("Prompt", "prompt") or "",
+        negative_prompt=get("Negative Prompt", "negative_prompt") or "",
+        source="Fooocus",
+    )
     found.add("Steps", get("Steps", "steps"))
     found.add("Sampler", get("Sampler", "sampler"))
     found.add("Scheduler", get("Scheduler", "scheduler"))
@@ -70,8 +76,9 @@ def _ruined_fooocus(data: dict) -> Found:
 
 
 def _swarmui(params: dict) -> Found:
-    found = Found(prompt=params.get("prompt") or "", negative_prompt=params.get("negativeprompt") or "",
-                  source="SwarmUI")
+    found = Found(
+        prompt=params.get("prompt") or "", negative_prompt=params.get("negativeprompt") or "", source="SwarmUI"
+    )
     found.add("Steps", params.get("steps"))
     found.add("Sampler", params.get("sampler"))
     found.add("Scheduler", params.get("scheduler"))
@@ -84,8 +91,9 @@ def _swarmui(params: dict) -> Found:
 
 
 def _hf_space(data: dict) -> Found:
-    found = Found(prompt=data.get("prompt") or "", negative_prompt=data.get("negative_prompt") or "",
-                  source="Hugging Face Space")
+    found = Found(
+        prompt=data.get("prompt") or "", negative_prompt=data.get("negative_prompt") or "", source="Hugging Face Space"
+    )
     found.add("Steps", data.get("num_inference_steps"))
     found.add("Sampler", data.get("sampler"))
     found.add("CFG scale", data.get("guidance_scale"))
@@ -99,8 +107,7 @@ def _hf_space(data: dict) -> Found:
 def _civitai_extra(extra) -> Found | None:
     if not isinstance(extra, dict):
         return None
-    found = Found(prompt=extra.get("prompt") or "", negative_prompt=extra.get("negativePrompt") or "",
-                  source="Civitai")
+    found = Found(prompt=extra.get("prompt") or "", negative_prompt=extra.get("negativePrompt") or "", source="Civitai")
     found.add("Steps", extra.get("steps"))
     found.add("Sampler", extra.get("sampler"))
     found.add("CFG scale", extra.get("cfgScale"))

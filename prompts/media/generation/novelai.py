@@ -3,6 +3,7 @@
 The same dict travels gzipped in the alpha channel (stealth_pngcomp) and as EXIF text in converted
 files. V4 models put the prompt in `v4_prompt.caption.base_caption`.
 """
+
 from __future__ import annotations
 
 from prompts.media.generation import text as t

@@ -9,6 +9,7 @@ of the creating action and the IPTC digital source type.
 Public copies must not carry the manifest: it can name accounts and tools the person did not
 choose to share, and our rewrite of the file breaks its hash binding anyway.
 """
+
 from __future__ import annotations
 
 import io
@@ -82,8 +83,13 @@ def summarise(store: dict) -> dict:
         made_with = f"{claim_generator} ({agent})"
     if not made_with and not source_type:
         return {}
-    return {"made_with": t.clean(made_with, t.MAX_VALUE), "claim_generator": claim_generator, "software_agent": agent,
-            "digital_source_type": t.value(source_type), "ai_generated": source_type in AI_SOURCE_TYPES}
+    return {
+        "made_with": t.clean(made_with, t.MAX_VALUE),
+        "claim_generator": claim_generator,
+        "software_agent": agent,
+        "digital_source_type": t.value(source_type),
+        "ai_generated": source_type in AI_SOURCE_TYPES,
+    }
 
 
 def _claim_generator(manifest: dict) -> str:
@@ -113,14 +119,17 @@ def remove_provenance(data: bytes, fmt: str) -> bytes:
         for kind, start, length in containers.png_chunks(data):
             end = start + length + 4
             if kind != b"caBX":
-                out += data[start - 8:end]
+                out += data[start - 8 : end]
             pos = end
         return bytes(out) + (data[pos:] if pos < len(data) else b"")
     if fmt == "JPEG" and data[:2] == b"\xff\xd8":
         return _jpeg_without_app11(data)
     if fmt == "WEBP" and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        chunks = [data[start - 8:start + length + (length & 1)] for kind, start, length in containers.webp_chunks(data)
-                  if kind != b"C2PA"]
+        chunks = [
+            data[start - 8 : start + length + (length & 1)]
+            for kind, start, length in containers.webp_chunks(data)
+            if kind != b"C2PA"
+        ]
         body = b"WEBP" + b"".join(chunks)
         return b"RIFF" + struct.pack("<I", len(body)) + body
     return data
@@ -132,8 +141,8 @@ def _jpeg_without_app11(data: bytes) -> bytes:
         marker = data[pos + 1]
         if marker in (0xDA, 0xD9):
             break
-        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
         if marker != 0xEB:
-            out += data[pos:pos + 2 + length]
+            out += data[pos : pos + 2 + length]
         pos += 2 + length
     return bytes(out + data[pos:])

@@ -9,6 +9,7 @@ Checking costs almost nothing: the first column's first 152 pixels are enough, a
 non-interlaced PNG the first pixel of a row is unfiltered from the row above alone, so only
 the first rows are inflated. Only a file that carries the signature is decoded in full.
 """
+
 from __future__ import annotations
 
 import io
@@ -20,8 +21,10 @@ from prompts.media.generation import containers
 from prompts.media.generation import text as t
 
 SIGNATURES = {
-    b"stealth_pnginfo": ("alpha", False), b"stealth_pngcomp": ("alpha", True),
-    b"stealth_rgbinfo": ("rgb", False), b"stealth_rgbcomp": ("rgb", True),
+    b"stealth_pnginfo": ("alpha", False),
+    b"stealth_pngcomp": ("alpha", True),
+    b"stealth_rgbinfo": ("rgb", False),
+    b"stealth_rgbcomp": ("rgb", True),
 }
 SIGNATURE_BITS = 15 * 8
 HEADER_BITS = SIGNATURE_BITS + 32
@@ -46,7 +49,7 @@ def _first_pixels(data: bytes, carrier: containers.Carrier, rows: int) -> list[b
     inflater, raw = zlib.decompressobj(), bytearray()
     try:
         for start, length in carrier.idat:
-            raw += inflater.decompress(data[start:start + length], wanted - len(raw))
+            raw += inflater.decompress(data[start : start + length], wanted - len(raw))
             if len(raw) >= wanted:
                 break
     except zlib.error:
@@ -56,11 +59,11 @@ def _first_pixels(data: bytes, carrier: containers.Carrier, rows: int) -> list[b
     pixels, previous = [], bytes(channels)
     for row in range(rows):
         offset = row * stride
-        kind, current = raw[offset], raw[offset + 1:offset + 1 + channels]
+        kind, current = raw[offset], raw[offset + 1 : offset + 1 + channels]
         if kind in (2, 4):  # Up, Paeth (left and upper-left are zero at x=0)
-            current = bytes((c + p) & 0xFF for c, p in zip(current, previous))
+            current = bytes((c + p) & 0xFF for c, p in zip(current, previous, strict=False))
         elif kind == 3:  # Average
-            current = bytes((c + p // 2) & 0xFF for c, p in zip(current, previous))
+            current = bytes((c + p // 2) & 0xFF for c, p in zip(current, previous, strict=False))
         elif kind > 4:
             return None
         pixels.append(bytes(current))
@@ -76,7 +79,7 @@ def detect(data: bytes, carrier: containers.Carrier | None = None) -> tuple[str,
     pixels = _first_pixels(data, carrier, SIGNATURE_BITS)
     if pixels is not None:
         alpha = bytes(p[3] for p in pixels) if carrier.png_color_type == 6 else b""
-        rgb = b"".join(p[:3] for p in pixels[:SIGNATURE_BITS // 3])
+        rgb = b"".join(p[:3] for p in pixels[: SIGNATURE_BITS // 3])
         candidates = [_bits_to_bytes(alpha.translate(_BITS)), _bits_to_bytes(rgb.translate(_BITS))]
         return next((SIGNATURES[c] for c in candidates if c in SIGNATURES), None)
     image = _open(data)

@@ -3,6 +3,7 @@
 Every value read from a file goes through `clean` before it leaves this package: the file is
 untrusted, and what we keep is shown on public pages (escaped there by the templates).
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,24 @@ MAX_JSON = 2_000_000  # ComfyUI workflows of a few hundred kB are common; nothin
 
 # Bidirectional overrides can make an escaped text read differently from what it holds.
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
-PLACEHOLDERS = {"", "unknown", "none", "null", "undefined", "n/a", "na", "-", "--", "prompt", "positive",
-                "positive prompt", "text", "string", "clip_positive", "positive_prompt"}
+PLACEHOLDERS = {
+    "",
+    "unknown",
+    "none",
+    "null",
+    "undefined",
+    "n/a",
+    "na",
+    "-",
+    "--",
+    "prompt",
+    "positive",
+    "positive prompt",
+    "text",
+    "string",
+    "clip_positive",
+    "positive_prompt",
+}
 
 
 def clean(value, limit: int = MAX_PROMPT) -> str:

@@ -298,7 +298,8 @@ CHILD_CODE = {
     "import only": "from prompts.media import images",
     "ours: JPEG 12 MP": "from prompts.media import images; images.make_variants(data)",
     "naive loop: JPEG 12 MP": "from bench.variants import naive_variants; naive_variants(data)",
-    "ours: MP4 poster": "from prompts.media import images, video; images.variants_from_image(video.examine(data).poster)",
+    "ours: MP4 poster": "from prompts.media import images, video; "
+    "images.variants_from_image(video.examine(data).poster)",
     "ours: JPEG 12 MP Display P3": "from prompts.media import images; images.make_variants(data)",
 }
 # Linux carries the old address space's high-water mark across exec, so a child forked straight

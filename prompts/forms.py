@@ -1,11 +1,11 @@
+import unicodedata
+
+from allauth.account import forms as allauth_forms
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from taggit.models import Tag
 
 from prompts.models import AIGenerator
-from prompts.services import accounts
-from prompts.services.errors import DomainError
 from prompts.services.submission import MAX_PROMPT_LENGTH
 from prompts.vocabulary import MAX_TAGS
 
@@ -117,21 +117,23 @@ class LoginThrottleMessage:
             raise
 
 
-class LoginForm(LoginThrottleMessage, AuthenticationForm):
-    pass
+class LoginForm(LoginThrottleMessage, allauth_forms.LoginForm):
+    """allauth's log-in (username or email), with the throttle's wording and Django's NFKC of the name.
+
+    A POST that names the field `username` (Django's own log-in form did; scripts, bench/load.py
+    and older clients still do) is read as `login`."""
+
+    def __init__(self, *args, **kwargs):
+        data = kwargs.get("data")
+        if data is not None and "login" not in data and "username" in data:
+            data = data.copy()
+            data["login"] = data["username"]
+            kwargs["data"] = data
+        super().__init__(*args, **kwargs)
+
+    def clean_login(self):
+        return unicodedata.normalize("NFKC", super().clean_login())
 
 
 class AdminLoginForm(LoginThrottleMessage, AdminAuthenticationForm):
     pass
-
-
-class SignupForm(UserCreationForm):
-    def clean_username(self):
-        username = super().clean_username()
-        if not username:  # Django refused it already (a user with that name exists)
-            return username
-        try:
-            accounts.check_username_is_distinct(username=username)
-        except DomainError as exc:
-            raise forms.ValidationError(exc.message, code="looks_like_another") from None
-        return username

@@ -27,7 +27,6 @@ urlpatterns = [
     path("prompt/<slug:slug>/comments/", public.comment, name="prompt_comment"),
     path("prompt/<slug:slug>/save/", public.save_to_collection, name="prompt_save"),
     path("comments/<int:comment_id>/delete/", public.comment_delete, name="comment_delete"),
-    path("accounts/signup/", pages.signup, name="signup"),
     path("upload/", pages.upload_page, name="upload_page"),
     path("upload/submit/", pages.upload_submit, name="upload_submit"),
     path("prompt/processing/<uuid:processing_uuid>/", pages.processing_page, name="processing_page"),

@@ -9,6 +9,7 @@ def test_sign_up_logs_in_and_lands_on_home(db, client):
     response = client.post(
         "/accounts/signup/",
         {
+            "email": "dora@example.com",
             "username": "dora",
             "password1": PASSWORD,
             "password2": PASSWORD,
@@ -21,9 +22,17 @@ def test_sign_up_logs_in_and_lands_on_home(db, client):
 
 
 def test_sign_up_shows_readable_errors_and_creates_nothing(db, client):
-    response = client.post("/accounts/signup/", {"username": "dora", "password1": "abc", "password2": "abd"})
+    response = client.post(
+        "/accounts/signup/", {"email": "dora@example.com", "username": "dora", "password1": "abc", "password2": "abc"}
+    )
     assert response.status_code == 200
-    assert b"The two password fields didn" in response.content
+    assert b"This password is too short." in response.content
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "dora@example.com", "username": "dora", "password1": PASSWORD, "password2": PASSWORD + "x"},
+    )
+    assert response.status_code == 200
+    assert b"You must type the same password each time." in response.content
     assert not get_user_model().objects.filter(username="dora").exists()
 
 

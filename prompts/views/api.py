@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from prompts import selectors
 from prompts.services import ai_content, uploads
 from prompts.services.errors import DomainError, InvalidInput, TooLarge
+from prompts.views.accounts import verified_email_required
 
 
 def json_error(
@@ -102,6 +103,7 @@ def _first_problem(exc: ValidationError) -> str:
 
 
 @api_view("POST")
+@verified_email_required(json=True)
 def presign(request):
     body = parse_body(request, PresignBody)
     signed = uploads.presign_upload(
@@ -123,6 +125,7 @@ def presign(request):
 
 
 @api_view("POST")
+@verified_email_required(json=True)
 def complete(request):
     upload = uploads.complete_upload(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
     return JsonResponse(
@@ -140,6 +143,7 @@ def complete(request):
 
 
 @api_view("POST")
+@verified_email_required(json=True)
 def moderate(request):
     upload = uploads.moderate_upload(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
     return JsonResponse(
@@ -155,6 +159,7 @@ def moderate(request):
 
 
 @api_view("POST")
+@verified_email_required(json=True)
 def variants(request):
     upload = uploads.make_upload_variants(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
     return JsonResponse(

@@ -2,28 +2,17 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from prompts import selectors
-from prompts.forms import PromptEditForm, SignupForm, SubmitForm
+from prompts.forms import PromptEditForm, SubmitForm
 from prompts.models import AIGenerator
 from prompts.services import editing, plans, review, submission, trash, uploads
 from prompts.services.errors import DomainError, NotFound
-
-
-def signup(request):
-    if request.user.is_authenticated:
-        return redirect("home")
-    form = SignupForm(request.POST or None, label_suffix="")
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("home")
-    return render(request, "registration/signup.html", {"form": form})
+from prompts.views.accounts import verified_email_required
 
 
 def _upload_context(request, form, status=200):
@@ -48,12 +37,14 @@ def _upload_context(request, form, status=200):
 
 
 @login_required
+@verified_email_required()
 def upload_page(request):
     return _upload_context(request, SubmitForm())
 
 
 @login_required
 @require_POST
+@verified_email_required()
 def upload_submit(request):
     form = SubmitForm(request.POST)
     if not form.is_valid():

@@ -11,9 +11,11 @@
 from urllib.parse import urlencode
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sites.requests import RequestSite
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
@@ -43,6 +45,12 @@ class AccountAdapter(DefaultAccountAdapter):
         except DomainError as exc:
             raise forms.ValidationError(exc.message, code="looks_like_another") from None
         return username
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # Without django.contrib.sites allauth names the site by its host ("Hello from www.example.com").
+        site = RequestSite(allauth_context.request)
+        site.name = "PromptFinder"
+        super().send_mail(template_prefix, email, {"current_site": site, **context})
 
     def post_login(self, request, user, *, redirect_url=None, **kwargs):
         response = super().post_login(request, user, redirect_url=redirect_url, **kwargs)

@@ -117,7 +117,15 @@ class LoginThrottleMessage:
             raise
 
 
-class LoginForm(LoginThrottleMessage, allauth_forms.LoginForm):
+class NoLabelSuffix:
+    """Labels as the site's other forms write them ("Email", not "Email:")."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class LoginForm(LoginThrottleMessage, NoLabelSuffix, allauth_forms.LoginForm):
     """allauth's log-in (username or email), with the throttle's wording and Django's NFKC of the name.
 
     A POST that names the field `username` (Django's own log-in form did; scripts, bench/load.py
@@ -130,9 +138,35 @@ class LoginForm(LoginThrottleMessage, allauth_forms.LoginForm):
             data["login"] = data["username"]
             kwargs["data"] = data
         super().__init__(*args, **kwargs)
+        self.fields["login"].label = "Username or email"
 
     def clean_login(self):
         return unicodedata.normalize("NFKC", super().clean_login())
+
+
+# allauth's forms (ACCOUNT_FORMS); its adapter checks usernames (prompts.account_adapter).
+class SignupForm(NoLabelSuffix, allauth_forms.SignupForm):
+    pass
+
+
+class AddEmailForm(NoLabelSuffix, allauth_forms.AddEmailForm):
+    pass
+
+
+class ChangePasswordForm(NoLabelSuffix, allauth_forms.ChangePasswordForm):
+    pass
+
+
+class SetPasswordForm(NoLabelSuffix, allauth_forms.SetPasswordForm):
+    pass
+
+
+class ResetPasswordForm(NoLabelSuffix, allauth_forms.ResetPasswordForm):
+    pass
+
+
+class ResetPasswordKeyForm(NoLabelSuffix, allauth_forms.ResetPasswordKeyForm):
+    pass
 
 
 class AdminLoginForm(LoginThrottleMessage, AdminAuthenticationForm):

@@ -203,7 +203,18 @@ LOGOUT_REDIRECT_URL = "home"
 # required by us before uploading: prompts.views.accounts.verified_email_required on the upload
 # page and the upload endpoints.
 ACCOUNT_ADAPTER = "prompts.account_adapter.AccountAdapter"
-ACCOUNT_FORMS = {"login": "prompts.forms.LoginForm"}
+ACCOUNT_FORMS = {
+    name: f"prompts.forms.{form}"
+    for name, form in {
+        "login": "LoginForm",
+        "signup": "SignupForm",
+        "add_email": "AddEmailForm",
+        "change_password": "ChangePasswordForm",
+        "set_password": "SetPasswordForm",
+        "reset_password": "ResetPasswordForm",
+        "reset_password_from_key": "ResetPasswordKeyForm",
+    }.items()
+}
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "optional"

@@ -390,6 +390,18 @@ Q_CLUSTER = {
     "sync": env_bool("Q_SYNC", default=False),
     "label": "Django Q",
 }
+# Q_BROKER=redis puts the queue in Redis (REDIS_URL) instead of our database. Off by default: Django-Q2's
+# Redis broker hands a task out with BLPOP and has no lease, so a task a worker holds when its dyno
+# restarts or crashes is lost (at most once), where the ORM broker runs it again (at least once,
+# and manage.py worker hands it back on SIGTERM). README "Scaling out" has the measured comparison.
+Q_BROKER = os.environ.get("Q_BROKER", "orm").strip().lower()
+if Q_BROKER not in {"orm", "redis"}:
+    raise ImproperlyConfigured("Q_BROKER must be 'orm' or 'redis'.")
+if Q_BROKER == "redis":
+    if not REDIS_URL:
+        raise ImproperlyConfigured("Q_BROKER=redis needs REDIS_URL.")
+    del Q_CLUSTER["orm"]
+    Q_CLUSTER["redis"] = REDIS_URL
 
 # --- Health checks (/healthz, /readyz) -------------------------------------------------------
 # Each readiness check (database, cache, storage, queue, stuck prompts) must answer within this.

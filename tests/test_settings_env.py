@@ -159,3 +159,12 @@ def test_social_login_providers_are_on_only_with_both_their_keys():
         DISCORD_CLIENT_SECRET="secret",
     )
     assert result.stdout.split()[1:] == ["discord,google", "True"], result.stderr
+
+
+def test_the_redis_broker_is_chosen_explicitly_and_needs_redis_url():
+    show = "import django; django.setup(); from django.conf import settings as s; print(s.Q_CLUSTER.get('redis'), s.Q_CLUSTER.get('orm'))"
+    assert run_python(show, DEBUG="1", REDIS_URL="redis://127.0.0.1:6379/5").stdout.split() == ["None", "default"]
+    shown = run_python(show, DEBUG="1", REDIS_URL="redis://127.0.0.1:6379/5", Q_BROKER="redis").stdout.split()
+    assert shown == ["redis://127.0.0.1:6379/5", "None"]
+    refused = run_python(show, DEBUG="1", Q_BROKER="redis")
+    assert refused.returncode != 0 and "Q_BROKER=redis needs REDIS_URL" in refused.stderr

@@ -162,7 +162,10 @@ def test_social_login_providers_are_on_only_with_both_their_keys():
 
 
 def test_the_redis_broker_is_chosen_explicitly_and_needs_redis_url():
-    show = "import django; django.setup(); from django.conf import settings as s; print(s.Q_CLUSTER.get('redis'), s.Q_CLUSTER.get('orm'))"
+    show = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.Q_CLUSTER.get('redis'), s.Q_CLUSTER.get('orm'))"
+    )
     assert run_python(show, DEBUG="1", REDIS_URL="redis://127.0.0.1:6379/5").stdout.split() == ["None", "default"]
     shown = run_python(show, DEBUG="1", REDIS_URL="redis://127.0.0.1:6379/5", Q_BROKER="redis").stdout.split()
     assert shown == ["redis://127.0.0.1:6379/5", "None"]

@@ -144,12 +144,21 @@ def prepared_site(extra_env: dict[str, str] | None = None):
     import django
 
     django.setup()
-    from django.contrib.auth import get_user_model
     from django_q.models import Schedule
 
     Schedule.objects.all().delete()  # only the benchmark's own tasks run
-    get_user_model().objects.create_user(username="bench", password=PASSWORD)
+    make_uploader("bench")
     yield env
+
+
+def make_uploader(username: str):
+    """A user who may upload: uploading needs a verified email address."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD, email=f"{username}@example.com")
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    return user
 
 
 def other_cpu_share(seconds: float = 2.0) -> float | None:

@@ -263,8 +263,12 @@ def run() -> None:
         "acknowledge): when 'acked' lags 'run', the monitor, not the workers, sets the rate"
     )
     table.notes.append(
-        "Q_CLUSTER as in production: bulk 10, queue_limit 50, save_limit 250, ack_failures, poll 0.5 s "
-        "(env Q_POLL); the last line only changes the poll"
+        "Q_CLUSTER as in production: bulk 1, queue_limit = workers, save_limit 250, ack_failures, poll 0.5 s "
+        "(env Q_POLL); the third line only changes the poll"
+    )
+    table.notes.append(
+        "redis: 'acked' = the task is off the Redis list (BLPOP; Redis has no acknowledgement, so a task "
+        "a worker holds when it dies is lost); results are still saved to PostgreSQL by the monitor"
     )
     table.notes.append(
         "xacts and rows read per task: pg_stat_database for the bench database over the whole cluster "

@@ -198,11 +198,13 @@ def search(
         )
     page = _search_page(query, parsed, sort=sort, filters=filters, after=after, before=before, size=size)
     corrected = ""
-    if not page.items and not (after or before):
+    # Also on later pages: "Load more" of a corrected search keeps the words the person typed (the
+    # page says what it searched instead), so its cursor belongs to the corrected query.
+    if not page.items:
         suggestion = correct_typos(parsed)
         if suggestion:
             fixed = text.parse(suggestion)
-            page = _search_page(suggestion, fixed, sort=sort, filters=filters, size=size)
+            page = _search_page(suggestion, fixed, sort=sort, filters=filters, after=after, before=before, size=size)
             if page.items:
                 corrected, parsed = suggestion, fixed
     words = parsed.words
@@ -240,6 +242,54 @@ def _search_page(
 RELEVANCE_ORDER = Order("relevance", float, annotation=True)
 
 
+def _relevance_rows(
+    matches: QuerySet[Prompt], query: str, window: tuple, *, cursor=(None, None), descending: bool, size: int
+) -> list[tuple]:
+    """(id, relevance, floor, ceiling) of up to size + 1 candidates in rank order from the cursor;
+    one row (None, None, floor, ceiling) when none is left. `window`: (floor, ceiling) from a
+    cursor, or (generator, candidates) to size a new one."""
+    inner_sql, inner_params = matches.order_by().values("id", "search_vector").query.sql_with_params()
+    value, pk = cursor
+    if value is not None:
+        window_sql, window_params = "SELECT %s::bigint AS floor, %s::bigint AS ceiling", list(window)
+    else:
+        window_sql = (
+            "SELECT prompts_search_floor(websearch_to_tsquery(%s::regconfig, %s), %s, %s) AS floor,"
+            " (SELECT max(id) FROM prompts_prompt) AS ceiling"
+        )
+        window_params = [CONFIG, query, *window]
+    cursor_sql, cursor_params = "", []
+    if value is not None:
+        cursor_sql = f"WHERE (relevance, id) {'<' if descending else '>'} (%s, %s)"
+        cursor_params = [value, pk]
+    direction = "DESC" if descending else "ASC"
+    bucket = sql.WINDOW_BUCKET
+    rank = "ts_rank(m.search_vector, websearch_to_tsquery(%s::regconfig, %s))::float8"
+    # JIT compiling costs 50-150 ms and pays off only for long scans: the estimate of a branch
+    # that never runs can cross jit_above_cost. SET LOCAL in the same implicit transaction as the
+    # query (one round trip, and nothing else of the connection changes).
+    # `id + 0`: the ceiling is a filter on the candidates, not a range for the primary key index.
+    statement = (
+        "SET LOCAL jit = off; "
+        f"WITH win AS MATERIALIZED ({window_sql}),"
+        " ranked AS ("
+        f" SELECT m.id, {rank} AS relevance FROM ({inner_sql}) AS m"
+        " WHERE (SELECT floor FROM win) > 0"
+        f" AND (m.id / {bucket}) >= (SELECT floor FROM win) AND m.id + 0 <= (SELECT ceiling FROM win)"
+        " UNION ALL"
+        f" SELECT m.id, {rank} AS relevance FROM ({inner_sql}) AS m"
+        " WHERE (SELECT floor FROM win) = 0 AND m.id + 0 <= (SELECT ceiling FROM win)"
+        ")"
+        " SELECT page.id, page.relevance, win.floor, win.ceiling FROM win LEFT JOIN LATERAL ("
+        f" SELECT id, relevance FROM ranked {cursor_sql} ORDER BY relevance {direction}, id {direction} LIMIT %s"
+        f") AS page ON true ORDER BY page.relevance {direction}, page.id {direction}"
+    )
+    params = [*window_params, *[CONFIG, query, *inner_params] * 2, *cursor_params, size + 1]
+    with connection.cursor() as db:
+        db.execute(statement, params)
+        return db.fetchall()
+
+
 def _postgres_relevance_page(
     matches: QuerySet[Prompt], query: str, generator: str, *, after=None, before=None, size: int
 ) -> KeysetPage:
@@ -260,50 +310,20 @@ def _postgres_relevance_page(
     value = pk = floor = ceiling = None
     if token:
         value, pk, floor, ceiling = decode(token, float, extra=2)
-    inner_sql, inner_params = matches.order_by().values("id", "search_vector").query.sql_with_params()
-    if floor is None:
-        window_sql = (
-            "SELECT prompts_search_floor(websearch_to_tsquery(%s::regconfig, %s), %s, %s) AS floor,"
-            " (SELECT max(id) FROM prompts_prompt) AS ceiling"
-        )
-        window_params = [CONFIG, query, generator, RELEVANCE_CANDIDATES]
+        if floor is None:  # a link made before cursors carried the window: every match
+            floor, ceiling = 0, 2**63 - 1
+    descending = not before
+    if floor is not None:
+        rows = _relevance_rows(matches, query, (floor, ceiling), cursor=(value, pk), descending=descending, size=size)
     else:
-        window_sql, window_params = "SELECT %s::bigint AS floor, %s::bigint AS ceiling", [floor, ceiling]
-    cursor_sql, cursor_params, descending = "", [], True
-    if token:
-        cursor_sql = f"WHERE (relevance, id) {'<' if after else '>'} (%s, %s)"
-        cursor_params = [value, pk]
-        descending = bool(after)
-    direction = "DESC" if descending else "ASC"
-    bucket = sql.WINDOW_BUCKET
-    # `id + 0`: the ceiling is a filter on the candidates, not a range for the primary key index.
-    rank = "ts_rank(m.search_vector, websearch_to_tsquery(%s::regconfig, %s))::float8"
-    # JIT compiling costs 50-150 ms and pays off only for long scans: the estimate of a branch
-    # that never runs can cross jit_above_cost. SET LOCAL in the same implicit transaction as the
-    # query (one round trip, and nothing else of the connection changes).
-    statement = (
-        "SET LOCAL jit = off; "
-        f"WITH win AS MATERIALIZED ({window_sql}),"
-        " ranked AS ("
-        f" SELECT m.id, {rank} AS relevance FROM ({inner_sql}) AS m"
-        " WHERE (SELECT floor FROM win) > 0"
-        f" AND (m.id / {bucket}) >= (SELECT floor FROM win) AND m.id + 0 <= (SELECT ceiling FROM win)"
-        " UNION ALL"
-        f" SELECT m.id, {rank} AS relevance FROM ({inner_sql}) AS m"
-        " WHERE (SELECT floor FROM win) = 0 AND m.id + 0 <= (SELECT ceiling FROM win)"
-        ")"
-        " SELECT id, relevance, (SELECT floor FROM win), (SELECT ceiling FROM win)"
-        f" FROM ranked {cursor_sql} ORDER BY relevance {direction}, id {direction} LIMIT %s"
-    )
-    params = [
-        *window_params,
-        *[CONFIG, query, *inner_params] * 2,
-        *cursor_params,
-        size + 1,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        rows = cursor.fetchall()
+        # A window holding less than a page (the estimate was off, or the word is mostly in older
+        # prompts) is widened: 32 times the candidates, then every match (candidates 0).
+        for candidates in (RELEVANCE_CANDIDATES, 32 * RELEVANCE_CANDIDATES, 0):
+            rows = _relevance_rows(matches, query, (generator, candidates), descending=True, size=size)
+            if rows[0][2] == 0 or len(rows) > size:
+                break
+    window = (rows[0][2], rows[0][3] or 0)
+    rows = [row for row in rows if row[0] is not None]
     more = len(rows) > size
     rows = rows[:size]
     if not descending:
@@ -316,7 +336,6 @@ def _postgres_relevance_page(
             items.append(found[row_pk])
     if not items:
         return KeysetPage(items=[], next_cursor=None, prev_cursor=None)
-    window = (rows[0][2] or 0, rows[0][3] or 0)
     first = encode(items[0].relevance, items[0].pk, *window)
     last = encode(items[-1].relevance, items[-1].pk, *window)
     if before:

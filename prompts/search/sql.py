@@ -223,8 +223,8 @@ POSTGRES_WINDOW_FORWARD = [
     WHERE status = 1 AND NOT is_deleted
     """,
     f"ALTER TABLE prompts_prompt ALTER COLUMN search_vector SET STATISTICS {SEARCH_STATISTICS}",
-    # The first recency bucket whose matches are ranked: 0 (rank every match) when the planner
-    # expects at most twice `candidates` matches, else the bucket that leaves about `candidates`
+    # The first recency bucket whose matches are ranked: 0 (rank every match) when `candidates`
+    # is 0 or the planner expects at most twice `candidates` matches, else the bucket that leaves about `candidates`
     # matches above it. EXPLAIN without ANALYZE only plans (about 0.3 ms); the count_estimate
     # recipe of the PostgreSQL wiki.
     f"""
@@ -235,13 +235,16 @@ POSTGRES_WINDOW_FORWARD = [
         expected float8;
         newest bigint;
     BEGIN
+        IF p_candidates <= 0 THEN
+            RETURN 0;
+        END IF;
         EXECUTE format(
             'EXPLAIN (FORMAT JSON) SELECT 1 FROM prompts_prompt '
             'WHERE status = 1 AND NOT is_deleted AND search_vector @@ %L::tsquery', p_query::text)
             || CASE WHEN coalesce(p_generator, '') <> '' THEN format(' AND ai_generator = %L', p_generator) ELSE '' END
         INTO plan;
         expected := (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8;
-        IF expected <= 2 * p_candidates THEN
+        IF expected <= 2.0 * p_candidates THEN
             RETURN 0;
         END IF;
         SELECT max(id) INTO newest FROM prompts_prompt;

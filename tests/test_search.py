@@ -258,13 +258,13 @@ def test_a_common_word_ranks_its_newest_matches_and_later_pages_keep_that_window
     """PostgreSQL ranks the matches of a recency window (id buckets) sized from the planner's
     estimate; the window travels in the cursor, so a prompt published meanwhile (or any older
     match) never slips into a later page."""
-    monkeypatch.setattr(feeds, "RELEVANCE_CANDIDATES", 10)
+    monkeypatch.setattr(feeds, "RELEVANCE_CANDIDATES", 5)
     bucket = sql.WINDOW_BUCKET
     older = [make(alice, f"Harbour at dawn {index}", content="harbour") for index in range(30)]
     newer = [make(alice, f"Evening {index}", content="a harbour", id=5 * bucket + index) for index in range(30)]
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE prompts_prompt")  # the estimate the window is sized from
-        cursor.execute("SELECT prompts_search_floor(websearch_to_tsquery('english', 'harbour'), '', 10)")
+        cursor.execute("SELECT prompts_search_floor(websearch_to_tsquery('english', 'harbour'), '', 5)")
         assert 0 < cursor.fetchone()[0] <= 5  # a window: the newest buckets only
     seen, next_url, pages = [], "/search/?q=harbour", 0
     while next_url:

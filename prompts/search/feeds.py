@@ -63,7 +63,7 @@ ORDERS = {
 # window sized to hold about this many; SQLite: exactly this many): ranking reads every ranked
 # row's document, and a common word matches tens of thousands of prompts. Newest, most liked and
 # trending reach every match.
-RELEVANCE_CANDIDATES = 1000
+RELEVANCE_CANDIDATES = 500
 # Typo correction only for short queries: a long query with one odd word still finds plenty.
 TYPO_MAX_WORDS = 4
 POPULAR_SAMPLE = 5000

@@ -207,12 +207,15 @@ LIKE_COUNT_BACKFILL = (
 # and the table is read only for the few hundred matches in the window.
 #
 # The window is sized from the planner's own estimate of how many prompts match (its statistics
-# of the document's most common lexemes, hence the raised statistics target): a word in 5% of 1 M
-# prompts gets the newest ~20,000 ids; a query expected to match at most twice the candidates gets
-# no window (every match is ranked).
+# of the document's most common lexemes, hence the raised statistics target): with 500 candidates
+# a word in 5% of 1 M prompts gets the newest ~10,000 ids; a query expected to match at most
+# NO_WINDOW_BELOW times the candidates gets no window (every match is ranked).
 
 WINDOW_BUCKET = 1024  # ids per recency bucket; written literally in the index and in the queries
 SEARCH_STATISTICS = 1000  # the planner tracks the document's 10,000 most common lexemes
+# Up to this many times the candidates expected, every match is ranked: reading a few thousand
+# rows costs less than a window's GIN range, which grows as the matches get rarer.
+NO_WINDOW_BELOW = 8
 
 POSTGRES_WINDOW_FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS btree_gin",
@@ -224,9 +227,9 @@ POSTGRES_WINDOW_FORWARD = [
     """,
     f"ALTER TABLE prompts_prompt ALTER COLUMN search_vector SET STATISTICS {SEARCH_STATISTICS}",
     # The first recency bucket whose matches are ranked: 0 (rank every match) when `candidates`
-    # is 0 or the planner expects at most twice `candidates` matches, else the bucket that leaves about `candidates`
-    # matches above it. EXPLAIN without ANALYZE only plans (about 0.3 ms); the count_estimate
-    # recipe of the PostgreSQL wiki.
+    # is 0 or the planner expects at most NO_WINDOW_BELOW times `candidates` matches, else the
+    # bucket that leaves about `candidates` matches above it. EXPLAIN without ANALYZE only plans
+    # (about 0.3 ms); the count_estimate recipe of the PostgreSQL wiki.
     f"""
     CREATE OR REPLACE FUNCTION prompts_search_floor(p_query tsquery, p_generator text, p_candidates integer)
     RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
@@ -244,7 +247,7 @@ POSTGRES_WINDOW_FORWARD = [
             || CASE WHEN coalesce(p_generator, '') <> '' THEN format(' AND ai_generator = %L', p_generator) ELSE '' END
         INTO plan;
         expected := (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8;
-        IF expected <= 2.0 * p_candidates THEN
+        IF expected <= {NO_WINDOW_BELOW} * p_candidates THEN
             RETURN 0;
         END IF;
         SELECT max(id) INTO newest FROM prompts_prompt;

@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import cycle
 
 from bench import _stack
-from bench.common import OtherLoad, Table, measure, print_header, verdict, write_results
+from bench.common import OtherLoad, Table, Timing, measure, print_header, verdict, write_results
 
 NAME = "search"
 ROWS = int(os.environ.get("BENCH_SEARCH_ROWS", "1000000"))
@@ -48,6 +48,9 @@ CHUNK = 100_000
 P95_TARGET_MS = 50.0
 REPEATS = int(os.environ.get("BENCH_SEARCH_REPEATS", "30"))
 NAIVE_REPEATS = int(os.environ.get("BENCH_SEARCH_NAIVE_REPEATS", "5"))
+# Calls whose queries are each run again under EXPLAIN ANALYZE: the server's own time, which the
+# machine's other load affects less than the wall time.
+SQL_RUNS = int(os.environ.get("BENCH_SEARCH_SQL_RUNS", "12"))
 DEEP_PAGE = 50
 
 # --- a generator of varied prompts -------------------------------------------------------------
@@ -644,56 +647,87 @@ def run() -> None:
     ]
 
     table = Table(
-        f"Search and feeds, {ROWS:,} prompts, PostgreSQL (ours: {REPEATS} runs; naive: {NAIVE_REPEATS})",
+        f"Search and feeds, {ROWS:,} prompts, PostgreSQL "
+        f"(ours: {REPEATS} runs, SQL: {SQL_RUNS}; naive: {NAIVE_REPEATS})",
         [
             "query",
             "ours p50 ms",
             "ours p95 ms",
-            "ours SQL ms",
+            "SQL p50 ms",
+            "SQL p95 ms",
+            "others' CPU",
             "naive p50 ms",
-            "naive p95 ms",
             "speed-up",
             "target",
             "result",
+            "SQL result",
         ],
     )
     plans: dict[str, list[str]] = {}
     raw: dict = {}
     with OtherLoad() as load:
         for name, ours, naive in cases:
-            ours_t = measure({"ours": ours}, warmup=2, repeats=REPEATS)["ours"]
+            with OtherLoad() as case_load:
+                ours_t = measure({"ours": ours}, warmup=2, repeats=REPEATS)["ours"]
             naive_t = measure({"naive": naive}, warmup=1, repeats=NAIVE_REPEATS)["naive"]
-            target = (
-                "p95 < 50" if name not in ("one frequent word", "most liked, page 1", "trending, page 1") else "(info)"
-            )
-            ok = ours_t.p95 < P95_TARGET_MS
+            info = name in ("one frequent word", "most liked, page 1", "trending, page 1")
+            target = "(info)" if info else "p95 < 50"
+            sql_runs = []
             with connection.cursor() as cursor:
-                plans[name] = [explain(cursor, sql, params) for sql, params in captured_selects(ours)]
-            sql_ms = sum(execution_ms(plan) for plan in plans[name])
+                for _ in range(SQL_RUNS):
+                    run_plans = [explain(cursor, sql, params) for sql, params in captured_selects(ours)]
+                    sql_runs.append((sum(execution_ms(plan) for plan in run_plans), run_plans))
+            sql_t = Timing([total for total, _ in sql_runs])
+            plans[name] = max(sql_runs, key=lambda run: run[0])[1]  # the slowest call's plans
             table.add(
                 name,
                 ours_t.p50,
                 ours_t.p95,
-                round(sql_ms, 2),
+                round(sql_t.p50, 2),
+                round(sql_t.p95, 2),
+                f"{case_load.share:.0%}" if case_load.share is not None else "?",
                 naive_t.p50,
-                naive_t.p95,
                 f"{naive_t.p50 / ours_t.p50:.0f}×",
                 target,
-                verdict(ok) if target != "(info)" else "—",
+                "—" if info else verdict(ours_t.p95 < P95_TARGET_MS),
+                "—" if info else verdict(sql_t.p95 < P95_TARGET_MS),
             )
-            raw[name] = {"ours": ours_t.as_dict(), "naive": naive_t.as_dict(), "sql_ms": sql_ms}
-            log(f"{name}: ours p95 {ours_t.p95:.1f} ms, naive p50 {naive_t.p50:.0f} ms")
+            raw[name] = {
+                "ours": ours_t.as_dict(),
+                "naive": naive_t.as_dict(),
+                "sql": sql_t.as_dict(),
+                "others_cpu_share": case_load.share,
+            }
+            log(f"{name}: ours p95 {ours_t.p95:.1f} ms, SQL p95 {sql_t.p95:.1f} ms, naive p50 {naive_t.p50:.0f} ms")
 
     def p95(name):
         return raw[name]["ours"]["p95_ms"]
 
+    def sql_p95(name):
+        return raw[name]["sql"]["p95_ms"]
+
     for first, deep in (("home, page 1", f"home, page {DEEP_PAGE}"), ("tag, page 1", f"tag, page {DEEP_PAGE}")):
         ok = p95(deep) <= max(1.5 * p95(first), p95(first) + 5)
-        table.add(f"{deep} vs page 1", p95(first), p95(deep), "", "", "", "", "≤ 1.5× or +5 ms", verdict(ok))
+        sql_ok = sql_p95(deep) <= max(1.5 * sql_p95(first), sql_p95(first) + 5)
+        table.add(
+            f"{deep} vs page 1",
+            p95(first),
+            p95(deep),
+            sql_p95(first),
+            sql_p95(deep),
+            "",
+            "",
+            "",
+            "≤ 1.5× or +5 ms",
+            verdict(ok),
+            verdict(sql_ok),
+        )
     table.notes += [
         (
             "ours = prompts.search.feeds as the pages call it (query, typo fix, highlighting, keyset page of 24); "
-            "'ours SQL ms' = the server's execution time of its queries (EXPLAIN ANALYZE), without Python"
+            f"'SQL' = the server's execution time of all its queries (EXPLAIN ANALYZE of {SQL_RUNS} further calls, "
+            "rotating words), without Python and the network; 'others' CPU' = other processes' share of both CPUs "
+            "while ours ran; result = wall p95, SQL result = SQL p95, each < 50 ms"
         ),
         "naive = icontains on title/description/prompt + ORDER BY created_on OFFSET, same visibility filter",
         (

@@ -1,8 +1,8 @@
 """The database side of search: PostgreSQL functions, triggers and indexes, and SQLite's triggers.
 
-Used by migration 0009 and by bench/search.py (which drops and rebuilds the indexes around a bulk
-load). PostgreSQL keeps `prompts_prompt.search_vector` current itself, so no code path (admin,
-shell, bulk update, a tag added by the AI task) can leave a prompt unsearchable:
+Used by migrations 0012 and 0016 and by bench/search.py (which drops and rebuilds the indexes
+around a bulk load). PostgreSQL keeps `prompts_prompt.search_vector` current itself, so no code
+path (admin, shell, bulk update, a tag added by the AI task) can leave a prompt unsearchable:
 
 - a BEFORE INSERT/UPDATE trigger on the prompt rebuilds the document when the title, description,
   prompt text or generator change (and only then: a view counter update does not pay for it);

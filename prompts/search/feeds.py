@@ -14,9 +14,11 @@ field, a simple field-weighted relevance, difflib for typos. Correct, not fast.
 from __future__ import annotations
 
 import difflib
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.search import SearchQuery, SearchRank
@@ -242,15 +244,26 @@ def _search_page(
 RELEVANCE_ORDER = Order("relevance", float, annotation=True)
 
 
+class Window(NamedTuple):
+    floor: int  # the first recency bucket ranked (0: every match)
+    ceiling: int  # the newest id ranked
+
+
 def _relevance_rows(
-    matches: QuerySet[Prompt], query: str, window: tuple, *, cursor=(None, None), descending: bool, size: int
+    matches: QuerySet[Prompt],
+    query: str,
+    window: Window | tuple[str, int],
+    *,
+    cursor=(None, None),
+    descending: bool = True,
+    size: int,
 ) -> list[tuple]:
-    """(id, relevance, floor, ceiling) of up to size + 1 candidates in rank order from the cursor;
-    one row (None, None, floor, ceiling) when none is left. `window`: (floor, ceiling) from a
-    cursor, or (generator, candidates) to size a new one."""
+    """(id, relevance, floor, ceiling, candidates) of up to size + 1 candidates in rank order
+    from the cursor; one row (None, None, floor, ceiling, 0) when none is left. `window`: a
+    Window, or (generator, candidates) to size a new one."""
     inner_sql, inner_params = matches.order_by().values("id", "search_vector").query.sql_with_params()
     value, pk = cursor
-    if value is not None:
+    if isinstance(window, Window):
         window_sql, window_params = "SELECT %s::bigint AS floor, %s::bigint AS ceiling", list(window)
     else:
         window_sql = (
@@ -280,7 +293,8 @@ def _relevance_rows(
         f" SELECT m.id, {rank} AS relevance FROM ({inner_sql}) AS m"
         " WHERE (SELECT floor FROM win) = 0 AND m.id + 0 <= (SELECT ceiling FROM win)"
         ")"
-        " SELECT page.id, page.relevance, win.floor, win.ceiling FROM win LEFT JOIN LATERAL ("
+        " SELECT page.id, page.relevance, win.floor, win.ceiling, (SELECT count(*) FROM ranked)"
+        " FROM win LEFT JOIN LATERAL ("
         f" SELECT id, relevance FROM ranked {cursor_sql} ORDER BY relevance {direction}, id {direction} LIMIT %s"
         f") AS page ON true ORDER BY page.relevance {direction}, page.id {direction}"
     )
@@ -314,15 +328,22 @@ def _postgres_relevance_page(
             floor, ceiling = 0, 2**63 - 1
     descending = not before
     if floor is not None:
-        rows = _relevance_rows(matches, query, (floor, ceiling), cursor=(value, pk), descending=descending, size=size)
+        window = Window(floor, ceiling)
+        rows = _relevance_rows(matches, query, window, cursor=(value, pk), descending=descending, size=size)
     else:
-        # A window holding less than a page (the estimate was off, or the word is mostly in older
-        # prompts) is widened: 32 times the candidates, then every match (candidates 0).
-        for candidates in (RELEVANCE_CANDIDATES, 32 * RELEVANCE_CANDIDATES, 0):
-            rows = _relevance_rows(matches, query, (generator, candidates), descending=True, size=size)
-            if rows[0][2] == 0 or len(rows) > size:
-                break
-    window = (rows[0][2], rows[0][3] or 0)
+        rows = _relevance_rows(matches, query, (generator, RELEVANCE_CANDIDATES), size=size)
+        window = Window(rows[0][2], rows[0][3] or 0)
+        # A window holding less than a page (the word is rarer among the newest prompts than
+        # overall, or other filters leave few): widen it by the density it found, at most 64
+        # times at once, until it holds a page or reaches back to the first prompt.
+        while window.floor > 0 and rows[0][4] <= size:
+            buckets = window.ceiling // sql.WINDOW_BUCKET + 1 - window.floor
+            held = rows[0][4]
+            growth = min(64.0, RELEVANCE_CANDIDATES / held if held else 64.0)
+            window = Window(
+                max(0, window.ceiling // sql.WINDOW_BUCKET + 1 - math.ceil(buckets * growth)), window.ceiling
+            )
+            rows = _relevance_rows(matches, query, window, size=size)
     rows = [row for row in rows if row[0] is not None]
     more = len(rows) > size
     rows = rows[:size]
@@ -330,7 +351,7 @@ def _postgres_relevance_page(
         rows.reverse()
     found = public_prompts().in_bulk([row[0] for row in rows])
     items = []
-    for row_pk, relevance, _floor, _ceiling in rows:
+    for row_pk, relevance, *_window in rows:
         if row_pk in found:
             found[row_pk].relevance = relevance
             items.append(found[row_pk])

@@ -18,10 +18,11 @@ from prompts.media.images import AVIF_VARIANTS, FORMATS, VARIANT_BOXES, VARIANTS
 register = template.Library()
 
 # The slot the picture fills, as `sizes` says it to the browser; keep these in step with the CSS.
-# detail: static/css/site.css `.two-col` (3fr of 5 beside the text, under `main`'s 1200 px and padding;
-# one column below 768 px). card: static/css/site.css `.grid` (rows ROW_HEIGHT px high, each card as wide
-# as its aspect ratio says, grown up to about 1.4x to fill the row; 2 columns on a phone).
-DETAIL_SIZES = "(max-width: 768px) calc(100vw - 2rem), (max-width: 1240px) calc((100vw - 4rem) * .6), 682px"
+# detail: static/css/site.css `.two-col` (3fr of 5 beside the text, in `main`'s 1400 px less 2.5rem
+# padding and the 1.5rem gap; one column below 768 px).
+# card: static/css/site.css `.grid` (rows CARD_ROW_HEIGHT px high, each card as wide as its aspect ratio
+# says, grown up to about CARD_ROW_GROWTH to fill the row).
+DETAIL_SIZES = "(max-width: 768px) calc(100vw - 2rem), (max-width: 1400px) calc((100vw - 4rem) * .6), 802px"
 CARD_ROW_HEIGHT = {"phone": 170, "wide": 250}
 CARD_ROW_GROWTH = 1.4
 # A card never gets narrower or wider than this (portrait 1:2 .. panorama 2:1); the picture is cropped to fit.

@@ -342,6 +342,8 @@ PRIVATE_MEDIA_URL_SECONDS = 300
 # How long browsers and the CDN may keep a published file (it can be unpublished or deleted).
 MEDIA_PUBLIC_CACHE_SECONDS = int(os.environ.get("MEDIA_PUBLIC_CACHE_SECONDS", "600"))
 IMAGE_CACHE_SECONDS = 1800
+# Also make AVIF variants (300/600/1200) when Pillow can encode AVIF: smaller files, slower uploads.
+IMAGE_AVIF_VARIANTS = env_bool("IMAGE_AVIF_VARIANTS", default=False)
 
 # --- AI ---------------------------------------------------------------------------------
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")

@@ -51,7 +51,9 @@ def test_rename_moves_every_file_to_its_seo_name_and_deletes_the_old(alice, fake
         "thumb": f"{folder}/thumb.jpg",
         "medium": f"{folder}/medium.jpg",
         "large": f"{folder}/large.jpg",
+        "webp_thumb": f"{folder}/webp_thumb.webp",
         "webp": f"{folder}/webp.webp",
+        "webp_large": f"{folder}/webp_large.webp",
     }
     assert prompt.b2_thumb_url.endswith(f"{folder}/thumb.jpg") and prompt.b2_image_url.endswith(
         f"{folder}/original.jpg"
@@ -180,7 +182,7 @@ def test_immediate_cleanup_on_cancel_deletes_files_but_keeps_the_row(alice, fake
     )
     trash.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
     assert queued("prompts.tasks.delete_prompt_files") == [(prompt.id,)]
-    assert tasks.delete_prompt_files(prompt.id)["deleted"] == 5
+    assert tasks.delete_prompt_files(prompt.id)["deleted"] == 7  # the original and six variants
     prompt.refresh_from_db()
     assert prompt.is_deleted and prompt.files_deleted_at is not None
     assert not any(storage.exists(k) for k in prompt.media_keys.values())

@@ -52,7 +52,7 @@ def feed_slugs(html: str) -> list[str]:
     """The prompts of the page's growing list, in order (not the trending row or related ones)."""
     start = html.index("data-feed-items")
     block = html[start : html.index("</ul>", start)]
-    return re.findall(r'<li class="card[^"]*">\s*<a href="/prompt/([^/]+)/"', block)
+    return re.findall(r'<li class="card[^"]*"[^>]*>\s*<a href="/prompt/([^/]+)/"', block)
 
 
 def link(html: str, rel: str) -> str:

@@ -77,7 +77,8 @@ def is_postgres() -> bool:
 
 
 # What a card or a search hit shows (templates/prompts/_card.html, _hit.html): lists load only
-# these, not the JSON columns and the search document every prompt row also carries.
+# these, not the search document and the other JSON columns every prompt row also carries. The
+# picture (prompts/templatetags/pictures.py) needs the variant keys, the size and the media type.
 CARD_FIELDS = (
     "id",
     "slug",
@@ -88,6 +89,13 @@ CARD_FIELDS = (
     "alt_text",
     "ai_generator",
     "b2_thumb_url",
+    "b2_medium_url",
+    "b2_large_url",
+    "b2_webp_url",
+    "media_keys",
+    "media_type",
+    "width",
+    "height",
     "blurhash",
     "like_count",
     "trending_score",

@@ -565,7 +565,7 @@ def for_media(upload: Upload, text: str) -> str:
 
 
 def make_upload_variants(*, user, upload_id) -> Upload:
-    """thumb/medium/large/webp next to the original; for a video, from its poster frame."""
+    """The JPEG and WebP (and AVIF) variants next to the original; for a video, from its poster frame."""
     upload = get_owned_upload(user=user, upload_id=upload_id)
     if upload.state in (Upload.State.READY, Upload.State.SUBMITTED):
         return upload
@@ -581,15 +581,15 @@ def make_upload_variants(*, user, upload_id) -> Upload:
         else:
             data = read_checked_bytes(source, sha256=upload.checked_sha256, limit=_size_limit(upload))
     try:
-        variants = images.make_variants(data)
+        variants = images.make_variants(data, avif=settings.IMAGE_AVIF_VARIANTS and images.avif_supported())
     except images.ImageProcessingError as exc:
         raise UnsupportedType(str(exc)) from exc
     folder = upload.file_key.rsplit("/", 1)[0]
     keys = {}
     with storage_errors("We couldn't save the resized images. Please try again."):
         for name, blob in variants.files.items():
-            keys[name] = f"{folder}/{name}.{variants.EXTENSIONS[name]}"
-            storage.save_bytes(keys[name], blob, content_type=variants.CONTENT_TYPES[name])
+            keys[name] = f"{folder}/{name}.{variants.extension(name)}"
+            storage.save_bytes(keys[name], blob, content_type=variants.content_type(name))
     # A video keeps its poster and contact sheet next to the variants: they follow the prompt's files
     # (renamed, deleted with it), and a moderator can look at the frames the AI saw.
     upload.variant_keys = {**upload.variant_keys, **keys}

@@ -89,8 +89,8 @@ class Command(BaseCommand):
             keys = {"original": f"{folder}/original.jpg"}
             storage.save_bytes(keys["original"], data, content_type="image/jpeg")
             for name, blob in variants.files.items():
-                keys[name] = f"{folder}/{name}.{variants.EXTENSIONS[name]}"
-                storage.save_bytes(keys[name], blob, content_type=variants.CONTENT_TYPES[name])
+                keys[name] = f"{folder}/{name}.{variants.extension(name)}"
+                storage.save_bytes(keys[name], blob, content_type=variants.content_type(name))
             with transaction.atomic():
                 prompt = Prompt.objects.create(
                     author=user,

@@ -40,8 +40,8 @@ document.querySelectorAll('form[data-like]').forEach((form) => form.addEventList
     if (typeof data.liked !== 'boolean') { form.submit(); return; } // e.g. logged out meanwhile: the plain post says so
     button.setAttribute('aria-pressed', String(data.liked));
     button.classList.toggle('secondary', !data.liked);
-    form.querySelector('[data-like-label]').textContent = data.liked ? 'Liked' : 'Like';
-    form.querySelector('[data-like-count]').textContent = data.likes;
+    const heart = button.querySelector('[aria-hidden]');
+    button.replaceChildren(heart, ` ${data.liked ? 'Liked' : 'Like'} · ${data.likes}`);
   } catch (error) {
     if (error.status === 401 || error.status === 403) {
       form.submit(); // the plain post shows the login page or the refusal

@@ -185,6 +185,7 @@ def test_the_found_prompt_is_offered_next_to_the_prompt_field(alice_page, viewpo
     assert abs(offer["x"] - field["x"]) < 40
     if viewport == DESKTOP:
         assert offer["y"] < viewport["height"], offer  # in sight without scrolling
+    expect_ready(page)
     screenshot(page, f"s18a-found-prompt-{viewport['width']}")
 
 
@@ -287,6 +288,7 @@ def test_focus_never_lands_on_the_hidden_file_input_or_the_body(alice_page):
     choose_file(page, "harbour.jpg", media_samples.jpeg_bytes())
     expect(page.get_by_label("Prompt *", exact=True)).to_be_focused()
     assert page.evaluate("() => document.activeElement !== document.body")
+    expect_ready(page)  # nothing still in flight when the database is flushed
 
 
 # --- 10. The prompt page: Like and Save stay in place, Delete asks, "just now" ------------------

@@ -32,6 +32,7 @@ urlpatterns = [
     path("prompt/processing/<uuid:processing_uuid>/", pages.processing_page, name="processing_page"),
     path("prompt/processing/<uuid:processing_uuid>/cancel/", pages.prompt_cancel, name="prompt_cancel"),
     path("prompt/edit/<uuid:processing_uuid>/", pages.prompt_edit, name="prompt_edit"),
+    path("prompt/publish/<uuid:processing_uuid>/", pages.prompt_publish, name="prompt_publish"),
     path("prompt/delete/<uuid:processing_uuid>/", pages.prompt_delete, name="prompt_delete"),
     path("prompt/appeal/<uuid:processing_uuid>/", pages.prompt_appeal, name="prompt_appeal"),
     path("trash/", pages.trash_page, name="trash"),

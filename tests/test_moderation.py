@@ -131,6 +131,8 @@ def test_local_provider_says_it_did_not_check(alice_client, uploaded, settings):
     settings.AI_ALLOW_UNCHECKED = True  # local development
     code, answer = moderate(alice_client, uploaded())
     assert code == 200 and answer["action"] == "allow" and answer["checked"] is False
+    assert answer["message"] == uploads.UNCHECKED_ALLOWED_NOTE
+    assert "passed" not in answer["message"]
 
 
 def test_in_production_an_unchecked_upload_is_held_for_a_moderator(alice_client, uploaded, settings):

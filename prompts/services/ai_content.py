@@ -137,7 +137,9 @@ def apply_ai_result(*, prompt_id: int, result: ai.ContentResult) -> Outcome:
     title = text.clean_title(result.title)
     description = text.clean_description(result.description)
     tags = text.choose_tags(result.tags)
-    partial = not (title and description and tags)
+    # No vocabulary tag fitting the image is an answer, not a failure: only a missing title or
+    # description leaves the prompt with limited details.
+    partial = not (title and description)
     fields = {
         "title": title or None,
         "excerpt": description,

@@ -78,6 +78,9 @@ MODERATION_FAILED_NOTE = (
 UNCHECKED_NOTE = (
     "No automatic content check is set up on this site, so a moderator will look at your image before it is published."
 )
+UNCHECKED_ALLOWED_NOTE = (
+    "Nothing was checked: no automatic content check is set up on this site, and it lets unchecked images through."
+)
 # The notes and messages above and below are written for images; `for_media` words them for a video.
 SEVERITY_ACTIONS = {
     Severity.NONE: ModerationAction.ALLOW,
@@ -522,6 +525,8 @@ def moderate_upload(*, user, upload_id) -> Upload:
     if not checked and action == ModerationAction.ALLOW and not settings.AI_ALLOW_UNCHECKED:
         # No classifier looked at it (the local provider): in production a person must.
         action, note = ModerationAction.REVIEW, for_media(upload, UNCHECKED_NOTE)
+    elif not checked and action == ModerationAction.ALLOW:
+        note = for_media(upload, UNCHECKED_ALLOWED_NOTE)  # never "passed our guidelines" when nobody looked
     upload.moderation_severity = severity
     upload.moderation_action = action
     upload.moderation_violations = violations[:20]

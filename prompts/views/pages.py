@@ -74,6 +74,7 @@ def processing_page(request, processing_uuid):
         {
             "prompt": prompt,
             "tags": list(prompt.tags.all()) if prompt.processing_complete else [],
+            "draft_reasons": editing.draft_reasons(prompt),
             "more_from": selectors.more_from_author(prompt, limit=4),
             "poll_ms": settings.PROCESSING_POLL_MS,
             "long_poll_seconds": settings.PROCESSING_LONG_POLL_SECONDS,
@@ -137,6 +138,23 @@ def prompt_edit(request, processing_uuid):
         )
         return redirect("prompt_detail", slug=prompt.slug)
     return render(request, "prompts/edit.html", {"prompt": prompt, "form": form})
+
+
+@login_required
+@require_POST
+def prompt_publish(request, processing_uuid):
+    try:
+        prompt = editing.publish_prompt(user=request.user, processing_uuid=processing_uuid)
+    except NotFound:
+        raise Http404("Not found") from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        prompt = selectors.own_prompt(user=request.user, processing_uuid=processing_uuid)
+        if prompt is None:
+            raise Http404("Not found") from None
+        return redirect(prompt.get_absolute_url())
+    messages.success(request, "Your prompt is published and live.")
+    return redirect("prompt_detail", slug=prompt.slug)
 
 
 @login_required

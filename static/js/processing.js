@@ -25,6 +25,7 @@ const tagsEl = document.getElementById('prompt-tags');
 const slowNotice = document.getElementById('slow-notice');
 const errorNotice = document.getElementById('error-notice');
 const editLink = document.getElementById('edit-link');
+const outcome = document.getElementById('outcome');
 
 function schedule(delay = POLL_MS) {
   clearTimeout(timer);
@@ -110,6 +111,22 @@ function resultMessage(data) {
   return 'Your prompt has been published and is now live.';
 }
 
+// Once the modal is closed the page itself says how it ended and where to go next.
+function showOutcome(data) {
+  const published = !data.is_draft;
+  outcome.classList.toggle('ok', published);
+  outcome.classList.toggle('warn', !published);
+  outcome.querySelector('[data-outcome-title]').textContent = published ? 'Published' : 'Saved as a draft';
+  let message = resultMessage(data);
+  if (!data.success) message = 'Your prompt was saved as a draft with limited details: add a title and description to publish it.';
+  outcome.querySelector('[data-outcome-message]').textContent = message;
+  const link = outcome.querySelector('[data-outcome-link]');
+  link.href = data.final_url;
+  link.textContent = published ? 'View your prompt' : 'Open your draft';
+  outcome.hidden = false;
+  link.focus();
+}
+
 async function showResult(data) {
   fill(data);
   if (data.success) {
@@ -122,13 +139,14 @@ async function showResult(data) {
       actions: [{ label: 'View Your Prompt', value: 'view', primary: true }],
     });
     if (answer === 'view') window.location.assign(data.final_url);
+    else showOutcome(data);
     return;
   }
   const answer = await showDialog(dialog, {
     title: '⚠️ Your prompt was saved with limited details',
     message: [
-      "We couldn't automatically generate the title, description, and tags for your prompt. This sometimes happens due to high demand.",
-      'Your prompt has been saved as a DRAFT and our team has been notified to complete it shortly.',
+      "We couldn't automatically generate a title and description for your prompt. This sometimes happens due to high demand.",
+      'Your prompt has been saved as a DRAFT and our team has been notified to complete it shortly. You can complete the details yourself now.',
     ],
     actions: [
       { label: 'View Draft', value: 'view', primary: true },
@@ -139,6 +157,7 @@ async function showResult(data) {
   if (answer === 'view') window.location.assign(data.final_url);
   else if (answer === 'edit') window.location.assign(page.dataset.editUrl);
   else if (answer === 'retry') tryAgain();
+  else showOutcome(data);
 }
 
 async function tryAgain() {
@@ -155,6 +174,7 @@ async function tryAgain() {
   });
   errorNotice.hidden = true;
   slowNotice.hidden = true;
+  outcome.hidden = true;
   startedAt = Date.now();
   stopped = false;
   schedule(0);

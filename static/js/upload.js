@@ -38,6 +38,14 @@ let run = null; // the upload in flight: {file, xhr, controller, objectUrl, read
 // Words for what the person chose: "image" or "video".
 const noun = (kind) => (kind === 'video' ? 'video' : 'image');
 const differentLabel = (kind) => (kind === 'video' ? 'Upload Different Video' : 'Upload Different Image');
+// The last step's words: a video gets a poster and previews, an image its optimized sizes.
+const VARIANT_STEP = {
+  image: { active: 'Optimizing images...', done: '✓ Images optimized' },
+  video: { active: 'Making the poster and previews...', done: '✓ Poster and previews ready' },
+};
+const variantStep = (kind) => VARIANT_STEP[kind === 'video' ? 'video' : 'image'];
+const placeholder = $('preview-placeholder');
+const changeButton = $('change-image');
 
 function megabytes(size) {
   return (size / (1024 * 1024)).toFixed(1);
@@ -64,10 +72,10 @@ function setStep(name, state, text) {
   if (text) item.textContent = text;
 }
 
-function resetSteps() {
+function resetSteps(kind) {
   setStep('upload', null, 'Uploading...');
   setStep('moderate', null, 'Checking content safety...');
-  setStep('variants', null, 'Optimizing images...');
+  setStep('variants', null, kind ? variantStep(kind).active : 'Preparing previews...');
   setStep('ready', null, 'Ready to submit');
   progress.value = 0;
   progressLabel.textContent = 'Uploading... 0%';
@@ -95,13 +103,32 @@ function clearFile() {
   previewImage.removeAttribute('src');
   previewVideo.hidden = true;
   previewVideo.removeAttribute('src');
+  previewVideo.load(); // let go of the old file
+  placeholder.hidden = true;
   preview.hidden = true;
   dropzone.hidden = false;
   resetSteps();
   setSubmit({ enabled: false });
-  hint.textContent = 'Select an image or video to enable the form';
+  const typed = $('id_content').value.trim();
+  hint.textContent = typed ? 'Choose a file to submit. What you typed is kept.' : 'Select an image or video to enable the form';
   fileInput.value = '';
 }
+
+// Back to the empty drop zone after a refusal, with the keyboard on it (not on the hidden input).
+function backToStart() {
+  clearFile();
+  dropzone.focus();
+}
+
+// A file the browser cannot show (an unusual codec, a broken image): say so instead of a broken icon.
+function noPreview(kind) {
+  previewImage.hidden = true;
+  previewVideo.hidden = true;
+  placeholder.textContent = `Your browser can't show a preview of this ${noun(kind)}. It is uploaded all the same.`;
+  placeholder.hidden = false;
+}
+previewImage.addEventListener('error', () => { if (run && previewImage.getAttribute('src')) noPreview(run.kind); });
+previewVideo.addEventListener('error', () => { if (run && previewVideo.getAttribute('src')) noPreview(run.kind); });
 
 function chooseDifferent() {
   clearFile();
@@ -117,11 +144,13 @@ async function chooseFile(file) {
       message: checked.error,
       actions: [{ label: differentLabel(checked.kind), value: 'different', primary: true }, { label: 'OK', value: 'ok' }],
     });
+    if (!run) backToStart(); // a file already on its way keeps going; the refused one leaves no trace
+    else changeButton.focus();
     if (answer === 'different') fileInput.click();
     return;
   }
   stopRun();
-  resetSteps();
+  resetSteps(checked.kind);
   // The preview comes from the browser's memory: nothing has been uploaded yet.
   const objectUrl = URL.createObjectURL(file);
   if (checked.kind === 'video') {
@@ -133,15 +162,25 @@ async function chooseFile(file) {
     previewImage.src = objectUrl;
     previewImage.hidden = false;
   }
+  placeholder.hidden = true;
   caption.textContent = 'From your device (not uploaded yet)';
+  changeButton.textContent = kindChangeLabel(checked.kind);
   preview.hidden = false;
+  const hadFocus = dropzone.contains(document.activeElement) || document.activeElement === fileInput
+    || document.activeElement === document.body;
   dropzone.hidden = true;
   fields.disabled = false;
+  // The drop zone is gone: the keyboard goes on to the next thing to do, the prompt.
+  if (hadFocus) $('id_content').focus();
   hint.textContent = "We're getting your file ready while you type. Submit turns on when it's done.";
   document.querySelectorAll('[data-different-image]').forEach((button) => { button.textContent = differentLabel(checked.kind); });
   run = { file, kind: checked.kind, contentType: checked.contentType, controller: new AbortController(), objectUrl, ready: false };
   rememberFile(file);
   process(run);
+}
+
+function kindChangeLabel(kind) {
+  return kind === 'video' ? 'Change video' : 'Change image';
 }
 
 function formatSpeed(bytesPerSecond) {
@@ -245,8 +284,12 @@ async function process(current) {
     if (!alive()) return;
     current.action = moderation.action;
     const panel = panels[moderation.action];
+    const unchecked = moderation.checked === false;
     if (panel) {
       panel.querySelectorAll('[data-moderation-message]').forEach((el) => { el.textContent = moderation.message; });
+      const status = panel.querySelector('[data-moderation-status]');
+      if (status) status.textContent = unchecked ? 'Status: not checked' : 'Status: ✅ Content verified';
+      panel.classList.toggle('ok', !(unchecked && moderation.action === 'allow'));
       panel.hidden = false;
     }
     if (moderation.action === 'reject') {
@@ -256,13 +299,16 @@ async function process(current) {
       hint.textContent = `This file cannot be shared. Please choose a different ${noun(current.kind)}.`;
       return;
     }
-    setStep('moderate', 'done', moderation.action === 'review' ? '⚠ Flagged for review' : '✓ Content verified');
+    let checkedLabel = '✓ Content verified';
+    if (moderation.action === 'review') checkedLabel = '⚠ Flagged for review';
+    else if (unchecked) checkedLabel = '– Content not checked (no check set up)';
+    setStep('moderate', 'done', checkedLabel);
 
     step = 'variants';
-    setStep('variants', 'active', 'Optimizing images...');
+    setStep('variants', 'active', variantStep(current.kind).active);
     await postJSON(urls.variants, { upload_id: current.uploadId }, { signal });
     if (!alive()) return;
-    setStep('variants', 'done', '✓ Images optimized');
+    setStep('variants', 'done', variantStep(current.kind).done);
     setStep('ready', 'done', '✓ Ready to submit');
     uploadIdInput.value = current.uploadId;
     current.ready = true;
@@ -309,6 +355,7 @@ async function reportFailure(error, current) {
     });
     if (answer === 'view') window.location.assign(error.data.existing_url);
     else if (answer === 'different') chooseDifferent();
+    else backToStart();
     return;
   }
   if (error.status === 429) {
@@ -318,6 +365,7 @@ async function reportFailure(error, current) {
       message: [error.message + wait, 'Upgrade to Premium for higher limits.'],
       actions: [{ label: 'OK', value: 'ok', primary: true }],
     });
+    if (run === current) backToStart();
     return;
   }
   const retryable = error.status === 0 || error.status >= 500;
@@ -336,6 +384,8 @@ async function reportFailure(error, current) {
     chooseFile(file);
   } else if (answer === 'different') {
     chooseDifferent();
+  } else if (run === current) {
+    backToStart(); // nothing half-done stays on screen: the drop zone is back, the text is kept
   }
 }
 
@@ -360,7 +410,7 @@ dropzone.addEventListener('drop', (event) => {
   const file = event.dataTransfer && event.dataTransfer.files[0];
   chooseFile(file);
 });
-$('change-image').addEventListener('click', chooseDifferent);
+changeButton.addEventListener('click', chooseDifferent);
 
 // The form came back with an error: the upload is already ready, so show it again.
 if (page.dataset.readyUpload) {
@@ -368,6 +418,7 @@ if (page.dataset.readyUpload) {
   uploadIdInput.value = page.dataset.readyUpload;
   previewImage.src = page.dataset.readyThumb;
   previewImage.hidden = false;
+  changeButton.textContent = 'Change file';
   caption.textContent = 'Uploaded';
   preview.hidden = false;
   dropzone.hidden = true;

@@ -63,8 +63,9 @@ def choose_file(page, name: str, data: bytes, *, content_type: str = "image/jpeg
     page.locator("#file-input").set_input_files({"name": name, "mimeType": content_type, "buffer": data})
 
 
-def expect_ready(page) -> None:
-    for text in ("✓ Uploaded", "✓ Content verified", "✓ Images optimized", "✓ Ready to submit"):
+def expect_ready(page, *, kind: str = "image") -> None:
+    prepared = "✓ Poster and previews ready" if kind == "video" else "✓ Images optimized"
+    for text in ("✓ Uploaded", "✓ Content verified", prepared, "✓ Ready to submit"):
         expect(page.get_by_text(text, exact=True)).to_be_visible(timeout=UPLOAD_TIMEOUT_MS)
     expect(page.get_by_role("button", name="Submit", exact=True)).to_be_enabled()
 

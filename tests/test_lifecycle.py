@@ -1,15 +1,18 @@
 """After processing: SEO rename, trash and restore, cleanup, orphan sweep, stuck-prompt recovery, AI retries."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.db import OperationalError, connection
 from django.utils import timezone
 from django_q.models import OrmQ
 
 from prompts import tasks
 from prompts.media import storage
 from prompts.models import Prompt, Upload
-from prompts.services import ai_content, media_files, submission, trash
+from prompts.services import ai_content, media_files, submission, trash, uploads
+from tests import media_samples
 from tests.conftest import csrf_client
 from tests.factories import ready_upload_for, submitted_prompt
 
@@ -222,6 +225,58 @@ def test_orphan_sweep_removes_unsubmitted_uploads_after_24_hours(alice, fake_ope
     assert Upload.objects.filter(id__in=[fresh.id, submitted.upload_id]).count() == 2
     assert storage.exists(fresh.file_key)
     assert all(storage.exists(k) for k in Prompt.objects.get(id=submitted.id).media_keys.values())
+
+
+def stored_under(request, backend, prefix: str) -> list[str]:
+    """What the storage itself holds under `prefix`, asked of the disk or of moto directly, not through the app."""
+    if backend == "s3":
+        s3 = request.getfixturevalue("s3_media")
+        listing = s3.client.list_objects_v2(Bucket=s3.bucket, Prefix=prefix)
+        return sorted(item["Key"] for item in listing.get("Contents", []))
+    root = Path(request.getfixturevalue("settings").MEDIA_ROOT)
+    return sorted(str(p.relative_to(root)) for p in (root / prefix).rglob("*") if p.is_file())
+
+
+def fail_upload_saves(execute, sql, params, many, context):
+    """The database going away just as the upload row is saved (what a failover looks like to Django)."""
+    if sql.lstrip().upper().startswith("UPDATE") and "prompts_upload" in sql:
+        raise OperationalError("server closed the connection unexpectedly")
+    return execute(sql, params, many, context)
+
+
+@pytest.mark.django_db(transaction=True)  # the failed statement must not poison the test's own transaction
+@pytest.mark.parametrize("abandoned", [True, False], ids=["abandoned", "submitted-and-deleted"])
+def test_files_written_before_a_failed_database_save_do_not_outlive_their_upload(
+    request, alice, fake_openai, backend, abandoned
+):
+    """The variants are written, then the database fails before their keys are saved: no row names those
+    files. Whether the person gives up, or goes on and later deletes the prompt, the sweeps leave nothing."""
+    data = media_samples.jpeg_bytes((1600, 1200), color=(20, 120, 200))
+    signed = uploads.presign_upload(user=alice, filename="photo.jpg", content_type="image/jpeg", file_size=len(data))
+    storage.save_bytes(uploads.incoming_key(signed.upload), data, content_type="image/jpeg")
+    uploads.complete_upload(user=alice, upload_id=signed.upload.id)
+    uploads.moderate_upload(user=alice, upload_id=signed.upload.id)
+    with connection.execute_wrapper(fail_upload_saves), pytest.raises(OperationalError):
+        uploads.make_upload_variants(user=alice, upload_id=signed.upload.id)
+    upload = Upload.objects.get(id=signed.upload.id)
+    assert upload.state == Upload.State.MODERATED and upload.variant_keys == {}
+    folder = f"uploads/{upload.id}/"
+    unrecorded = set(stored_under(request, backend, folder)) - {upload.file_key}
+    assert unrecorded, "the variant files were written before the failed save"
+
+    if abandoned:
+        Upload.objects.filter(id=upload.id).update(created_at=timezone.now() - timedelta(hours=25))
+        assert tasks.sweep_orphaned_uploads()["removed"] == 1
+    else:  # the retry succeeds, the prompt is published (files copied to public/), then trashed and cleaned up
+        upload = uploads.make_upload_variants(user=alice, upload_id=upload.id)
+        prompt = submission.submit_prompt(
+            user=alice, upload_id=upload.id, content="a lighthouse at dusk", ai_generator="flux", save_as_draft=False
+        )
+        tasks.generate_ai_content(prompt.id)
+        tasks.rename_files_for_seo(prompt.id)
+        Prompt.objects.filter(id=prompt.id).update(is_deleted=True, deleted_at=timezone.now() - timedelta(days=6))
+        assert tasks.cleanup_deleted_prompts()["deleted"] == 1
+    assert stored_under(request, backend, folder) == []
 
 
 # --- stuck prompts and AI retries -------------------------------------------------------

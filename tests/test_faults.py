@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from django import db as django_db
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -623,3 +624,41 @@ def test_ai_details_that_are_nothing_but_markup_give_the_fallback_for_review(ali
     status = alice_client.get(f"/api/prompt/status/{prompt.processing_uuid}/").json()
     assert status["success"] is False and status["needs_review"] is True
     assert_page_is_inert(alice_client.get(f"/prompt/{prompt.slug}/").content.decode())
+
+
+# --- A database blip inside a task (issue 24) ---------------------------------------------------
+
+
+class DatabaseBlip:
+    """Django's execute wrapper failing the next `times` statements that match, the way a PostgreSQL
+    restart or failover fails them (OperationalError), then letting everything through again."""
+
+    def __init__(self, *, times: int, matching: str):
+        self.left, self.matching, self.failed = times, matching, 0
+
+    def __call__(self, execute, sql, params, many, context):
+        if self.left > 0 and self.matching(sql):
+            self.left -= 1
+            self.failed += 1
+            raise django_db.OperationalError("terminating connection due to administrator command")
+        return execute(sql, params, many, context)
+
+
+@pytest.mark.parametrize(
+    "where, matching",
+    [
+        ("as the task starts", lambda sql: "prompts_prompt" in sql),
+        ("as the AI's answer is saved", lambda sql: sql.startswith("UPDATE") and "processing_completed_at" in sql),
+    ],
+    ids=["as the task starts", "as the answer is saved"],
+)
+def test_the_ai_task_rides_out_a_database_blip_and_asks_the_ai_once(alice, alice_client, fake_openai, where, matching):
+    prompt = submitted_through_the_form(alice_client, alice, "a lighthouse on a cliff at dusk")
+    blip = DatabaseBlip(times=2, matching=matching)
+    with connection.execute_wrapper(blip):
+        outcome = tasks.generate_ai_content(prompt.id)
+    assert blip.failed == 2
+    assert outcome["status"] == "success"
+    prompt.refresh_from_db()
+    assert prompt.processing_complete and not prompt.needs_seo_review and prompt.tags.count() == 3
+    assert len(fake_openai.requests_of("content")) == 1  # the answer was saved, not asked for again

@@ -362,3 +362,44 @@ def test_a_held_prompt_its_author_trashed_can_be_restored_from_the_trash_page(al
     assert f"“{prompt.title}” was restored." in response.content.decode()
     prompt.refresh_from_db()
     assert not prompt.is_deleted and prompt.status == Prompt.Status.DRAFT  # still held: a draft until approved
+
+
+# --- lost tasks (issue 24) -------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)  # the task is queued on commit
+def test_a_processing_prompt_without_a_task_is_queued_again_once(alice, fake_openai):
+    upload = ready_upload_for(alice)
+    prompt = submission.submit_prompt(
+        user=alice, upload_id=upload.id, content="a quiet harbour at dawn", ai_generator="flux", save_as_draft=False
+    )
+    assert ai_content.requeue_lost_ai_tasks()["requeued"] == 0  # its task waits in the queue
+    OrmQ.objects.all().delete()  # the task failed and Django-Q acknowledged it
+    assert ai_content.requeue_lost_ai_tasks()["requeued"] == 0  # not before the grace period
+    later = timezone.now() + ai_content.AI_TASK_LOST_AFTER + timedelta(seconds=1)
+    assert ai_content.requeue_lost_ai_tasks(now=later)["requeued"] == 1
+    assert queued("prompts.tasks.generate_ai_content") == [(prompt.id,)]
+    assert ai_content.requeue_lost_ai_tasks(now=later)["requeued"] == 0  # once: the new task is queued
+    tasks.generate_ai_content(prompt.id)
+    OrmQ.objects.all().delete()
+    assert ai_content.requeue_lost_ai_tasks(now=later + timedelta(minutes=1))["requeued"] == 0  # complete
+
+
+def test_tasks_taken_but_never_started_are_offered_again_and_running_ones_are_not(db):
+    from django_q.conf import Conf
+
+    from prompts import worker_lifecycle
+
+    now = timezone.now()
+    retry = timedelta(seconds=Conf.RETRY)
+    rows = {
+        "waiting": now - timedelta(seconds=1),
+        "running (short lease)": now + timedelta(seconds=worker_lifecycle.RUNNING_LEASE_SECONDS),
+        "taken 5 s ago": now + retry - timedelta(seconds=5),
+        "taken 60 s ago, never started": now + retry - timedelta(seconds=60),
+    }
+    ids = {name: OrmQ.objects.create(key="promptfinder", payload="x", lock=lock).id for name, lock in rows.items()}
+    assert worker_lifecycle.release_unstarted_tasks(now=now) == 1
+    locks = {name: OrmQ.objects.get(id=row_id).lock for name, row_id in ids.items()}
+    assert locks["taken 60 s ago, never started"] == now
+    assert all(locks[name] == rows[name] for name in rows if name != "taken 60 s ago, never started")

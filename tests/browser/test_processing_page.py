@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from prompts.models import Prompt
 from prompts.services import ai_content
-from tests.browser.flows import AI_TIMEOUT_MS, dialog, log_in, submitted_prompt
+from tests.browser.flows import AI_TIMEOUT_MS, dialog, log_in, screenshot, submitted_prompt
 from tests.processes import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -155,5 +155,6 @@ def test_while_the_ai_task_is_being_retried_the_page_keeps_waiting_past_its_limi
     page.wait_for_timeout(4_000)  # twice the page's limit
     expect(failed).to_be_hidden()
     expect(page.get_by_role("heading", level=1)).to_have_text(GENERATING)
+    screenshot(page, "processing-retrying")
     Prompt.objects.filter(id=prompt.id).update(ai_queued_at=None)  # no retry due any more
     expect(failed).to_be_visible(timeout=10_000)

@@ -90,10 +90,12 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def procfile_web_options() -> dict[str, int]:
-    """--workers and --threads of the Procfile's web process, so a benchmark serves as production does."""
-    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
-    words = line.split()
-    return {name: int(words[words.index(f"--{name}") + 1]) for name in ("workers", "threads") if f"--{name}" in words}
+    """workers and threads of the Procfile's web process (its gunicorn.conf.py), so a benchmark serves as
+    production does."""
+    import runpy
+
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return {name: int(config[name]) for name in ("workers", "threads")}
 
 
 def start_gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4) -> tuple[subprocess.Popen, str]:

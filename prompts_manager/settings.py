@@ -355,6 +355,12 @@ AI_TIMEOUT_SECONDS = env_float("AI_TIMEOUT_SECONDS", 30.0)
 # moderator. On for local development and tests; off in production unless set explicitly.
 AI_ALLOW_UNCHECKED = env_bool("AI_ALLOW_UNCHECKED", default=DEBUG or TESTING)
 AI_MAX_RETRIES = int(os.environ.get("AI_MAX_RETRIES", "1"))
+# The content check inside an upload request: one attempt of at most this many seconds, and at most
+# AI_REQUEST_CONCURRENCY such calls at once per web process, so a slow or hung AI never holds the
+# threads other people's requests need (and no request nears Heroku's 30 s router limit). A check
+# that does not finish in time is finished by the worker (prompts/services/late_moderation.py).
+AI_REQUEST_TIMEOUT_SECONDS = env_float("AI_REQUEST_TIMEOUT_SECONDS", 8.0)
+AI_REQUEST_CONCURRENCY = int(os.environ.get("AI_REQUEST_CONCURRENCY", "4"))
 
 # --- Processing page --------------------------------------------------------------------
 PROCESSING_POLL_MS = int(os.environ.get("PROCESSING_POLL_MS", "3000"))

@@ -18,6 +18,8 @@ let startedAt = Date.now();
 let timer = null;
 let stopped = page.dataset.complete === 'true';
 let inFlight = false;
+// Issue 24: while the server says the AI task is being tried again, the 120 s error notice waits.
+let retrying = false;
 
 const titleEl = document.getElementById('prompt-title');
 const descriptionEl = document.getElementById('prompt-description');
@@ -47,6 +49,7 @@ async function poll() {
     }
     const data = await getJSON(url);
     answered = data.waited !== false; // the server had no thread to spare: poll on the normal rhythm
+    retrying = data.retrying === true; // issue 24
     if (data.processing_complete) {
       stopped = true;
       if (estimateEl) estimateEl.hidden = true;
@@ -67,14 +70,14 @@ async function poll() {
     inFlight = false;
   }
   const elapsed = Date.now() - startedAt;
-  if (elapsed >= ERROR_MS) {
+  if (elapsed >= ERROR_MS && !retrying) {
     stopped = true;
     slowNotice.hidden = true;
     errorNotice.hidden = false;
     return;
   }
   if (elapsed >= WARNING_MS) slowNotice.hidden = false;
-  schedule(longPoll && answered ? 0 : POLL_MS);
+  schedule(longPoll && answered && elapsed < ERROR_MS ? 0 : POLL_MS); // past the limit (retrying): plain polling
 }
 
 function fill(data) {

@@ -24,7 +24,7 @@ import threading
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 # Each waiting status long poll holds a thread (PROCESSING_LONG_POLLS_PER_PROCESS of them at most).
-threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+threads = int(os.environ.get("WEB_THREADS", "16"))
 timeout = 30
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
 keepalive = 0

@@ -389,7 +389,7 @@ def run(argv: list[str] | None = None) -> None:
     fake.weather(delay=(0.5, 3.0), failure_rate=0.10)
     extra = {
         **fake.env(timeout=30, max_retries=1),  # the production AI settings
-        "GUNICORN_THREADS": "8",
+        "WEB_THREADS": "8",
         "LOG_LEVEL": "WARNING",
     }
     with _stack.prepared_site(extra) as env:

@@ -27,10 +27,18 @@ USERS = int(os.environ.get("CONN_USERS", "40"))
 DURATION = float(os.environ.get("CONN_SECONDS", "60"))
 PLAN_LIMIT = 20  # Heroku Postgres Essential-0 (and Essential-1): connections
 HEADROOM = 3  # a release phase or `heroku run` dyno, and a psql session
+# (name, environment, gunicorn threads per worker); the Procfile's default is 2 workers x 16 threads.
 SETTINGS = [
-    ("CONN_MAX_AGE=0 (close after each request)", {"CONN_MAX_AGE": "0"}),
-    ("CONN_MAX_AGE=60 (the default)", {"CONN_MAX_AGE": "60"}),
+    ("2x16 threads, CONN_MAX_AGE=0 (close after each request)", {"CONN_MAX_AGE": "0"}, 16),
+    ("2x16 threads, CONN_MAX_AGE=60 (the default)", {"CONN_MAX_AGE": "60"}, 16),
+    (
+        "2x6 threads, 3 long polls per process, CONN_MAX_AGE=60 (Essential-0)",
+        {"CONN_MAX_AGE": "60", "PROCESSING_LONG_POLLS_PER_PROCESS": "3"},
+        6,
+    ),
 ]
+# CONN_SETTINGS=2 runs only the third (a comma-separated list of indexes).
+ONLY = [int(index) for index in os.environ.get("CONN_SETTINGS", "").split(",") if index.strip()]
 
 
 class Sampler(threading.Thread):
@@ -48,7 +56,7 @@ class Sampler(threading.Thread):
         connection.close()
 
 
-def measure(extra_env: dict[str, str]) -> dict:
+def measure(extra_env: dict[str, str], threads: int) -> dict:
     from tests.fake_openai import FakeOpenAI
 
     fake = FakeOpenAI().start()
@@ -58,7 +66,10 @@ def measure(extra_env: dict[str, str]) -> dict:
         for index in range(USERS):
             _stack.make_uploader(f"conn{index}")
             users.append((f"conn{index}", _stack.PASSWORD))
-        web, url = _stack.start_gunicorn(env, workers=2, threads=16)
+        from django.db import connection
+
+        connection.close()  # this thread's own: only the site's connections are counted
+        web, url = _stack.start_gunicorn(env, workers=2, threads=threads)
         worker = _stack.start_qcluster(env, workers=2)
         try:
             sampler = Sampler()
@@ -95,12 +106,14 @@ def run() -> None:
     _stack.DB_NAME = os.environ.get("BENCH_DB", "promptfinder_connections")
     busy_before = _stack.other_cpu_share()
     results = []
-    for name, extra in SETTINGS:
-        results.append({"name": name, **measure(extra)})
+    for index, (name, extra, threads) in enumerate(SETTINGS):
+        if ONLY and index not in ONLY:
+            continue
+        results.append({"name": name, **measure(extra, threads)})
         print(f"  ... {name} done", file=sys.stderr)
     busy_after = _stack.other_cpu_share()
     table = Table(
-        f"PostgreSQL connections, {USERS} people for {DURATION:.0f} s: gunicorn 2x16 threads + qcluster (2 workers)",
+        f"PostgreSQL connections, {USERS} people for {DURATION:.0f} s: gunicorn (2 workers) + qcluster (2 workers)",
         [
             "setting",
             "peak",
@@ -132,7 +145,7 @@ def run() -> None:
         )
     table.notes.append(
         "connections: client backends on the bench database in pg_stat_activity, sampled every 0.25 s "
-        "(the sampler's own excluded); the qcluster holds about workers + 3 of them whatever the setting"
+        "(the bench's own excluded); the qcluster holds about workers + 3 of them whatever the setting"
     )
     table.notes.append(
         "held 10 s after: what stays open, idle, once the crowd has stopped (CONN_MAX_AGE keeps a thread's "

@@ -2,6 +2,8 @@
 database, the default) and on the Redis broker (Q_BROKER=redis, the running Redis on loopback).
 Every task runs exactly once, and both clusters take part."""
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -83,3 +85,57 @@ def lines(path: Path) -> int:
         return path.read_bytes().count(b"\n")
     except FileNotFoundError:
         return 0
+
+
+ENQUEUE_SLOW = """
+import sys, django
+django.setup()
+from django_q.tasks import async_task
+async_task("bench.tasks.slow_mark", sys.argv[1], 0, 8.0)
+"""
+
+
+@pytest.mark.parametrize("broker", ["orm", "redis"])
+def test_why_the_orm_broker_stays_the_default_a_task_running_at_sigterm(broker, tmp_path):
+    """Heroku restarts each dyno daily with SIGTERM to every process. On the ORM broker the running
+    task is handed back and the next cluster runs it; Django-Q2's Redis broker took it off the list
+    with BLPOP and has no lease to expire, so it is gone. (This pins the reason the README gives.)"""
+    if broker == "redis" and not redis_available():
+        pytest.fail(f"the Redis server at {REDIS_URL} is not running")
+    env = {"Q_BROKER": broker, "Q_CLUSTER_NAME": f"pf-test-{uuid.uuid4().hex[:8]}"}
+    if broker == "redis":
+        env["REDIS_URL"] = REDIS_URL
+    path = tmp_path / "marks.txt"
+    first = start_qcluster(extra_env=env, workers=1)
+    try:
+        wait_until(lambda: len(_descendants(first.pid)) >= 4, timeout=60, message="the cluster")
+        subprocess.run(
+            [sys.executable, "-c", ENQUEUE_SLOW, str(path)],
+            cwd=ROOT,
+            env={**processes.test_database_env(), **env},
+            check=True,
+            timeout=60,
+            capture_output=True,
+        )
+        wait_until(lambda: "start 0" in text(path), timeout=30, message="the task to start")
+        os.killpg(first.pid, signal.SIGTERM)  # the whole dyno, as Heroku does
+        first.wait(timeout=30)
+    finally:
+        stop_process(first)
+    second = start_qcluster(extra_env=env, workers=1)
+    try:
+        if broker == "orm":
+            wait_until(lambda: "done 0" in text(path), timeout=40, message="the task to run again")
+            assert text(path).split("\n").count("start 0") == 2
+        else:
+            time.sleep(20)  # start-up, and more than twice the task's length
+            assert "done 0" not in text(path) and text(path).split("\n").count("start 0") == 1
+    finally:
+        stop_process(second)
+
+
+def text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""

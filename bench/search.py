@@ -427,11 +427,12 @@ def reindex(cursor, log) -> dict:
 
 
 def statement_for_explain(sql: str) -> str:
-    """EXPLAIN in front of the query; a leading `SET LOCAL ...;` stays in front of it."""
-    if sql.lstrip().upper().startswith("SET LOCAL"):
-        setting, _, query = sql.partition("; ")
-        return f"{setting}; EXPLAIN (ANALYZE, BUFFERS) {query}"
-    return "EXPLAIN (ANALYZE, BUFFERS) " + sql
+    """EXPLAIN in front of the query; leading `SET LOCAL ...;` statements stay in front of it."""
+    settings, query = [], sql.lstrip()
+    while query.upper().startswith("SET LOCAL"):
+        setting, _, query = query.partition("; ")
+        settings.append(setting + "; ")
+    return "".join(settings) + "EXPLAIN (ANALYZE, BUFFERS) " + query
 
 
 # --- measuring ---------------------------------------------------------------------------------

@@ -737,7 +737,8 @@ def run() -> None:
         ),
         (
             "relevance ranks the matches of a recency window sized by the planner's estimate to hold about "
-            "1,000 (RELEVANCE_CANDIDATES), every match when fewer are expected; newest/liked/trending reach all"
+            f"{feeds.RELEVANCE_CANDIDATES:,} (RELEVANCE_CANDIDATES), every match when few are expected; "
+            "newest/liked/trending reach all"
         ),
         f"other processes used {load.share:.0%} of the CPUs during the measurements"
         if load.share is not None

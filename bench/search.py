@@ -427,11 +427,12 @@ def reindex(cursor, log) -> dict:
 
 
 def statement_for_explain(sql: str) -> str:
-    """EXPLAIN in front of the query; a leading `SET LOCAL ...;` stays in front of it."""
-    if sql.lstrip().upper().startswith("SET LOCAL"):
-        setting, _, query = sql.partition("; ")
-        return f"{setting}; EXPLAIN (ANALYZE, BUFFERS) {query}"
-    return "EXPLAIN (ANALYZE, BUFFERS) " + sql
+    """EXPLAIN in front of the query; leading `SET LOCAL ...;` statements stay in front of it."""
+    settings, query = [], sql.lstrip()
+    while query.upper().startswith("SET LOCAL"):
+        setting, _, query = query.partition("; ")
+        settings.append(setting + "; ")
+    return "".join(settings) + "EXPLAIN (ANALYZE, BUFFERS) " + query
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -736,7 +737,8 @@ def run() -> None:
         ),
         (
             "relevance ranks the matches of a recency window sized by the planner's estimate to hold about "
-            "1,000 (RELEVANCE_CANDIDATES), every match when fewer are expected; newest/liked/trending reach all"
+            f"{feeds.RELEVANCE_CANDIDATES:,} (RELEVANCE_CANDIDATES), every match when few are expected; "
+            "newest/liked/trending reach all"
         ),
         f"other processes used {load.share:.0%} of the CPUs during the measurements"
         if load.share is not None

@@ -286,12 +286,14 @@ def _relevance_rows(
     direction = "DESC" if descending else "ASC"
     bucket = sql.WINDOW_BUCKET
     rank = "ts_rank(m.search_vector, websearch_to_tsquery(%s::regconfig, %s))::float8"
-    # JIT compiling costs 50-150 ms and pays off only for long scans: the estimate of a branch
-    # that never runs can cross jit_above_cost. SET LOCAL in the same implicit transaction as the
-    # query (one round trip, and nothing else of the connection changes).
+    # Two settings for this statement only (SET LOCAL in the same implicit transaction, one round
+    # trip): JIT compiling costs 50-150 ms and pays off only for long scans, and the estimate of a
+    # branch that never runs can cross jit_above_cost; the window is a run-time value, so the
+    # planner assumes a third of the matches fall in it and may prefer reading the whole table to
+    # the bitmap scan of prompt_search that serves this statement.
     # `id + 0`: the ceiling is a filter on the candidates, not a range for the primary key index.
     statement = (
-        "SET LOCAL jit = off; "
+        "SET LOCAL jit = off; SET LOCAL enable_seqscan = off; "
         f"WITH win AS MATERIALIZED ({window_sql}),"
         " ranked AS ("
         f" SELECT m.id, {rank} AS relevance FROM ({inner_sql}) AS m"
@@ -301,9 +303,10 @@ def _relevance_rows(
         f" SELECT m.id, {rank} AS relevance FROM ({inner_sql}) AS m"
         " WHERE (SELECT floor FROM win) = 0 AND m.id + 0 <= (SELECT ceiling FROM win)"
         ")"
-        " SELECT page.id, page.relevance, win.floor, win.ceiling, (SELECT count(*) FROM ranked)"
+        " SELECT page.id, page.relevance, win.floor, win.ceiling, coalesce(page.candidates, 0)"
         " FROM win LEFT JOIN LATERAL ("
-        f" SELECT id, relevance FROM ranked {cursor_sql} ORDER BY relevance {direction}, id {direction} LIMIT %s"
+        f" SELECT id, relevance, count(*) OVER () AS candidates FROM ranked {cursor_sql}"
+        f" ORDER BY relevance {direction}, id {direction} LIMIT %s"
         f") AS page ON true ORDER BY page.relevance {direction}, page.id {direction}"
     )
     params = [*window_params, *[CONFIG, query, *inner_params] * 2, *cursor_params, size + 1]
@@ -344,13 +347,16 @@ def _postgres_relevance_page(
         # A window holding less than a page (the word is rarer among the newest prompts than
         # overall, or other filters leave few): widen it by the density it found, at most 64
         # times at once, until it holds a page or reaches back to the first prompt.
+        # Every match at once when the density found says they are few (a window's GIN range
+        # costs more than reading a few thousand rows).
         while window.floor > 0 and rows[0][4] <= size:
-            buckets = window.ceiling // sql.WINDOW_BUCKET + 1 - window.floor
-            held = rows[0][4]
+            every = window.ceiling // sql.WINDOW_BUCKET + 1
+            buckets, held = every - window.floor, rows[0][4]
             growth = min(64.0, RELEVANCE_CANDIDATES / held if held else 64.0)
-            window = Window(
-                max(0, window.ceiling // sql.WINDOW_BUCKET + 1 - math.ceil(buckets * growth)), window.ceiling
-            )
+            floor = max(0, every - math.ceil(buckets * growth))
+            if held and held * every / buckets <= sql.NO_WINDOW_BELOW * RELEVANCE_CANDIDATES:
+                floor = 0
+            window = Window(floor, window.ceiling)
             rows = _relevance_rows(matches, query, window, size=size)
     rows = [row for row in rows if row[0] is not None]
     more = len(rows) > size

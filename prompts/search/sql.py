@@ -232,8 +232,9 @@ POSTGRES_WINDOW_FORWARD = [
     # shares as if they were independent, and words that come together ("golden hour", any
     # phrase) match far more: so a query without OR is expected to match as many prompts as its
     # rarest word (an upper bound; a window that then holds less than a page is widened). Words
-    # after a minus are left out. EXPLAIN without ANALYZE only plans (about 0.2 ms a word); the
-    # count_estimate recipe of the PostgreSQL wiki.
+    # after a minus are left out. When the two disagree about "few", the matches are counted (up
+    # to twice the candidates). EXPLAIN without ANALYZE only plans (about 0.2 ms a word); the count_estimate
+    # recipe of the PostgreSQL wiki.
     f"""
     CREATE OR REPLACE FUNCTION prompts_search_floor(p_query tsquery, p_generator text, p_candidates integer)
     RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
@@ -245,6 +246,9 @@ POSTGRES_WINDOW_FORWARD = [
         piece text;
         plan json;
         expected float8;
+        joint float8;
+        few float8 := {NO_WINDOW_BELOW} * p_candidates;
+        counted bigint;
         newest bigint;
     BEGIN
         IF p_candidates <= 0 THEN
@@ -261,15 +265,31 @@ POSTGRES_WINDOW_FORWARD = [
                 pieces := ARRAY[written];
             END IF;
         END IF;
-        FOREACH piece IN ARRAY pieces LOOP
+        FOREACH piece IN ARRAY array_append(pieces, written) LOOP
             EXECUTE format(
                 'EXPLAIN (FORMAT JSON) SELECT 1 FROM prompts_prompt '
                 'WHERE status = 1 AND NOT is_deleted AND search_vector @@ %L::tsquery', piece) || also
             INTO plan;
-            expected := least(expected, (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8);
+            IF piece = written THEN
+                joint := (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8;
+            ELSE
+                expected := least(expected, (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8);
+            END IF;
         END LOOP;
-        IF expected <= {NO_WINDOW_BELOW} * p_candidates THEN
+        expected := coalesce(expected, joint);
+        IF expected <= few THEN
             RETURN 0;
+        END IF;
+        IF joint <= few THEN
+            -- The planner expects few, the rarest word allows many: count them, up to twice the
+            -- candidates (each counted match is a row read).
+            EXECUTE format(
+                'SELECT count(*) FROM (SELECT FROM prompts_prompt WHERE status = 1 AND NOT is_deleted '
+                'AND search_vector @@ %L::tsquery%s LIMIT %s) AS found', written, also, 2 * p_candidates + 1)
+            INTO counted;
+            IF counted <= 2 * p_candidates THEN
+                RETURN 0;
+            END IF;
         END IF;
         SELECT max(id) INTO newest FROM prompts_prompt;
         RETURN greatest(0, newest - ceil(newest * p_candidates / expected)::bigint) / {WINDOW_BUCKET};

@@ -178,8 +178,13 @@ def test_the_found_prompt_is_offered_next_to_the_prompt_field(alice_page, viewpo
     drop_file(page, "castle.png", png_with_parameters(A1111), content_type="image/png")
     found = page.get_by_role("status").filter(has_text="We found the prompt in your image — use it?")
     expect(found).to_be_visible(timeout=UPLOAD_TIMEOUT_MS)
-    field = page.get_by_label("Prompt *", exact=True).bounding_box()
-    offer = found.bounding_box()
+    # Both boxes in one go: focus moving to the prompt field may scroll the page between two reads.
+    field, offer = page.evaluate(
+        """() => ['id_content', 'found-prompt'].map((id) => {
+          const box = document.getElementById(id).getBoundingClientRect();
+          return { x: box.x, y: box.y + window.scrollY, height: box.height };
+        })"""
+    )
     gap = offer["y"] - (field["y"] + field["height"])
     assert 0 <= gap < 80, (field, offer)  # right under the prompt field, not under the preview
     assert abs(offer["x"] - field["x"]) < 40

@@ -262,6 +262,9 @@ def test_a_refused_file_brings_back_the_empty_drop_zone_and_keeps_the_text(alice
     choose_file(page, "photo.jpg", b"this is not an image at all" * 10)
     refused = dialog(page, "We couldn't use this file")
     expect(refused).to_be_visible(timeout=UPLOAD_TIMEOUT_MS)
+    # Behind the dialog: a sentence, not a broken-image icon, for what the browser cannot show.
+    expect(page.get_by_text("Your browser can't show a preview of this image.")).to_be_visible()
+    expect(page.get_by_role("img", name="Preview of the file you chose")).to_be_hidden()
     fill_prompt_while_open = page.get_by_label("Prompt *", exact=True)
     refused.get_by_role("button", name="OK").click()
     expect(refused).to_be_hidden()

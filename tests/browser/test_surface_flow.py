@@ -178,8 +178,13 @@ def test_the_found_prompt_is_offered_next_to_the_prompt_field(alice_page, viewpo
     drop_file(page, "castle.png", png_with_parameters(A1111), content_type="image/png")
     found = page.get_by_role("status").filter(has_text="We found the prompt in your image — use it?")
     expect(found).to_be_visible(timeout=UPLOAD_TIMEOUT_MS)
-    field = page.get_by_label("Prompt *", exact=True).bounding_box()
-    offer = found.bounding_box()
+    # Both boxes in one go: focus moving to the prompt field may scroll the page between two reads.
+    field, offer = page.evaluate(
+        """() => ['id_content', 'found-prompt'].map((id) => {
+          const box = document.getElementById(id).getBoundingClientRect();
+          return { x: box.x, y: box.y + window.scrollY, height: box.height };
+        })"""
+    )
     gap = offer["y"] - (field["y"] + field["height"])
     assert 0 <= gap < 80, (field, offer)  # right under the prompt field, not under the preview
     assert abs(offer["x"] - field["x"]) < 40
@@ -257,6 +262,9 @@ def test_a_refused_file_brings_back_the_empty_drop_zone_and_keeps_the_text(alice
     choose_file(page, "photo.jpg", b"this is not an image at all" * 10)
     refused = dialog(page, "We couldn't use this file")
     expect(refused).to_be_visible(timeout=UPLOAD_TIMEOUT_MS)
+    # Behind the dialog: a sentence, not a broken-image icon, for what the browser cannot show.
+    expect(page.get_by_text("Your browser can't show a preview of this image.")).to_be_visible()
+    expect(page.get_by_role("img", name="Preview of the file you chose")).to_be_hidden()
     fill_prompt_while_open = page.get_by_label("Prompt *", exact=True)
     refused.get_by_role("button", name="OK").click()
     expect(refused).to_be_hidden()

@@ -101,6 +101,7 @@ def _keep_lease_alive() -> None:
         time.sleep(RENEW_EVERY_SECONDS)
         ack_id = _running.get("ack_id")
         if not ack_id:
+            connections[Conf.ORM or "default"].close()  # no connection held while the worker is idle
             continue
         try:
             renew_lease(ack_id)

@@ -283,6 +283,8 @@ def test_a_common_word_ranks_its_newest_matches_and_later_pages_keep_that_window
     assert feed_slugs(html)[:1] and set(feed_slugs(html)) <= {prompt.slug for prompt in older}
     for window in [("x", 1), (1.5, 2), (-1, 2), (True, 2)]:
         assert client.get("/search/", {"q": "harbour", "after": encode(0.5, 1, *window)}).status_code == 400
+    old_link = client.get("/search/", {"q": "harbour", "after": encode(0.5, newer[-1].pk)})  # made before windows
+    assert old_link.status_code == 200 and feed_slugs(old_link.content.decode())
 
 
 def test_previous_pages_by_cursor_and_broken_cursors(alice, client):

@@ -47,14 +47,20 @@ def test_sign_up_shows_readable_errors_and_creates_nothing(db, client):
 
 
 def test_log_in_and_log_out_through_the_real_views(alice, client):
-    response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}, follow=True)
+    response = client.post("/accounts/login/", {"login": "alice", "password": PASSWORD}, follow=True)
     assert b"@alice" in response.content
     response = client.post("/accounts/logout/", follow=True)
     assert b"Log in" in response.content and b"@alice" not in response.content
 
 
+def test_a_log_in_that_names_its_field_username_still_works(alice, client):
+    """Django's own form called it `username`; scripts and older clients still do (allauth: `login`)."""
+    assert client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
+    assert "_auth_user_id" in client.session
+
+
 def test_wrong_password_is_refused(alice, client):
-    response = client.post("/accounts/login/", {"username": "alice", "password": "nope"})
+    response = client.post("/accounts/login/", {"login": "alice", "password": "nope"})
     assert response.status_code == 200
     assert b"Please enter a correct username and password" in response.content
 
@@ -64,17 +70,17 @@ def test_password_guessing_is_throttled_after_five_failures(alice, client):
 
     cache.clear()
     for _ in range(5):
-        response = client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+        response = client.post("/accounts/login/", {"login": "alice", "password": "wrong"})
         assert b"Please enter a correct username and password" in response.content
-    response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    response = client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
     assert b"Too many failed log-in attempts" in response.content
     assert "_auth_user_id" not in client.session
 
 
 def test_open_redirects_in_next_are_refused(alice, client):
-    response = client.post("/accounts/login/?next=https://evil.example/", {"username": "alice", "password": PASSWORD})
+    response = client.post("/accounts/login/?next=https://evil.example/", {"login": "alice", "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/"
-    response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD, "next": "//evil.example/x"})
+    response = client.post("/accounts/login/", {"login": "alice", "password": PASSWORD, "next": "//evil.example/x"})
     assert response["Location"] in ("/",)
 
 

@@ -35,7 +35,7 @@ def test_sign_up_verify_by_mail_then_reset_the_password_by_mail(page):
     assert len(mail.outbox) == 1
 
     # Uploading waits for the address; the page says so and can send the link again.
-    page.get_by_role("link", name="Upload").click()
+    page.get_by_role("banner").get_by_role("link", name="Upload").click()
     expect(page.get_by_role("heading", name="Verify your email to upload")).to_be_visible()
     expect(page.get_by_text("dora@example.com")).to_be_visible()
     assert_accessible(page, "verify-to-upload")
@@ -44,7 +44,7 @@ def test_sign_up_verify_by_mail_then_reset_the_password_by_mail(page):
     page.watch.console_errors.clear()
 
     verify_email(page, "dora@example.com")
-    page.get_by_role("link", name="Upload").click()
+    page.get_by_role("banner").get_by_role("link", name="Upload").click()
     expect(page.get_by_text("Select an image or video to enable the form")).to_be_visible()
 
     page.goto("/accounts/email/")

@@ -90,7 +90,7 @@ def test_sign_up_drop_an_image_and_publish_it(page, start_worker):
     expect(page.get_by_text("@dora")).to_be_visible()
     verify_email(page, "dora@example.com")  # uploading needs a verified address
 
-    page.get_by_role("link", name="Upload").click()
+    page.get_by_role("banner").get_by_role("link", name="Upload").click()
     expect(page.get_by_text("Select an image or video to enable the form")).to_be_visible()
     expect(page.get_by_label("Prompt *", exact=True)).to_be_disabled()
     expect(page.get_by_label("Generator *", exact=True)).to_be_disabled()

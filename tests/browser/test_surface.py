@@ -305,3 +305,22 @@ def test_the_detail_picture_is_preloaded_and_the_preload_is_used(page, gallery):
     chosen = img.evaluate("i => i.currentSrc")
     assert page.locator('head link[rel="preload"][as="image"]').count() == 1
     assert requests.count(chosen) == 1  # the preload and the <picture> agree: one download
+
+
+def test_nothing_moves_while_home_and_detail_pages_load(page, gallery):
+    """Cumulative layout shift 0 (what Lighthouse's CLS measures), at both widths, pictures included."""
+    page.add_init_script(
+        """window.__shift = 0;
+           new PerformanceObserver((list) => {
+             for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__shift += entry.value;
+           }).observe({type: 'layout-shift', buffered: true});"""
+    )
+    for path in ("/", f"/prompt/{gallery.pictures[1].slug}/", "/search/?q=castle"):
+        for viewport in (DESKTOP, PHONE):
+            page.set_viewport_size(viewport)
+            page.goto(path)
+            page.wait_for_function("() => [...document.images].every(i => i.complete || i.loading === 'lazy')")
+            page.mouse.wheel(0, 3000)  # bring the lazy pictures in too
+            page.wait_for_function("() => [...document.images].every(i => i.complete)")
+            page.wait_for_timeout(300)
+            assert page.evaluate("window.__shift") == 0, (path, viewport)

@@ -45,7 +45,8 @@ def test_worker_turns_a_submit_into_a_published_prompt_and_renames_its_files(ali
         f"public/{renamed.seo_filename_base}-{renamed.processing_uuid.hex[:8]}/thumb.jpg"
     )
     assert alice_client.get(renamed.b2_thumb_url).status_code == 200
-    assert len(renamed.stale_media_keys) == 7  # the original and six variants, deleted by purge_stale_media after the grace period
+    # the original and six variants, deleted by purge_stale_media after the grace period
+    assert len(renamed.stale_media_keys) == 7
 
 
 def test_worker_falls_back_when_the_ai_times_out(alice, alice_client, worker):

@@ -18,6 +18,7 @@ const UNSUPPORTED = ACCEPTED.unsupported;
 
 const $ = (id) => document.getElementById(id);
 const dropzone = $('dropzone');
+const browseButton = $('browse-button');
 const fileInput = $('file-input');
 const preview = $('preview');
 const previewImage = $('preview-image');
@@ -114,10 +115,10 @@ function clearFile() {
   fileInput.value = '';
 }
 
-// Back to the empty drop zone after a refusal, with the keyboard on it (not on the hidden input).
+// Back to the empty drop zone after a refusal, with the keyboard on its Browse button (not on the hidden input).
 function backToStart() {
   clearFile();
-  dropzone.focus();
+  browseButton.focus();
 }
 
 // A file the browser cannot show (an unusual codec, a broken image): say so instead of a broken icon.
@@ -391,14 +392,10 @@ async function reportFailure(error, current) {
 
 // --- wiring -----------------------------------------------------------------------------
 fileInput.addEventListener('change', () => chooseFile(fileInput.files[0]));
+// A click anywhere on the drop zone (the Browse button included) opens the file picker; the input's own
+// click, which bubbles up here, must not open it again.
 dropzone.addEventListener('click', (event) => {
-  if (event.target === dropzone || !event.target.closest('label')) fileInput.click();
-});
-dropzone.addEventListener('keydown', (event) => {
-  if (event.key === 'Enter' || event.key === ' ') {
-    event.preventDefault();
-    fileInput.click();
-  }
+  if (event.target !== fileInput) fileInput.click();
 });
 ['dragenter', 'dragover'].forEach((name) => dropzone.addEventListener(name, (event) => {
   event.preventDefault();

@@ -268,9 +268,8 @@ def test_a_refused_file_brings_back_the_empty_drop_zone_and_keeps_the_text(alice
     fill_prompt_while_open = page.get_by_label("Prompt *", exact=True)
     refused.get_by_role("button", name="OK").click()
     expect(refused).to_be_hidden()
-    dropzone = page.locator("#dropzone")
-    expect(dropzone).to_be_visible()
-    expect(dropzone).to_be_focused()
+    expect(page.locator("#dropzone")).to_be_visible()
+    expect(page.get_by_role("button", name="Browse")).to_be_focused()
     expect(page.locator("#preview")).to_be_hidden()
     expect(page.get_by_text("Uploading... 100%")).to_have_count(0)
     expect(page.get_by_text("We're getting your file ready while you type.")).to_have_count(0)
@@ -287,11 +286,11 @@ def test_focus_never_lands_on_the_hidden_file_input_or_the_body(alice_page):
         page.keyboard.press("Tab")
         stops.append(page.evaluate("() => document.activeElement.id || document.activeElement.tagName"))
     assert "file-input" not in stops, stops
-    # A file too large: after the dialog, focus is on the drop zone.
+    # A file too large: after the dialog, focus is on the drop zone's Browse button.
     drop_file(page, "huge.jpg", size=int(3.2 * 1024 * 1024))
     refused = dialog(page, "File too large")
     refused.get_by_role("button", name="OK").click()
-    expect(page.locator("#dropzone")).to_be_focused()
+    expect(page.get_by_role("button", name="Browse")).to_be_focused()
     # Choosing a file with the keyboard on the drop zone: focus goes on to the prompt field.
     choose_file(page, "harbour.jpg", media_samples.jpeg_bytes())
     expect(page.get_by_label("Prompt *", exact=True)).to_be_focused()

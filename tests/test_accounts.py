@@ -159,6 +159,32 @@ def test_an_account_without_an_email_is_asked_for_one_at_log_in_and_cannot_uploa
     assert client.get("/upload/").status_code == 200
 
 
+def test_an_address_given_before_allauth_is_adopted_and_can_be_verified(db):
+    """Accounts from before allauth kept their address on the user row only; the data migration gives each
+    one an unverified address row, so the upload gate offers to send the link instead of asking again."""
+    from allauth.account.models import EmailAddress
+
+    from prompts.services.accounts import adopt_addresses_from_before_allauth
+
+    old = get_user_model().objects.create_user(username="pavel", password=PASSWORD, email="pavel@example.com")
+    make_user("rita")  # already has her row: untouched
+    assert adopt_addresses_from_before_allauth(get_user_model(), EmailAddress) == 1
+    assert adopt_addresses_from_before_allauth(get_user_model(), EmailAddress) == 0  # safe to run again
+    row = EmailAddress.objects.get(user=old)
+    assert (row.email, row.primary, row.verified) == ("pavel@example.com", True, False)
+    assert EmailAddress.objects.filter(user__username="rita").count() == 1
+
+    client = csrf_client()
+    client.get("/accounts/login/")
+    assert client.post_form("/accounts/login/", {"login": "pavel", "password": PASSWORD}).status_code == 302
+    page = client.get("/upload/").content.decode()
+    assert "pavel@example.com" in page and "Send the link again" in page
+    with time_machine.travel(timezone.now() + timedelta(minutes=4)):
+        client.post_form("/accounts/email/", {"email": "pavel@example.com", "action_send": ""})
+    client.post_form(link_in(mail.outbox[-1]))
+    assert client.get("/upload/").status_code == 200
+
+
 def test_log_in_by_email_and_it_shares_the_usernames_tries(alice):
     response = Client().post("/accounts/login/", {"login": "alice@example.com", "password": PASSWORD})
     assert response.status_code == 302

@@ -183,3 +183,22 @@ def may_upload(*, user) -> bool:
 def unverified_addresses(*, user) -> list[str]:
     waiting = EmailAddress.objects.filter(user=user, verified=False).order_by("-primary", "id")
     return list(waiting.values_list("email", flat=True))
+
+
+def adopt_addresses_from_before_allauth(user_model, address_model) -> int:
+    """Give each account that has `User.email` but no address row one unverified, primary row.
+
+    Accounts made before sign-up went through django-allauth keep their address only on the user row,
+    which allauth does not read: without this they were asked to "add" an address they already gave.
+    Unverified, because nobody ever confirmed it; the person verifies it from /accounts/email/.
+    Takes the models as arguments so the data migration can pass its historical ones. Returns how many
+    rows were made.
+    """
+    waiting = (
+        user_model.objects.exclude(email="")
+        .exclude(id__in=address_model.objects.values("user_id"))
+        .values_list("id", "email")
+    )
+    rows = [address_model(user_id=user_id, email=email, primary=True, verified=False) for user_id, email in waiting]
+    address_model.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)

@@ -128,6 +128,42 @@ def start_gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4) -
     raise RuntimeError("gunicorn did not start; see the log in the temp directory")
 
 
+def start_asgi(env: dict[str, str], *, workers: int = 2) -> tuple[subprocess.Popen, str]:
+    """The Procfile's web process: gunicorn with uvicorn's ASGI worker (prompts_manager.asgi)."""
+    port = free_port()
+    proc = start(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "prompts_manager.asgi:application",
+            "--worker-class",
+            "uvicorn_worker.UvicornWorker",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--timeout",
+            "60",
+        ],
+        env,
+        "gunicorn-asgi",
+    )
+    return proc, _wait_until_up(proc, f"http://127.0.0.1:{port}")
+
+
+def _wait_until_up(proc: subprocess.Popen, url: str) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{url}/robots.txt", timeout=1)
+            return url
+        except requests.RequestException:
+            time.sleep(0.2)
+    stop(proc)
+    raise RuntimeError("the web server did not start; see the log in the temp directory")
+
+
 def start_qcluster(env: dict[str, str], *, workers: int = 2) -> subprocess.Popen:
     return start([sys.executable, "manage.py", "qcluster"], {**env, "Q_WORKERS": str(workers)}, "qcluster")
 

@@ -150,7 +150,9 @@ def may_see_media(*, user, key: str) -> bool:
     except ValueError:
         return False
     if area == "uploads":
-        upload = Upload.objects.filter(id=owner_uuid).values("owner_id").first()
+        upload = Upload.objects.filter(id=owner_uuid).values("owner_id", "state").first()
+        if upload is not None and upload.get("state") == Upload.State.REJECTED:
+            return False  # refused by moderation: its files are being deleted, and served to nobody
         author_id = upload["owner_id"] if upload else None
         prompt = Prompt.objects.filter(upload_id=owner_uuid).only("status", "is_deleted", "author_id").first()
     elif area == "prompts":

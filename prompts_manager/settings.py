@@ -65,9 +65,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "prompts.timing.ServerTimingMiddleware",  # outermost: Server-Timing's total is the whole request
     "prompts.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "prompts.middleware.StaticFilesMiddleware",  # WhiteNoise, usable under ASGI without a thread
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -248,6 +249,12 @@ PRIVATE_MEDIA_URL_SECONDS = 300
 # How long browsers and the CDN may keep a published file (it can be unpublished or deleted).
 MEDIA_PUBLIC_CACHE_SECONDS = int(os.environ.get("MEDIA_PUBLIC_CACHE_SECONDS", "600"))
 IMAGE_CACHE_SECONDS = 1800
+# The upload page's critical path (see README "Latency"): 0 = complete, moderation and variants in one
+# request with moderation and variants side by side, PostgreSQL LISTEN/NOTIFY wakes the worker and the
+# waiting processing page. 1 = the old one-step-at-a-time path, kept to measure it against (bench/journey.py).
+CRITICAL_PATH_SEQUENTIAL = env_bool("CRITICAL_PATH_SEQUENTIAL", default=False)
+# Threads per web process that make variants while moderation waits for the AI.
+UPLOAD_VARIANT_THREADS = int(os.environ.get("UPLOAD_VARIANT_THREADS", "2"))
 
 # --- AI ---------------------------------------------------------------------------------
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")

@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from prompts import selectors
+from prompts.models import Upload
 from prompts.services import ai_content, uploads
 from prompts.services.errors import DomainError, InvalidInput, TooLarge
 
@@ -125,31 +126,53 @@ def presign(request):
 @api_view("POST")
 def complete(request):
     upload = uploads.complete_upload(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
-    return JsonResponse(
-        {
-            "upload_id": str(upload.id),
-            "state": "uploaded",
-            "size": upload.size,
-            "content_type": upload.content_type,
-            "width": upload.width,
-            "height": upload.height,
-            "media_type": upload.media_type,
-            "found_prompt": uploads.found_prompt(upload),
-        }
-    )
+    return JsonResponse(_completed(upload))
+
+
+def _completed(upload) -> dict:
+    return {
+        "upload_id": str(upload.id),
+        "state": "uploaded",
+        "size": upload.size,
+        "content_type": upload.content_type,
+        "width": upload.width,
+        "height": upload.height,
+        "media_type": upload.media_type,
+        "found_prompt": uploads.found_prompt(upload),
+    }
+
+
+def _moderated(upload) -> dict:
+    return {
+        "upload_id": str(upload.id),
+        "severity": upload.moderation_severity,
+        "action": upload.moderation_action,
+        "violations": upload.moderation_violations,
+        "checked": upload.moderation_checked,
+        "message": uploads.moderation_message(upload),
+    }
 
 
 @api_view("POST")
 def moderate(request):
     upload = uploads.moderate_upload(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
+    return JsonResponse(_moderated(upload))
+
+
+@api_view("POST")
+def finish(request):
+    """complete + moderate + variants in one request (moderation and variants side by side):
+    {...complete's answer, "state": "ready"/"rejected", "moderation": {...moderate's answer},
+    "variants": {...} (ready only), "blurhash"}."""
+    upload = uploads.finish_upload(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
+    ready = upload.state in (Upload.State.READY, Upload.State.SUBMITTED)
     return JsonResponse(
         {
-            "upload_id": str(upload.id),
-            "severity": upload.moderation_severity,
-            "action": upload.moderation_action,
-            "violations": upload.moderation_violations,
-            "checked": upload.moderation_checked,
-            "message": uploads.moderation_message(upload),
+            **_completed(upload),
+            "state": "ready" if ready else upload.state,
+            "moderation": _moderated(upload),
+            "variants": uploads.variant_urls(upload) if ready else None,
+            "blurhash": upload.blurhash if ready else "",
         }
     )
 

@@ -9,7 +9,12 @@ const urls = {
   complete: page.dataset.completeUrl,
   moderate: page.dataset.moderateUrl,
   variants: page.dataset.variantsUrl,
+  finish: page.dataset.finishUrl,
 };
+// "sequential": complete, moderate and variants one request each (the old path, kept to measure against).
+const SEQUENTIAL = page.dataset.criticalPath === 'sequential';
+// Timing marks for DevTools' Performance panel and bench/journey.py: pf:drop, pf:presign, pf:put, ...
+const mark = (name) => performance.mark(`pf:${name}`);
 const LIMITS = { image: Number(page.dataset.maxImage), video: Number(page.dataset.maxVideo) };
 // The server's list of accepted types (json_script in the template): {ext: [media type, content type]}.
 const ACCEPTED = JSON.parse(document.getElementById('accepted-types').textContent);
@@ -120,6 +125,7 @@ async function chooseFile(file) {
     if (answer === 'different') fileInput.click();
     return;
   }
+  mark('drop');
   stopRun();
   resetSteps();
   // The preview comes from the browser's memory: nothing has been uploaded yet.
@@ -224,46 +230,32 @@ async function process(current) {
   let step = 'upload';
   try {
     setStep('upload', 'active', 'Uploading...');
-    const presign = () => postJSON(urls.presign, {
-      filename: current.file.name, content_type: current.contentType, file_size: current.file.size,
-    }, { signal });
+    const presign = async () => {
+      const answer = await postJSON(urls.presign, {
+        filename: current.file.name, content_type: current.contentType, file_size: current.file.size,
+      }, { signal });
+      mark('presign');
+      return answer;
+    };
     const presigned = await putFile(current, await presign(), presign);
+    mark('put');
     if (!alive()) return;
     current.uploadId = presigned.upload_id;
     progress.value = 100;
     progressLabel.textContent = 'Uploading... 100%';
-    const done = await postJSON(urls.complete, { upload_id: current.uploadId }, { signal });
-    if (!alive()) return;
-    setStep('upload', 'done', '✓ Uploaded');
-    caption.textContent = 'Uploaded';
-    progressLabel.textContent = 'Upload complete';
-    if (done.found_prompt) offerFoundPrompt(done.found_prompt);
-
-    step = 'moderate';
-    setStep('moderate', 'active', 'Checking content safety...');
-    const moderation = await postJSON(urls.moderate, { upload_id: current.uploadId }, { signal });
-    if (!alive()) return;
-    current.action = moderation.action;
-    const panel = panels[moderation.action];
-    if (panel) {
-      panel.querySelectorAll('[data-moderation-message]').forEach((el) => { el.textContent = moderation.message; });
-      panel.hidden = false;
-    }
-    if (moderation.action === 'reject') {
-      forgetFile();
-      setStep('moderate', 'failed', '✗ Content rejected');
-      setSubmit({ enabled: false });
-      hint.textContent = `This file cannot be shared. Please choose a different ${noun(current.kind)}.`;
-      return;
-    }
-    setStep('moderate', 'done', moderation.action === 'review' ? '⚠ Flagged for review' : '✓ Content verified');
-
+    const checked = SEQUENTIAL ? await checkInOrder(current, signal, (name) => { step = name; }) : await checkAtOnce(current, signal);
+    if (!checked) return;
+    const { moderation } = checked;
     step = 'variants';
-    setStep('variants', 'active', 'Optimizing images...');
-    await postJSON(urls.variants, { upload_id: current.uploadId }, { signal });
-    if (!alive()) return;
+    if (!moderation.ready) {
+      setStep('variants', 'active', 'Optimizing images...');
+      await postJSON(urls.variants, { upload_id: current.uploadId }, { signal });
+      mark('variants');
+      if (!alive()) return;
+    }
     setStep('variants', 'done', '✓ Images optimized');
     setStep('ready', 'done', '✓ Ready to submit');
+    mark('ready');
     uploadIdInput.value = current.uploadId;
     current.ready = true;
     const review = moderation.action === 'review';
@@ -274,6 +266,58 @@ async function process(current) {
     setStep(step, 'failed');
     await reportFailure(error, current);
   }
+}
+
+// The old path: complete, then moderate, each its own request (variants follow in process()).
+async function checkInOrder(current, signal, onStep) {
+  const done = await postJSON(urls.complete, { upload_id: current.uploadId }, { signal });
+  mark('complete');
+  if (run !== current) return null;
+  uploaded(done);
+  onStep('moderate');
+  setStep('moderate', 'active', 'Checking content safety...');
+  const moderation = await postJSON(urls.moderate, { upload_id: current.uploadId }, { signal });
+  mark('moderate');
+  if (run !== current) return null;
+  return showModeration(current, { ...moderation, ready: false });
+}
+
+// One request: the server checks the file, then moderates it while it makes the variants.
+async function checkAtOnce(current, signal) {
+  setStep('moderate', 'active', 'Checking content safety...');
+  setStep('variants', 'active', 'Optimizing images...');
+  const finished = await postJSON(urls.finish, { upload_id: current.uploadId }, { signal });
+  mark('finish');
+  if (run !== current) return null;
+  uploaded(finished);
+  return showModeration(current, { ...finished.moderation, ready: finished.state === 'ready' });
+}
+
+function uploaded(done) {
+  setStep('upload', 'done', '✓ Uploaded');
+  caption.textContent = 'Uploaded';
+  progressLabel.textContent = 'Upload complete';
+  if (done.found_prompt) offerFoundPrompt(done.found_prompt);
+}
+
+// The verdict on the page; null (stop here) when the file was refused.
+function showModeration(current, moderation) {
+  current.action = moderation.action;
+  const panel = panels[moderation.action];
+  if (panel) {
+    panel.querySelectorAll('[data-moderation-message]').forEach((el) => { el.textContent = moderation.message; });
+    panel.hidden = false;
+  }
+  if (moderation.action === 'reject') {
+    forgetFile();
+    setStep('moderate', 'failed', '✗ Content rejected');
+    setStep('variants', null, 'Optimizing images...');
+    setSubmit({ enabled: false });
+    hint.textContent = `This file cannot be shared. Please choose a different ${noun(current.kind)}.`;
+    return null;
+  }
+  setStep('moderate', 'done', moderation.action === 'review' ? '⚠ Flagged for review' : '✓ Content verified');
+  return { moderation };
 }
 
 // "We found the prompt in your image — use it?"
@@ -429,6 +473,7 @@ form.addEventListener('submit', (event) => {
     event.preventDefault();
     return;
   }
+  mark('submit');
   submitButton.disabled = true;
   submitButton.textContent = 'Submitting...';
   forget();

@@ -1,10 +1,47 @@
-"""ASGI entry point: the web process runs it under uvicorn's gunicorn worker (see the Procfile), so a
-processing page waiting on its long poll holds no thread (prompts/views/api.py `prompt_status`).
-`manage.py runserver` and any WSGI server keep using wsgi.py; every view works under both."""
+"""ASGI entry point, run by the Procfile's web process under uvicorn's gunicorn worker.
+
+The processing page's status endpoint (`/api/prompt/status/...`, an async view) runs on the event
+loop: a page waiting on its long poll holds no thread, so one process keeps 1,000 of them waiting.
+Every other request runs as plain WSGI on a fixed pool of WEB_THREADS threads (a2wsgi), as under
+gunicorn's threaded worker: long-lived threads keep their database connections (CONN_MAX_AGE),
+where Django's own ASGI handler would open one per request. `manage.py runserver` and any WSGI
+server keep using wsgi.py; every view works under both.
+"""
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prompts_manager.settings")
-application = get_asgi_application()
+
+import django  # noqa: E402
+from a2wsgi import WSGIMiddleware  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+
+ASYNC_PREFIXES = ("/api/prompt/status/",)
+
+
+class SharedThreadASGIHandler(ASGIHandler):
+    """Django's ASGI handler, without a thread of its own for each request.
+
+    Django gives every ASGI request a "thread-sensitive context": the sync parts of its middleware run
+    in a thread made for that request, which then sits idle until the request ends, one per waiting
+    long poll. Here those short sync steps (header work; none of them touches the database, which the
+    async view reads on the shared executor) share asgiref's single sync thread instead.
+    """
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        await self.handle(scope, receive, send)
+
+
+django.setup(set_prefix=False)
+django_asgi = SharedThreadASGIHandler()
+django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "http" and scope["path"].startswith(ASYNC_PREFIXES):
+        return await django_asgi(scope, receive, send)
+    return await django_wsgi(scope, receive, send)

@@ -277,6 +277,10 @@ PROCESSING_LONG_POLL_SECONDS = int(os.environ.get("PROCESSING_LONG_POLL_SECONDS"
 # At most this many long polls wait at once per web process (the rest answer at once and the page
 # polls every PROCESSING_POLL_MS): waiting requests must never take every thread of a worker.
 PROCESSING_LONG_POLLS_PER_PROCESS = int(os.environ.get("PROCESSING_LONG_POLLS_PER_PROCESS", "6"))
+# Under the ASGI worker a waiting long poll holds no thread: many may wait per web process.
+PROCESSING_ASYNC_LONG_POLLS_PER_PROCESS = int(os.environ.get("PROCESSING_ASYNC_LONG_POLLS_PER_PROCESS", "5000"))
+# Threads per web process for every other request under the ASGI worker (prompts_manager/asgi.py).
+WEB_THREADS = int(os.environ.get("WEB_THREADS", "16"))
 
 # --- Django-Q2: the ORM broker on our own database (docs/architecture.md, "Background tasks") --------
 # Delivery is at least once (a lease of `retry` seconds that a dead worker leaves to expire), so
@@ -297,6 +301,9 @@ Q_CLUSTER = {
     "queue_limit": int(os.environ.get("Q_WORKERS", "2")),
     "bulk": 1,
     "orm": "default",
+    # The ORM broker, woken by PostgreSQL NOTIFY when a task is queued (prompts/wakeups.py); "poll" is
+    # then only the fallback.
+    "broker_class": "prompts.wakeups.ORMWithWakeups",
     "poll": env_float("Q_POLL", 0.5),
     "save_limit": 250,
     "catch_up": False,

@@ -623,20 +623,21 @@ def _record_variants(upload: Upload, made: VariantFiles) -> Upload:
     """The upload becomes ready with `made`, if its verdict allows it; a refused upload's files are deleted."""
     with transaction.atomic():
         current = Upload.objects.select_for_update().filter(id=upload.id).first()
-        if current is None or current.state not in (Upload.State.MODERATED, Upload.State.READY):
-            # Refused (or gone) while the variants were made: they must not outlive the verdict.
-            transaction.on_commit(lambda: _delete_quietly(made.keys.values()))
-            if current is not None and current.state == Upload.State.REJECTED:
-                raise Conflict("This upload was rejected and cannot be used.")
-            return current or upload
-        if current.state == Upload.State.MODERATED:
+        keep = current is not None and current.state in (Upload.State.MODERATED, Upload.State.READY)
+        if keep and current.state == Upload.State.MODERATED:
             # A video keeps its poster and contact sheet next to the variants: they follow the prompt's files
             # (renamed, deleted with it), and a moderator can look at the frames the AI saw.
             current.variant_keys = {**current.variant_keys, **made.keys}
             current.blurhash = made.blurhash
             current.state = Upload.State.READY
             current.save(update_fields=["variant_keys", "blurhash", "state", "updated_at"])
-    return current
+    if keep:
+        return current
+    # Refused (or gone) while the variants were made: they must not outlive the verdict.
+    _delete_quietly(made.keys.values())
+    if current is not None and current.state == Upload.State.REJECTED:
+        raise Conflict("This upload was rejected and cannot be used.")
+    return current or upload
 
 
 def _delete_quietly(keys) -> None:

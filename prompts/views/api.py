@@ -6,13 +6,19 @@ import functools
 import json
 from typing import Annotated, TypeVar
 
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import get_user
 from django.core.exceptions import RequestDataTooBig
+from django.core.handlers.asgi import ASGIRequest
+from django.db import close_old_connections
 from django.http import JsonResponse
 from django.http.request import RawPostDataException
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from prompts import selectors
+from prompts import selectors, timing
 from prompts.models import Upload
 from prompts.services import ai_content, uploads
 from prompts.services.errors import DomainError, InvalidInput, TooLarge
@@ -201,16 +207,75 @@ def csrf_failure(request, reason=""):
     return default_failure(request, reason=reason)
 
 
-@api_view("GET")
-def prompt_status(request, processing_uuid):
+def async_api_view(*methods: str):
+    """`api_view` for an async view; the user is passed in. Under ASGI every database read runs on
+    the loop's shared executor, so the request holds no thread and no connection while it awaits."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        async def wrapper(request, *args, **kwargs):
+            user = await blocking(request, get_user)(request)
+            if not user.is_authenticated:
+                response = json_error("Please log in to continue.", 401)
+            elif request.method not in methods:
+                response = json_error(
+                    f"Use {' or '.join(methods)} for this address.", 405, {"Allow": ", ".join(methods)}
+                )
+            else:
+                try:
+                    response = await view(request, user, *args, **kwargs)
+                except DomainError as exc:
+                    response = json_error(exc.message, exc.status, exc.headers, exc.extra)
+            add_never_cache_headers(response)
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+def blocking(request, function):
+    """`function` made awaitable: under ASGI on the shared executor, whose long-lived threads check
+    their connection first as every request does; under WSGI in the request's own thread (and its
+    transaction, in tests)."""
+    if not isinstance(request, ASGIRequest):
+        return sync_to_async(function, thread_sensitive=True)
+
+    def checked(*args, **kwargs):
+        close_old_connections()
+        return function(*args, **kwargs)
+
+    return sync_to_async(checked, thread_sensitive=False)
+
+
+@async_api_view("GET")
+async def prompt_status(request, user, processing_uuid):
+    """The processing page's status; with ?wait=N a long poll that answers when the prompt completes.
+
+    Async: under the ASGI worker (Procfile) a waiting page costs no thread. Under WSGI (runserver, a
+    WSGI-only host) it waits in the request's thread as before: at most PROCESSING_LONG_POLLS_PER_PROCESS
+    at once per process, the others are answered at once with "waited": false.
+    """
     try:
         wait = float(request.GET.get("wait", "0"))
     except ValueError:
         wait = 0.0
-    if wait > 0:
-        answer = selectors.wait_for_status(user=request.user, processing_uuid=processing_uuid, wait_seconds=wait)
+    if not wait > 0:
+        answer = await blocking(request, selectors.status_of)(user=user, processing_uuid=processing_uuid)
+    elif isinstance(request, ASGIRequest):
+        with timing.phase("wait"):
+            answer = await selectors.await_status(
+                user=user,
+                processing_uuid=processing_uuid,
+                wait_seconds=wait,
+                read=blocking(request, selectors.status_of),
+                limit=settings.PROCESSING_ASYNC_LONG_POLLS_PER_PROCESS,
+            )
     else:
-        answer = selectors.status_of(user=request.user, processing_uuid=processing_uuid)
+        with timing.phase("wait"):
+            answer = await blocking(request, selectors.wait_for_status)(
+                user=user, processing_uuid=processing_uuid, wait_seconds=wait
+            )
     return JsonResponse(answer)
 
 

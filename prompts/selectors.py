@@ -175,9 +175,9 @@ def may_see_media(*, user, key: str) -> bool:
 
 LONG_POLL_MAX_SECONDS = 20.0
 # Without wake-ups (SQLite, CRITICAL_PATH_SEQUENTIAL=1, the LISTEN connection down) a waiting request
-# re-reads the status this often; with them, only this often, in case a notification was lost.
+# re-reads the status this often; with them, only this often (a reconnected listener wakes everyone).
 LONG_POLL_INTERVAL_SECONDS = 0.2
-LONG_POLL_FALLBACK_SECONDS = 2.0
+LONG_POLL_FALLBACK_SECONDS = 20.0
 TYPICAL_DEFAULT_SECONDS = 8.0
 _TYPICAL = {"value": None, "at": 0.0}
 _LONG_POLLS = threading.BoundedSemaphore(max(1, settings.PROCESSING_LONG_POLLS_PER_PROCESS))
@@ -284,7 +284,12 @@ def wait_for_status(*, user, processing_uuid, wait_seconds: float) -> dict:
 async def await_status(*, user, processing_uuid, wait_seconds: float, read, limit: int) -> dict:
     """`wait_for_status` for an async view: waits on the event loop, holding no thread and no database
     connection. `read` is `status_of` made awaitable by the caller (on a shared executor); at most
-    `limit` requests wait at once per process."""
+    `limit` requests wait at once per process.
+
+    While the LISTEN connection is up, a prompt not notified has not changed: the status is read when
+    the wait starts and when it is woken, not again at the end (a thousand waiting pages, a thousand
+    reads saved per round); the answer is then the first one, older by the wait.
+    """
     key = _status_key(processing_uuid)
     if _ASYNC_LONG_POLLS["waiting"] >= limit:
         return {**await read(user=user, processing_uuid=key), "waited": False}
@@ -293,18 +298,31 @@ async def await_status(*, user, processing_uuid, wait_seconds: float, read, limi
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, min(wait_seconds, LONG_POLL_MAX_SECONDS))
         with wakeups.prompt_done.subscribe_async(str(key)) as woken:  # before reading: no lost wake-up
-            while True:
-                answer = await read(user=user, processing_uuid=key)
-                left = deadline - loop.time()
-                if answer["processing_complete"] or left <= 0:
-                    return {**answer, "waited": True}
+            answer, read_at = await read(user=user, processing_uuid=key), loop.time()
+            while not answer["processing_complete"] and (left := deadline - loop.time()) > 0:
+                listened = wakeups.prompt_done.listening
                 try:
                     await asyncio.wait_for(woken.wait(), timeout=min(_recheck_period(), left))
                 except TimeoutError:
-                    pass
+                    if listened and wakeups.prompt_done.listening:
+                        continue  # not notified, never deaf: nothing to read
                 woken.clear()
+                answer, read_at = await read(user=user, processing_uuid=key), loop.time()
+        return {**_aged(answer, loop.time() - read_at), "waited": True}
     finally:
         _ASYNC_LONG_POLLS["waiting"] -= 1
+
+
+def _aged(answer: dict, seconds: float) -> dict:
+    """A processing answer as it would read `seconds` later."""
+    if answer["processing_complete"] or seconds < 0.5:
+        return answer
+    remaining = max(1, answer["estimated_seconds"] - int(round(seconds)))
+    return {
+        **answer,
+        "elapsed_seconds": round(answer["elapsed_seconds"] + seconds, 1),
+        **_estimate(remaining, answer["queue_position"]),
+    }
 
 
 def wait_estimate(*, ahead: int, running_for: float) -> dict:
@@ -312,7 +330,10 @@ def wait_estimate(*, ahead: int, running_for: float) -> dict:
     per_prompt = typical_processing_seconds()
     workers = max(1, int(settings.Q_CLUSTER.get("workers", 1)))
     remaining = max(1.0, (ahead // workers + 1) * per_prompt - running_for)
-    seconds = int(round(remaining))
+    return _estimate(int(round(remaining)), ahead)
+
+
+def _estimate(seconds: int, ahead: int) -> dict:
     ahead_text = "" if not ahead else f" — {ahead} upload{'s' if ahead != 1 else ''} ahead of yours"
     return {
         "queue_position": ahead,

@@ -158,7 +158,11 @@ class PromptDoneHub:
         ready.set()
         try:
             while not self._stopping.is_set():
-                for _channel, payload in listener.wait(1.0):
+                was_connected = listener.connected
+                got = listener.wait(1.0)
+                if listener.connected and not was_connected:
+                    self._wake_all()  # back after a break: whatever was notified meanwhile is re-read
+                for _channel, payload in got:
                     self._wake(payload)
         finally:
             listener.close()
@@ -173,6 +177,12 @@ class PromptDoneHub:
         with self._lock:
             self._thread = None
             self._stopping = threading.Event()
+
+    def _wake_all(self) -> None:
+        with self._lock:
+            waiters = [wake for keyed in self._waiters.values() for wake in keyed]
+        for wake in waiters:
+            wake()
 
     def _wake(self, key: str) -> None:
         with self._lock:

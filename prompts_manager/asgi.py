@@ -15,29 +15,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prompts_manager.settings")
 import django  # noqa: E402
 from a2wsgi import WSGIMiddleware  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 ASYNC_PREFIXES = ("/api/prompt/status/",)
 
-
-class SharedThreadASGIHandler(ASGIHandler):
-    """Django's ASGI handler, without a thread of its own for each request.
-
-    Django gives every ASGI request a "thread-sensitive context": the sync parts of its middleware run
-    in a thread made for that request, which then sits idle until the request ends, one per waiting
-    long poll. Here those short sync steps (header work; none of them touches the database, which the
-    async view reads on the shared executor) share asgiref's single sync thread instead.
-    """
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
-        await self.handle(scope, receive, send)
-
-
 django.setup(set_prefix=False)
-django_asgi = SharedThreadASGIHandler()
+
+from prompts.long_poll_handler import LongPollASGIHandler  # noqa: E402
+
+django_asgi = LongPollASGIHandler()
 django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)
 
 

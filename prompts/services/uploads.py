@@ -19,7 +19,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -269,15 +269,20 @@ def complete_upload(*, user, upload_id) -> Upload:
     read from the incoming key once, after the claim, and everything after works from those bytes:
     whatever is PUT to the incoming key later is never read (our own upload URL refuses it anyway).
     """
+    return _complete(user=user, upload_id=upload_id)[0]
+
+
+def _complete(*, user, upload_id) -> tuple[Upload, bytes | None]:
+    """complete_upload, and the checked bytes it stored (None when it was checked before)."""
     upload, claim = _claim(user=user, upload_id=upload_id)
     if claim is None:
-        return upload  # already verified: a retried request gets the same answer
+        return upload, None  # already verified: a retried request gets the same answer
     try:
-        _check_and_store(upload, claim=claim)
+        checked = _check_and_store(upload, claim=claim)
     except BaseException:
         _release(upload, claim=claim)  # e.g. a PUT cut short: the same URL may be used again
         raise
-    return upload
+    return upload, checked
 
 
 def _claim(*, user, upload_id) -> tuple[Upload, object]:
@@ -310,7 +315,7 @@ def _release(upload: Upload, *, claim) -> None:
     )
 
 
-def _check_and_store(upload: Upload, *, claim) -> None:
+def _check_and_store(upload: Upload, *, claim) -> bytes:
     limit = _size_limit(upload)
     with storage_errors():
         size, _stored_type = storage.head(incoming_key(upload))
@@ -387,6 +392,7 @@ def _check_and_store(upload: Upload, *, claim) -> None:
         # Our claim outlived its lease and another call took the upload over: its answer stands. (If
         # our write above landed after its own, the hash check before moderation refuses the bytes.)
         raise Conflict(STILL_CHECKING, headers={"Retry-After": "2"})
+    return data
 
 
 def _sanitized_image(upload: Upload, data: bytes, info) -> bytes:
@@ -509,7 +515,9 @@ def analysis_image(upload: Upload) -> tuple[bytes, str]:
     return checked_analysis_image(key=upload.file_key, sha256=upload.checked_sha256, content_type=upload.content_type)
 
 
-def moderate_upload(*, user, upload_id) -> Upload:
+def moderate_upload(*, user, upload_id, checked_image: bytes | None = None) -> Upload:
+    """The content check. `checked_image`: the image's checked bytes when the caller has them in
+    memory (finish_upload, right after complete stored them): no read back from storage."""
     upload = get_owned_upload(user=user, upload_id=upload_id)
     if upload.state in (Upload.State.MODERATED, Upload.State.READY, Upload.State.REJECTED, Upload.State.SUBMITTED):
         return upload
@@ -517,7 +525,12 @@ def moderate_upload(*, user, upload_id) -> Upload:
         raise Conflict("This upload isn't finished yet. Please wait for the upload to complete.")
     with storage_errors():
         # ChangedAfterCheck (409) when an image's bytes were swapped; a video's frames were made at complete.
-        data, content_type = _video_frames(upload) if upload.media_type == "video" else analysis_image(upload)
+        if upload.media_type == "video":
+            data, content_type = _video_frames(upload)
+        elif checked_image is not None:
+            data, content_type = checked_image, upload.content_type
+        else:
+            data, content_type = analysis_image(upload)
     try:
         with timing.phase("ai"):
             if upload.media_type == "video":
@@ -593,16 +606,19 @@ class VariantFiles:
     blurhash: str
 
 
-def _variant_files(upload: Upload) -> VariantFiles:
+def _variant_files(upload: Upload, checked_image: bytes | None = None) -> VariantFiles:
     """Make and store the variants of a checked upload; the row is not touched (see _record_variants).
 
     Needs no moderation verdict: the files stay under the upload's private folder until it is ready.
+    `checked_image`: the image's checked bytes, when the caller has them in memory.
     """
     # A video's variants come from the poster made at complete: the video is not decoded again.
     source = upload.variant_keys.get("poster") if upload.media_type == "video" else upload.file_key
     with storage_errors():
         if upload.media_type == "video":
             data = storage.read_bytes(source, limit=_size_limit(upload))
+        elif checked_image is not None:
+            data = checked_image
         else:
             data = read_checked_bytes(source, sha256=upload.checked_sha256, limit=_size_limit(upload))
     try:
@@ -663,23 +679,42 @@ def finish_upload(*, user, upload_id) -> Upload:
     upload's variants are deleted and never listed on the row, so nothing unmoderated is ever served.
     Calling complete -> moderate -> variants one by one still works (and gives the same rows).
     """
-    upload = complete_upload(user=user, upload_id=upload_id)
+    upload, checked = _complete(user=user, upload_id=upload_id)
     if upload.state != Upload.State.UPLOADED or settings.CRITICAL_PATH_SEQUENTIAL:
         upload = moderate_upload(user=user, upload_id=upload.id)
         if upload.state == Upload.State.MODERATED:
             upload = make_upload_variants(user=user, upload_id=upload.id)
         return upload
+    image = checked if upload.media_type == "image" else None  # the bytes complete just stored and hashed
     context = contextvars.copy_context()  # Server-Timing and the log ids follow the work into the thread
-    made = _VARIANT_THREADS.submit(context.run, _variant_files, upload)
+    made = _VARIANT_THREADS.submit(context.run, _variant_files, upload, image)
     try:
-        upload = moderate_upload(user=user, upload_id=upload.id)
+        upload = moderate_upload(user=user, upload_id=upload.id, checked_image=image)
     finally:
         with timing.phase("variants-wait"):
             files = made.result()  # always awaited: a refused upload's files are deleted below
     if upload.state == Upload.State.REJECTED:
         _delete_quietly(files.keys.values())
         return upload
-    return _record_variants(upload, files)
+    upload = _record_variants(upload, files)
+    if image is not None and upload.state == Upload.State.READY:
+        # The AI content task reads the image from this cache (by the checked hash); filled after the
+        # answer's work is done, while the person types, rather than on the way to "ready".
+        if transaction.get_connection().in_atomic_block:  # inside a caller's transaction: commit with it
+            _cache_analysis_image(upload.checked_sha256, image, upload.content_type)
+        else:
+            _VARIANT_THREADS.submit(_cache_analysis_image, upload.checked_sha256, image, upload.content_type, True)
+    return upload
+
+
+def _cache_analysis_image(sha256: str, data: bytes, content_type: str, own_thread: bool = False) -> None:
+    try:
+        cache.set(analysis_cache_key(sha256), (data, content_type), timeout=settings.IMAGE_CACHE_SECONDS)
+    except Exception as exc:  # a cache miss later only costs a read from storage
+        logger.warning("could not cache the analysis image: %s", exc)
+    finally:
+        if own_thread:
+            connections.close_all()  # this thread's own connection (a database cache), not kept idle
 
 
 def variant_urls(upload: Upload) -> dict[str, str]:

@@ -243,7 +243,9 @@ async function process(current) {
     current.uploadId = presigned.upload_id;
     progress.value = 100;
     progressLabel.textContent = 'Uploading... 100%';
-    const checked = SEQUENTIAL ? await checkInOrder(current, signal, (name) => { step = name; }) : await checkAtOnce(current, signal);
+    const checked = SEQUENTIAL
+      ? await checkInOrder(current, signal, (name) => { step = name; })
+      : await checkAtOnce(current, signal);
     if (!checked) return;
     const { moderation } = checked;
     step = 'variants';
@@ -286,7 +288,14 @@ async function checkInOrder(current, signal, onStep) {
 async function checkAtOnce(current, signal) {
   setStep('moderate', 'active', 'Checking content safety...');
   setStep('variants', 'active', 'Optimizing images...');
-  const finished = await postJSON(urls.finish, { upload_id: current.uploadId }, { signal });
+  let finished;
+  try {
+    finished = await postJSON(urls.finish, { upload_id: current.uploadId }, { signal });
+  } catch (error) {
+    setStep('moderate', null, 'Checking content safety...');
+    setStep('variants', null, 'Optimizing images...');
+    throw error; // shown as the upload step's failure
+  }
   mark('finish');
   if (run !== current) return null;
   uploaded(finished);

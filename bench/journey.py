@@ -149,8 +149,9 @@ def start_web(env: dict[str, str], server: str):
 def journey(context, url: str, mode: str, kind: str, index: int, latency: float) -> dict:
     from tests.browser.flows import drop_file
 
-    # Distinct bytes per mode too: the same person may not share the same file twice.
-    name, content_type, data = make_file(kind, index * len(MODES) + list(MODES).index(mode))
+    # Distinct bytes for every upload of the run: the same person may not share the same file twice.
+    seed = (index * len(MODES) + list(MODES).index(mode)) * 10 + LATENCIES.index(latency) if latency in LATENCIES else 0
+    name, content_type, data = make_file(kind, seed if index < 10_000 else index)
     token = f"journey {mode} {kind} {latency} #{index}"
     page = context.new_page()
     try:
@@ -294,6 +295,9 @@ def run() -> None:
                                 results.append(seen)
                         loads[f"{kind} @ {latency}s"] = uptime()
                         print(f"  ... {kind} at AI latency {latency} s done ({uptime()})", file=sys.stderr)
+                        failed = sum(1 for r in results[-UPLOADS * len(MODES) :] if "error" in r)
+                        if failed:
+                            print(f"  ... {failed} failed: {results[-1].get('error', '')[:200]}", file=sys.stderr)
                 browser.close()
             for seen in results:
                 if "error" not in seen:

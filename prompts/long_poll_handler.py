@@ -25,6 +25,16 @@ from prompts.observability import RequestIdMiddleware
 from prompts.timing import ServerTimingMiddleware
 
 
+def async_urls(get_response):
+    """Resolve against the async views' URLs (prompts/long_poll_urls.py)."""
+
+    async def middleware(request):
+        request.urlconf = "prompts.long_poll_urls"
+        return await get_response(request)
+
+    return middleware
+
+
 class OnTheLoop:
     """A Django middleware's process_request/process_response called directly in an async chain.
 
@@ -62,6 +72,7 @@ LONG_POLL_MIDDLEWARE = [
     OnTheLoop(XFrameOptionsMiddleware),
     OnTheLoop(CSPMiddleware),
     OnTheLoop(MediaOriginsCSPMiddleware),
+    async_urls,
 ]
 
 

@@ -223,6 +223,8 @@ def test_the_long_poll_waits_without_a_thread_under_the_asgi_worker(asgi_server,
     poller.join(60)
     answers = result["answers"]
     assert len(answers) == waiting and all(a["processing_complete"] and a["waited"] for a in answers)
+    prompt.refresh_from_db()
+    assert {a["final_url"] for a in answers} == {f"/prompt/{prompt.slug}/"}
     # 200 waiting requests did not take 200 threads.
     assert threads_waiting - threads_before < waiting // 4, (threads_before, threads_waiting)
 

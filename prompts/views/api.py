@@ -248,34 +248,46 @@ def blocking(request, function):
     return sync_to_async(checked, thread_sensitive=False)
 
 
-@async_api_view("GET")
-async def prompt_status(request, user, processing_uuid):
+def _wait_seconds(request) -> float:
+    try:
+        return float(request.GET.get("wait", "0"))
+    except ValueError:
+        return 0.0
+
+
+@api_view("GET")
+def prompt_status(request, processing_uuid):
     """The processing page's status; with ?wait=N a long poll that answers when the prompt completes.
 
-    Async: under the ASGI worker (Procfile) a waiting page costs no thread. Under WSGI (runserver, a
-    WSGI-only host) it waits in the request's thread as before: at most PROCESSING_LONG_POLLS_PER_PROCESS
-    at once per process, the others are answered at once with "waited": false.
+    This is the WSGI view (runserver, the tests' client, every server without the ASGI worker): a
+    waiting request holds its thread, so at most PROCESSING_LONG_POLLS_PER_PROCESS wait at once. Under
+    the Procfile's ASGI worker the same address is served by `prompt_status_async`.
     """
-    try:
-        wait = float(request.GET.get("wait", "0"))
-    except ValueError:
-        wait = 0.0
-    if not wait > 0:
-        answer = await blocking(request, selectors.status_of)(user=user, processing_uuid=processing_uuid)
-    elif isinstance(request, ASGIRequest):
+    wait = _wait_seconds(request)
+    if wait > 0:
         with timing.phase("wait"):
-            answer = await selectors.await_status(
-                user=user,
-                processing_uuid=processing_uuid,
-                wait_seconds=wait,
-                read=blocking(request, selectors.status_of),
-                limit=settings.PROCESSING_ASYNC_LONG_POLLS_PER_PROCESS,
-            )
+            answer = selectors.wait_for_status(user=request.user, processing_uuid=processing_uuid, wait_seconds=wait)
     else:
-        with timing.phase("wait"):
-            answer = await blocking(request, selectors.wait_for_status)(
-                user=user, processing_uuid=processing_uuid, wait_seconds=wait
-            )
+        answer = selectors.status_of(user=request.user, processing_uuid=processing_uuid)
+    return JsonResponse(answer)
+
+
+@async_api_view("GET")
+async def prompt_status_async(request, user, processing_uuid):
+    """`prompt_status` for the ASGI worker (prompts/long_poll_handler.py): a waiting page holds no
+    thread and no database connection; the reads run on the loop's shared executor."""
+    wait = _wait_seconds(request)
+    read = blocking(request, selectors.status_of)
+    if not wait > 0:
+        return JsonResponse(await read(user=user, processing_uuid=processing_uuid))
+    with timing.phase("wait"):
+        answer = await selectors.await_status(
+            user=user,
+            processing_uuid=processing_uuid,
+            wait_seconds=wait,
+            read=read,
+            limit=settings.PROCESSING_ASYNC_LONG_POLLS_PER_PROCESS,
+        )
     return JsonResponse(answer)
 
 

@@ -67,7 +67,7 @@ STEPS = [
     ("finish", "complete+moderation+variants in one request (now only)"),
     ("drop -> ready", "the page's pf:ready - pf:drop"),
     ("submit", "Submit clicked -> processing page loaded (POST, 302, GET)"),
-    ("pickup", "prompt created -> AI task started (Django-Q)"),
+    ("pickup", "prompt created (submit) -> the AI task's request reaches the AI (queue pickup, task start)"),
     ("AI", "the fake AI's content request, received -> answered"),
     ("save", "AI answered -> prompt completed (processing_completed_at)"),
     ("status seen", "completed -> the page's pf:status-complete"),
@@ -198,8 +198,6 @@ def journey(context, url: str, mode: str, kind: str, index: int, latency: float)
 
 def steps_of(seen: dict, fake) -> dict[str, float]:
     """Every step's ms for one upload (missing ones left out)."""
-    from django_q.models import Task
-
     from prompts.models import Prompt
 
     marks = seen["upload"]["marks"]
@@ -231,9 +229,9 @@ def steps_of(seen: dict, fake) -> dict[str, float]:
         ai_ms = (request.answered_at - request.received_at) * 1000
         out["AI"] = ai_ms
     if prompt is not None:
-        task = Task.objects.filter(name=f"ai_content_{prompt.id}").order_by("started").first()
-        if task is not None:
-            out["pickup"] = (task.started - prompt.created_on).total_seconds() * 1000
+        if request is not None:
+            # Django-Q's Task.started is the enqueue time; the task's first outside call is the AI request.
+            out["pickup"] = (request.received_at - prompt.created_on.timestamp()) * 1000
         if prompt.processing_completed_at:
             done_ms = prompt.processing_completed_at.timestamp() * 1000
             if request is not None and request.answered_at:
@@ -311,6 +309,17 @@ def run() -> None:
             fake.stop()
     busy_after = _stack.other_cpu_share()
     report(results, loads, busy_before, busy_after)
+
+
+def report_again() -> None:
+    """Re-render bench/results/journey.json's tables from its uploads (e.g. after changing a table)."""
+    import json
+
+    from bench.common import RESULTS_DIR
+
+    saved = json.loads((RESULTS_DIR / f"{NAME}.json").read_text())
+    busy = saved.get("other_processes_cpu_share", {})
+    report(saved["uploads"], saved["loads"], busy.get("before"), busy.get("after"))
 
 
 def report(results: list[dict], loads: dict[str, str], busy_before, busy_after) -> None:

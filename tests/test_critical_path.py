@@ -48,8 +48,9 @@ def make_prompt(user) -> Prompt:
 
 def test_a_waiting_status_request_is_woken_by_the_completion(transactional_db, alice, monkeypatch):
     postgresql_only()
-    fallback = 30.0
-    monkeypatch.setattr(selectors, "LONG_POLL_FALLBACK_SECONDS", fallback)  # a re-read would come after 30 s
+    # Any re-read, with or without wake-ups, would come after 30 s: only a wake-up answers sooner.
+    monkeypatch.setattr(selectors, "LONG_POLL_FALLBACK_SECONDS", 30.0)
+    monkeypatch.setattr(selectors, "LONG_POLL_INTERVAL_SECONDS", 30.0)
     prompt = make_prompt(alice)
 
     def complete_soon():
@@ -88,13 +89,13 @@ def test_the_worker_stops_waiting_as_soon_as_a_task_is_queued(transactional_db, 
     postgresql_only()
     from django_q.conf import Conf
 
-    monkeypatch.setattr(Conf, "POLL", 30.0)  # the fallback: an empty queue is read again after 30 s
+    monkeypatch.setattr(Conf, "POLL", 60.0)  # the fallback: an empty queue is read again after 60 s
     got: list = []
 
     def worker():
         broker = wakeups.ORMWithWakeups(list_key="wake-test")
         started = time.monotonic()
-        while not got and time.monotonic() - started < 60:
+        while not got and time.monotonic() - started < 90:
             got.extend(broker.dequeue() or [])
         connections.close_all()
 
@@ -103,9 +104,9 @@ def test_the_worker_stops_waiting_as_soon_as_a_task_is_queued(transactional_db, 
     time.sleep(1.0)  # the worker is waiting on the empty queue
     queued = time.monotonic()
     wakeups.ORMWithWakeups(list_key="wake-test").enqueue("the-task")
-    consumer.join(60)
+    consumer.join(90)
     assert [payload for _, payload in got] == ["the-task"]
-    assert time.monotonic() - queued < 30  # before the 30 s poll would have found it
+    assert time.monotonic() - queued < 30  # woken: the 60 s poll would have found it ~59 s after
 
 
 # --- the long poll under a real ASGI server -----------------------------------------------------

@@ -90,10 +90,12 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def procfile_web_options() -> dict[str, int]:
-    """--workers and --threads of the Procfile's web process, so a benchmark serves as production does."""
-    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
-    words = line.split()
-    return {name: int(words[words.index(f"--{name}") + 1]) for name in ("workers", "threads") if f"--{name}" in words}
+    """workers and threads of the Procfile's web process (its gunicorn.conf.py), so a benchmark serves as
+    production does."""
+    import runpy
+
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return {name: int(config[name]) for name in ("workers", "threads")}
 
 
 def start_gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4) -> tuple[subprocess.Popen, str]:
@@ -129,7 +131,8 @@ def start_gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4) -
 
 
 def start_asgi(env: dict[str, str], *, workers: int = 2) -> tuple[subprocess.Popen, str]:
-    """The Procfile's web process: gunicorn with uvicorn's ASGI worker (prompts_manager.asgi)."""
+    """The Procfile's web process: gunicorn with uvicorn's ASGI worker (prompts_manager.asgi), configured by
+    gunicorn.conf.py."""
     port = free_port()
     proc = start(
         [
@@ -137,8 +140,8 @@ def start_asgi(env: dict[str, str], *, workers: int = 2) -> tuple[subprocess.Pop
             "-m",
             "gunicorn",
             "prompts_manager.asgi:application",
-            "--worker-class",
-            "uvicorn_worker.UvicornWorker",
+            "-c",
+            "gunicorn.conf.py",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -180,12 +183,21 @@ def prepared_site(extra_env: dict[str, str] | None = None):
     import django
 
     django.setup()
-    from django.contrib.auth import get_user_model
     from django_q.models import Schedule
 
     Schedule.objects.all().delete()  # only the benchmark's own tasks run
-    get_user_model().objects.create_user(username="bench", password=PASSWORD)
+    make_uploader("bench")
     yield env
+
+
+def make_uploader(username: str):
+    """A user who may upload: uploading needs a verified email address."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD, email=f"{username}@example.com")
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    return user
 
 
 def other_cpu_share(seconds: float = 2.0) -> float | None:

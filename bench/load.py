@@ -169,14 +169,11 @@ def run() -> None:
     fake = FakeOpenAI().start()
     fake.script("content", delay=AI_DELAY)
     with _stack.prepared_site({**fake.env(timeout=30, max_retries=0)}) as env:
-        from django.contrib.auth import get_user_model
-
         from prompts.models import Prompt, Upload
 
-        User = get_user_model()
         users = []
         for index in range(USERS):
-            User.objects.create_user(username=f"load{index}", password=_stack.PASSWORD)
+            _stack.make_uploader(f"load{index}")
             users.append((f"load{index}", _stack.PASSWORD))
         web, url = _stack.start_gunicorn(env, workers=2, threads=16)
         worker = _stack.start_qcluster(env, workers=2)

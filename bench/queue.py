@@ -15,6 +15,10 @@ PostgreSQL backends are measured from the first line to the last, and PostgreSQL
 A last line repeats the 2-worker run with Q_POLL=0.1 (production keeps 0.5) to show what the
 poll interval does and does not change.
 
+Then the same 1- and 2-worker runs on the Redis broker (Q_BROKER=redis, BENCH_REDIS_URL, by default
+the running Redis on loopback, database 6), side by side: the tasks are pushed onto the Redis list
+the cluster reads, and a task counts as acknowledged once it is off the list (Redis has no ack).
+
 Targets (PASS/MISS): duplicates = 0 and losses = 0 for every run.
 """
 
@@ -34,6 +38,21 @@ NAME = "queue"
 TASKS = int(os.environ.get("BENCH_QUEUE_TASKS", "1000"))
 GRACE_SECONDS = 3.0  # after the last line, for a late second execution to show up
 TIMEOUT_SECONDS = 300
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
+
+
+def redis_broker():
+    """The Redis broker the cluster reads (Django-Q's settings in this process are read once, at
+    import, with the ORM broker: this one is built for REDIS_URL under the same cluster name)."""
+    import redis
+    from django_q.brokers.redis_broker import Redis
+
+    class RedisAt(Redis):
+        @staticmethod
+        def get_connection(list_key=None):
+            return redis.from_url(REDIS_URL)
+
+    return RedisAt()
 
 
 def mark_in_process() -> float:
@@ -86,7 +105,9 @@ def cluster_cpu(cluster_pid: int) -> dict[str, float]:
     }
 
 
-def run_cluster(workers: int, extra_env: dict[str, str] | None = None) -> dict:
+def run_cluster(workers: int, extra_env: dict[str, str] | None = None, *, broker_name: str = "orm") -> dict:
+    if broker_name == "redis":
+        extra_env = {**(extra_env or {}), "Q_BROKER": "redis", "REDIS_URL": REDIS_URL}
     with (
         _stack.prepared_site(extra_env) as env,
         tempfile.TemporaryDirectory(prefix="promptfinder-bench-queue-") as folder,
@@ -95,11 +116,18 @@ def run_cluster(workers: int, extra_env: dict[str, str] | None = None) -> dict:
         from django_q.tasks import async_task
 
         path = str(Path(folder) / "marks.txt")
+        broker = redis_broker() if broker_name == "redis" else None
+        if broker is not None:
+            broker.delete_queue()
+
+        def waiting() -> int:
+            return broker.queue_size() if broker is not None else OrmQ.objects.count()
+
         started = time.perf_counter()
         for number in range(TASKS):
-            async_task("bench.tasks.mark", path, number)
+            async_task("bench.tasks.mark", path, number, broker=broker)
         enqueue_s = time.perf_counter() - started
-        assert OrmQ.objects.count() == TASKS
+        assert waiting() == TASKS
         before = database_counters()
 
         started = time.perf_counter()
@@ -119,7 +147,7 @@ def run_cluster(workers: int, extra_env: dict[str, str] | None = None) -> dict:
             # A task is done for the queue when the monitor has saved its result and deleted it
             # from the broker (OrmQ); until then a crash would run it again.
             while time.perf_counter() < deadline and last is not None:
-                if not OrmQ.objects.exists():
+                if not waiting():
                     acked, cpu_acked = time.perf_counter(), cluster_cpu(cluster.pid)
                     break
                 time.sleep(0.02)
@@ -130,6 +158,7 @@ def run_cluster(workers: int, extra_env: dict[str, str] | None = None) -> dict:
 
         numbers = Counter(int(line) for line in Path(path).read_text().split())
         result = {
+            "broker": broker_name,
             "workers": workers,
             "env": extra_env or {},
             "enqueue_s": enqueue_s,
@@ -141,7 +170,7 @@ def run_cluster(workers: int, extra_env: dict[str, str] | None = None) -> dict:
             "lines": sum(numbers.values()),
             "duplicates": sum(count - 1 for count in numbers.values() if count > 1),
             "lost": sum(1 for number in range(TASKS) if number not in numbers),
-            "left_in_queue": OrmQ.objects.count(),
+            "left_in_queue": waiting(),
             "failed": Task.objects.filter(success=False).count(),
             "results_kept": Task.objects.count(),
         }
@@ -159,10 +188,11 @@ def run() -> None:
     runs = [run_cluster(1), run_cluster(2)]
     print("  ... production settings done", file=sys.stderr)
     runs.append(run_cluster(2, {"Q_POLL": "0.1"}))
+    runs += [run_cluster(1, broker_name="redis"), run_cluster(2, broker_name="redis")]
     busy_after = _stack.other_cpu_share()
 
     table = Table(
-        f"{TASKS} tasks (bench.tasks.mark) through Django-Q's ORM broker on PostgreSQL",
+        f"{TASKS} tasks (bench.tasks.mark) through Django-Q: the ORM broker on PostgreSQL, then Redis",
         [
             "run",
             "tasks/s",
@@ -202,7 +232,8 @@ def run() -> None:
 
     for result in runs:
         poll = result["env"].get("Q_POLL", "0.5")
-        name = f"qcluster, {result['workers']} worker{'s' if result['workers'] > 1 else ''}, poll {poll}"
+        name = f"{result['broker']}: qcluster, {result['workers']} worker{'s' if result['workers'] > 1 else ''}"
+        name += f", poll {poll}" if result["broker"] == "orm" else ""
         steady = result["first_to_acked_s"]
         cpu = result.get("cpu_ms_per_task", {})
         ok = result["duplicates"] == 0 and result["lost"] == 0 and result["left_in_queue"] == 0
@@ -232,8 +263,12 @@ def run() -> None:
         "acknowledge): when 'acked' lags 'run', the monitor, not the workers, sets the rate"
     )
     table.notes.append(
-        "Q_CLUSTER as in production: bulk 10, queue_limit 50, save_limit 250, ack_failures, poll 0.5 s "
-        "(env Q_POLL); the last line only changes the poll"
+        "Q_CLUSTER as in production: bulk 1, queue_limit = workers, save_limit 250, ack_failures, poll 0.5 s "
+        "(env Q_POLL); the third line only changes the poll"
+    )
+    table.notes.append(
+        "redis: 'acked' = the task is off the Redis list (BLPOP; Redis has no acknowledgement, so a task "
+        "a worker holds when it dies is lost); results are still saved to PostgreSQL by the monitor"
     )
     table.notes.append(
         "xacts and rows read per task: pg_stat_database for the bench database over the whole cluster "

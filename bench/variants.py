@@ -43,9 +43,10 @@ RSS_TARGET_MB = 300
 MAX_IMAGE_BYTES = 3 * 1024 * 1024
 MAX_VIDEO_BYTES = 15 * 1024 * 1024
 
+# The same six files ours makes (JPEG and WebP at 300/600/1200), each the spec's way.
 NAIVE_BOXES = {"thumb": 300, "medium": 600, "large": 1200}
-NAIVE_WEBP_BOX = 600
-VARIANTS = ["thumb", "medium", "large", "webp"]
+NAIVE_WEBP_BOXES = {"webp_thumb": 300, "webp": 600, "webp_large": 1200}
+VARIANTS = ["thumb", "medium", "large", "webp_thumb", "webp", "webp_large"]
 ORIENTATION = 0x0112
 GPS_IFD = 0x8825
 # What exif_transpose does for each orientation, so a naive (unrotated) output can be compared.
@@ -181,7 +182,8 @@ def video_mp4(seed: int = 11, target_bytes: int = 12_000_000) -> bytes:
 
 
 def naive_variants(data: bytes) -> dict[str, bytes]:
-    """The spec's loop, as written there: one open and thumbnail per variant, in sequence."""
+    """The spec's loop, as written there: one open and thumbnail per variant, in sequence (extended to the
+    six files we now store, so both sides make the same set)."""
     files = {}
     for name, box in NAIVE_BOXES.items():
         img = Image.open(io.BytesIO(data))
@@ -191,11 +193,12 @@ def naive_variants(data: bytes) -> dict[str, bytes]:
         out = io.BytesIO()
         img.save(out, format="JPEG", quality=85)
         files[name] = out.getvalue()
-    img = Image.open(io.BytesIO(data))
-    img.thumbnail((NAIVE_WEBP_BOX, NAIVE_WEBP_BOX), Image.LANCZOS)
-    out = io.BytesIO()
-    img.save(out, format="WEBP", quality=80)
-    files["webp"] = out.getvalue()
+    for name, box in NAIVE_WEBP_BOXES.items():
+        img = Image.open(io.BytesIO(data))
+        img.thumbnail((box, box), Image.LANCZOS)
+        out = io.BytesIO()
+        img.save(out, format="WEBP", quality=80)
+        files[name] = out.getvalue()
     return files
 
 
@@ -285,7 +288,7 @@ def codec_ceiling(reference: Image.Image, size: tuple[int, int], variant: str) -
 
     expected = reference.resize(size, Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
-    if variant == "webp":
+    if variant.startswith("webp"):
         expected.save(buffer, format="WEBP", quality=images.WEBP_QUALITY, method=images.WEBP_METHOD)
     else:
         expected.save(buffer, format="JPEG", quality=images.JPEG_QUALITY)
@@ -442,6 +445,7 @@ def run() -> None:
             )
 
     colour, colour_timings = icc_path_cost(jpeg, naive_p50=all_timings[inputs[0][0]]["naive"]["p50_ms"])
+    avif, avif_timings = avif_cost(jpeg)
 
     speed.notes = [
         "naive = the spec's loop: open + thumbnail(LANCZOS) + save, once per variant, sequential.",
@@ -488,7 +492,7 @@ def run() -> None:
         "/proc/self/status, as a cross-check.",
     ]
 
-    tables = [speed, colour, quality, rss]
+    tables = [speed, colour, avif, quality, rss]
     for table in tables:
         print()
         print(table.render())
@@ -498,6 +502,7 @@ def run() -> None:
         inputs={label: len(data) for label, _, data, _, _ in inputs},
         timings=all_timings,
         colour_profile_timings=colour_timings,
+        avif_timings=avif_timings,
         other_processes_cpu_share=other_load.share,
     )
     print(f"\nwritten {path.relative_to(ROOT)}")
@@ -566,3 +571,45 @@ def _digest(files: dict[str, bytes]) -> str:
 
 def _dims(size: tuple[int, int]) -> str:
     return f"{size[0]}×{size[1]}"
+
+
+def avif_cost(jpeg: bytes) -> tuple[Table, dict]:
+    """What AVIF variants (settings.IMAGE_AVIF_VARIANTS) add to one upload, and what they save in bytes."""
+    from prompts.media import images
+
+    table = Table(
+        "AVIF variants (IMAGE_AVIF_VARIANTS): JPEG 4000x3000, ms and KB", ["path", "p50", "p95", "min", "extra p50"]
+    )
+    if not images.avif_supported():
+        table.notes = ["This Pillow cannot encode AVIF: not measured."]
+        return table, {}
+    with OtherLoad() as other_load:
+        timings = measure(
+            {
+                "JPEG + WebP (default)": lambda: images.make_variants(jpeg),
+                "JPEG + WebP + AVIF": lambda: images.make_variants(jpeg, avif=True),
+            },
+            warmup=WARMUP,
+            repeats=REPEATS,
+        )
+    base = timings["JPEG + WebP (default)"]
+    for label, timing in timings.items():
+        table.add(label, timing.p50, timing.p95, timing.min, "—" if timing is base else f"{timing.p50 - base.p50:+.1f}")
+    files = images.make_variants(jpeg, avif=True).files
+    sizes = Table("", ["size", "JPEG KB", "WebP KB", "AVIF KB"])
+    for size, (jpeg_name, webp_name, avif_name) in {
+        "300": ("thumb", "webp_thumb", "avif_thumb"),
+        "600": ("medium", "webp", "avif_medium"),
+        "1200": ("large", "webp_large", "avif_large"),
+    }.items():
+        sizes.add(size, *(round(len(files[name]) / 1000, 1) for name in (jpeg_name, webp_name, avif_name)))
+    table.notes = [
+        f"AVIF q{images.AVIF_QUALITY} speed {images.AVIF_SPEED} (libavif through Pillow), encoded in the same "
+        "thread pool as the others.",
+        "File sizes of the variants (the long side is 1200/600/300 px):",
+        *sizes.render().splitlines()[1:],
+    ]
+    if other_load.share is not None:
+        busy = "MACHINE BUSY: " if other_load.share > 0.10 else ""
+        table.notes.append(f"{busy}other processes used {other_load.share:.0%} of the {os.cpu_count()} CPUs meanwhile.")
+    return table, {name: timing.as_dict() for name, timing in timings.items()}

@@ -6,8 +6,9 @@ class PromptsConfig(AppConfig):
     verbose_name = "PromptFinder"
 
     def ready(self):
-        # Connect the receivers: the log-in throttle's success and the username skeleton index.
-        from prompts import auth_backends, receivers, worker_lifecycle  # noqa: F401
+        # Connect the receivers (the log-in throttle's success, the username skeleton index) and
+        # register the deployment checks.
+        from prompts import auth_backends, checks, receivers, worker_lifecycle  # noqa: F401
 
         worker_lifecycle.connect()  # the worker's SIGTERM handling (a no-op outside a worker)
 

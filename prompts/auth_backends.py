@@ -4,7 +4,8 @@
 one attempt (`prompts.services.accounts.begin_login_attempt`) and, when the username or the
 address has used up its tries, raises PermissionDenied, which makes Django stop before any other
 backend checks the password. So the site's log-in form, the admin's and any future one are
-throttled alike, without each having to remember to. The attempt is left on the request for the
+throttled alike, without each having to remember to (allauth's log-in by username or email too:
+it calls `authenticate()`). The attempt is left on the request for the
 forms to word the refusal (`prompts.forms.LoginThrottleMessage`) and for the receivers below,
 which count a failure against the address and clear the username's count on success.
 """
@@ -18,11 +19,13 @@ from prompts.services import accounts
 
 
 class LoginThrottleBackend:
-    def authenticate(self, request, username=None, password=None, **kwargs):
-        if username is None or password is None:
+    def authenticate(self, request, username=None, password=None, email=None, **kwargs):
+        # allauth passes what was typed as `username`, and also as `email` when it looks like one.
+        identifier = username if username is not None else email
+        if identifier is None or password is None:
             return
         attempt = accounts.begin_login_attempt(
-            username=str(username),
+            username=str(identifier),
             address=client_address(request) if request is not None else "",
         )
         if request is not None:

@@ -1,11 +1,11 @@
+import unicodedata
+
+from allauth.account import forms as allauth_forms
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from taggit.models import Tag
 
 from prompts.models import AIGenerator
-from prompts.services import accounts
-from prompts.services.errors import DomainError
 from prompts.services.submission import MAX_PROMPT_LENGTH
 from prompts.vocabulary import MAX_TAGS
 
@@ -117,21 +117,57 @@ class LoginThrottleMessage:
             raise
 
 
-class LoginForm(LoginThrottleMessage, AuthenticationForm):
+class NoLabelSuffix:
+    """Labels as the site's other forms write them ("Email", not "Email:")."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class LoginForm(LoginThrottleMessage, NoLabelSuffix, allauth_forms.LoginForm):
+    """allauth's log-in (username or email), with the throttle's wording and Django's NFKC of the name.
+
+    A POST that names the field `username` (Django's own log-in form did; scripts, bench/load.py
+    and older clients still do) is read as `login`."""
+
+    def __init__(self, *args, **kwargs):
+        data = kwargs.get("data")
+        if data is not None and "login" not in data and "username" in data:
+            data = data.copy()
+            data["login"] = data["username"]
+            kwargs["data"] = data
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = "Username or email"
+
+    def clean_login(self):
+        return unicodedata.normalize("NFKC", super().clean_login())
+
+
+# allauth's forms (ACCOUNT_FORMS); its adapter checks usernames (prompts.account_adapter).
+class SignupForm(NoLabelSuffix, allauth_forms.SignupForm):
+    pass
+
+
+class AddEmailForm(NoLabelSuffix, allauth_forms.AddEmailForm):
+    pass
+
+
+class ChangePasswordForm(NoLabelSuffix, allauth_forms.ChangePasswordForm):
+    pass
+
+
+class SetPasswordForm(NoLabelSuffix, allauth_forms.SetPasswordForm):
+    pass
+
+
+class ResetPasswordForm(NoLabelSuffix, allauth_forms.ResetPasswordForm):
+    pass
+
+
+class ResetPasswordKeyForm(NoLabelSuffix, allauth_forms.ResetPasswordKeyForm):
     pass
 
 
 class AdminLoginForm(LoginThrottleMessage, AdminAuthenticationForm):
     pass
-
-
-class SignupForm(UserCreationForm):
-    def clean_username(self):
-        username = super().clean_username()
-        if not username:  # Django refused it already (a user with that name exists)
-            return username
-        try:
-            accounts.check_username_is_distinct(username=username)
-        except DomainError as exc:
-            raise forms.ValidationError(exc.message, code="looks_like_another") from None
-        return username

@@ -218,7 +218,6 @@ class Prompt(models.Model):
     class Meta:
         ordering = ["-created_on"]
         indexes = [
-            models.Index(fields=["status", "is_deleted", "-created_on"], name="prompt_public_list"),
             models.Index(fields=["author", "-created_on"], name="prompt_author_created"),
             # Keyset pagination of the public feeds: (sort value, id) scanned backwards from the
             # cursor, over public prompts only.

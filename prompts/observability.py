@@ -78,14 +78,18 @@ class RequestIdMiddleware:
 
 
 def task(function):
-    """A Django-Q entry point: its prompt id on every log line, and its failure reported with it."""
+    """A Django-Q entry point: its prompt id on every log line, a database blip ridden out (tasks are safe
+    to run twice: prompts/dbretry.py), and its failure reported with it."""
+    from prompts.dbretry import retry_database_errors
+
+    resilient = retry_database_errors(function)
 
     @functools.wraps(function)
     def run(*args, **kwargs):
         ids = {"prompt_id": args[0]} if args and isinstance(args[0], int) else {}
         with bind(**ids):
             try:
-                return function(*args, **kwargs)
+                return resilient(*args, **kwargs)
             except Exception as exc:
                 _report(exc, task=function.__name__)
                 raise  # Django-Q records the failure and retries as configured

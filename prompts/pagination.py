@@ -43,20 +43,30 @@ class Order:
     annotation: bool = False
 
 
-def encode(value, pk: int) -> str:
+def encode(value, pk: int, *extra: int) -> str:
+    """`extra`: more whole numbers the list needs to continue (search relevance: its window)."""
     if isinstance(value, datetime):
         value = value.isoformat()
-    raw = json.dumps([value, pk], separators=(",", ":")).encode()
+    raw = json.dumps([value, pk, *extra], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode(token: str, kind: type) -> tuple:
+def _whole(number) -> bool:
+    return isinstance(number, int) and not isinstance(number, bool) and 0 <= number < 2**63
+
+
+def decode(token: str, kind: type, *, extra: int = 0) -> tuple:
+    """(value, pk), followed by `extra` whole numbers when the token carries them (None each when
+    it is a plain [value, pk] token)."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        value, pk = json.loads(raw)
+        items = json.loads(raw)
+        if not isinstance(items, list) or len(items) not in {2, 2 + extra}:
+            raise ValueError
+        value, pk, *more = items
     except (ValueError, TypeError, binascii.Error):
         raise BadCursor("This page link is broken. Start again from the first page.") from None
-    if not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk < 2**63:
+    if not _whole(pk) or pk == 0 or not all(_whole(number) for number in more):
         raise BadCursor("This page link is broken. Start again from the first page.")
     try:
         if kind is datetime:
@@ -72,6 +82,8 @@ def decode(token: str, kind: type) -> tuple:
             value = float(value)
     except (ValueError, TypeError):
         raise BadCursor("This page link is broken. Start again from the first page.") from None
+    if extra:
+        return (value, pk, *(more or [None] * extra))
     return value, pk
 
 

@@ -214,6 +214,8 @@ def status_of(*, user, processing_uuid) -> dict:
             "slug",
             "status",
             "moderation_status",
+            "ai_attempts",
+            "ai_queued_at",
             "ahead",
         )
         .first()
@@ -226,6 +228,9 @@ def status_of(*, user, processing_uuid) -> dict:
         return {
             "processing_complete": False,
             "elapsed_seconds": round((now - row["created_on"]).total_seconds(), 1),
+            # The AI task is being tried again (it was lost with a worker, or failed on an outage and
+            # was queued again): the page keeps waiting past its usual limit.
+            "retrying": row["ai_attempts"] >= 2 or (row["ai_attempts"] >= 1 and row["ai_queued_at"] is not None),
             **wait_estimate(ahead=row["ahead"] or 0, running_for=(now - started).total_seconds()),
         }
     answer = {

@@ -1,7 +1,7 @@
 """Django-Q entry points: take ids, call a service, return a small summary. Safe to run twice."""
 
 from prompts.observability import task
-from prompts.services import ai_content, media_files, social, trash, trending
+from prompts.services import ai_content, late_moderation, media_files, social, trash, trending
 
 
 @task
@@ -10,6 +10,11 @@ def generate_ai_content(prompt_id: int) -> dict:
     if outcome.status in {"success", "partial", "fallback"}:
         ai_content.after_processing(prompt_id=prompt_id, outcome=outcome.status, reason=outcome.reason)
     return {"status": outcome.status, "reason": outcome.reason}
+
+
+@task
+def finish_moderation(upload_id: str) -> dict:
+    return {"action": late_moderation.finish_moderation(upload_id=upload_id)}
 
 
 @task

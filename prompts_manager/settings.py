@@ -48,6 +48,20 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # The public base URL of the site (absolute links in sitemaps, social tags, e-mails).
 SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 
+# Social log-in: each provider is on only when both its client id and secret are set (README,
+# "Social log-in"); off by default.
+SOCIAL_LOGIN_ENV = {
+    "google": ("GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"),
+    "github": ("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"),
+    "discord": ("DISCORD_CLIENT_ID", "DISCORD_CLIENT_SECRET"),
+}
+SOCIALACCOUNT_PROVIDERS = {
+    provider: {"APPS": [{"client_id": os.environ[client_id], "secret": os.environ[secret], "key": ""}]}
+    for provider, (client_id, secret) in SOCIAL_LOGIN_ENV.items()
+    if os.environ.get(client_id) and os.environ.get(secret)
+}
+SOCIAL_LOGIN_APPS = [f"allauth.socialaccount.providers.{provider}" for provider in SOCIALACCOUNT_PROVIDERS]
+
 INSTALLED_APPS = [
     "prompts.admin_site.PromptFinderAdminConfig",  # django.contrib.admin with our site (the staff queues)
     "django.contrib.auth",
@@ -61,6 +75,10 @@ INSTALLED_APPS = [
     "taggit",
     "csp",
     "django_q",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    *SOCIAL_LOGIN_APPS,
     "prompts",
 ]
 
@@ -73,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -165,17 +184,92 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# The first backend authenticates nobody: it throttles password guessing for every log-in form.
+# The first backend authenticates nobody: it throttles password guessing for every log-in form
+# (the site's, allauth's by username or email, the admin's). allauth's backend checks the password
+# by username or by email and is Django's ModelBackend otherwise (permissions, the admin).
 AUTHENTICATION_BACKENDS = [
     "prompts.auth_backends.LoginThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 # How many proxies in front of the app append to X-Forwarded-For (Heroku: 1, its router). The
 # client's address is the entry that many places from the right; 0 means REMOTE_ADDR.
 TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+
+# --- Accounts (django-allauth; README "Accounts") -----------------------------------------
+# Sign-up asks for an email and a username; log-in takes either. Verification is "optional" for
+# allauth (a new account is logged in at once and may browse, like, comment and collect), and
+# required by us before uploading: prompts.views.accounts.verified_email_required on the upload
+# page and the upload endpoints.
+ACCOUNT_ADAPTER = "prompts.account_adapter.AccountAdapter"
+ACCOUNT_FORMS = {
+    name: f"prompts.forms.{form}"
+    for name, form in {
+        "login": "LoginForm",
+        "signup": "SignupForm",
+        "add_email": "AddEmailForm",
+        "change_password": "ChangePasswordForm",
+        "set_password": "SetPasswordForm",
+        "reset_password": "ResetPasswordForm",
+        "reset_password_from_key": "ResetPasswordKeyForm",
+    }.items()
+}
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_SESSION_REMEMBER = True  # as before: a log-in lasts SESSION_COOKIE_AGE, no "remember me" box
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[PromptFinder] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+ACCOUNT_USERNAME_MIN_LENGTH = 1
+# allauth's own limits (in the cache) stay on for sign-up, password reset, email changes and
+# resending the verification. Failed log-ins are throttled by prompts.auth_backends instead (per
+# username and per address, the admin's form included), and a limit on *successful* log-ins per
+# address would refuse an office or a phone network sharing one address.
+ACCOUNT_RATE_LIMITS = {"login_failed": None, "login": None}
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # a provider's address never logs into an existing account
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the provider button POSTs (no log-in CSRF through a link)
+SOCIALACCOUNT_STORE_TOKENS = False
+
+# --- Mail (django-anymail; README "Mail") ----------------------------------------------------
+# EMAIL_PROVIDER: postmark | sendgrid | mailgun (an HTTP API through anymail), smtp, console
+# (printed, the default in development), locmem (tests). Production without one prints mail to
+# the log and the deploy check warns (prompts.checks).
+EMAIL_PROVIDER = os.environ.get("EMAIL_PROVIDER", "locmem" if TESTING else "console").strip().lower()
+_EMAIL_BACKENDS = {
+    "postmark": "anymail.backends.postmark.EmailBackend",
+    "sendgrid": "anymail.backends.sendgrid.EmailBackend",
+    "mailgun": "anymail.backends.mailgun.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+}
+if EMAIL_PROVIDER not in _EMAIL_BACKENDS:
+    raise ImproperlyConfigured(f"EMAIL_PROVIDER must be one of {', '.join(sorted(_EMAIL_BACKENDS))}.")
+EMAIL_BACKEND = _EMAIL_BACKENDS[EMAIL_PROVIDER]
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "sent-mail"))
+# The names the Heroku add-ons set (Postmark: POSTMARK_API_TOKEN; Mailgun: MAILGUN_API_KEY,
+# MAILGUN_DOMAIN; SendGrid: SENDGRID_API_KEY, which you create in SendGrid's dashboard).
+ANYMAIL = {
+    "POSTMARK_SERVER_TOKEN": os.environ.get("POSTMARK_API_TOKEN", ""),
+    "SENDGRID_API_KEY": os.environ.get("SENDGRID_API_KEY", ""),
+    "MAILGUN_API_KEY": os.environ.get("MAILGUN_API_KEY", ""),
+    "MAILGUN_SENDER_DOMAIN": os.environ.get("MAILGUN_DOMAIN", ""),
+    "MAILGUN_API_URL": os.environ.get("MAILGUN_API_URL", "https://api.mailgun.net/v3"),
+}
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "PromptFinder <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -255,6 +349,8 @@ IMAGE_CACHE_SECONDS = 1800
 CRITICAL_PATH_SEQUENTIAL = env_bool("CRITICAL_PATH_SEQUENTIAL", default=False)
 # Threads per web process that make variants while moderation waits for the AI.
 UPLOAD_VARIANT_THREADS = int(os.environ.get("UPLOAD_VARIANT_THREADS", "2"))
+# Also make AVIF variants (300/600/1200) when Pillow can encode AVIF: smaller files, slower uploads.
+IMAGE_AVIF_VARIANTS = env_bool("IMAGE_AVIF_VARIANTS", default=False)
 
 # --- AI ---------------------------------------------------------------------------------
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
@@ -266,13 +362,19 @@ AI_TIMEOUT_SECONDS = env_float("AI_TIMEOUT_SECONDS", 30.0)
 # moderator. On for local development and tests; off in production unless set explicitly.
 AI_ALLOW_UNCHECKED = env_bool("AI_ALLOW_UNCHECKED", default=DEBUG or TESTING)
 AI_MAX_RETRIES = int(os.environ.get("AI_MAX_RETRIES", "1"))
+# The content check inside an upload request: one attempt of at most this many seconds, and at most
+# AI_REQUEST_CONCURRENCY such calls at once per web process, so a slow or hung AI never holds the
+# threads other people's requests need (and no request nears Heroku's 30 s router limit). A check
+# that does not finish in time is finished by the worker (prompts/services/late_moderation.py).
+AI_REQUEST_TIMEOUT_SECONDS = env_float("AI_REQUEST_TIMEOUT_SECONDS", 8.0)
+AI_REQUEST_CONCURRENCY = int(os.environ.get("AI_REQUEST_CONCURRENCY", "4"))
 
 # --- Processing page --------------------------------------------------------------------
 PROCESSING_POLL_MS = int(os.environ.get("PROCESSING_POLL_MS", "3000"))
 PROCESSING_WARNING_MS = int(os.environ.get("PROCESSING_WARNING_MS", "60000"))
 PROCESSING_ERROR_MS = int(os.environ.get("PROCESSING_ERROR_MS", "120000"))
 # Seconds a status request may wait for completion (0 turns the long poll off: plain polling only).
-# Each waiting browser holds a gunicorn thread that long: size --threads for it (Procfile).
+# Under a WSGI server each waiting browser holds a thread that long (the Procfile's ASGI worker holds none).
 PROCESSING_LONG_POLL_SECONDS = int(os.environ.get("PROCESSING_LONG_POLL_SECONDS", "20"))
 # At most this many long polls wait at once per web process (the rest answer at once and the page
 # polls every PROCESSING_POLL_MS): waiting requests must never take every thread of a worker.
@@ -310,6 +412,18 @@ Q_CLUSTER = {
     "sync": env_bool("Q_SYNC", default=False),
     "label": "Django Q",
 }
+# Q_BROKER=redis puts the queue in Redis (REDIS_URL) instead of our database. Off by default: Django-Q2's
+# Redis broker hands a task out with BLPOP and has no lease, so a task a worker holds when its dyno
+# restarts or crashes is lost (at most once), where the ORM broker runs it again (at least once,
+# and manage.py worker hands it back on SIGTERM). README "Scaling out" has the measured comparison.
+Q_BROKER = os.environ.get("Q_BROKER", "orm").strip().lower()
+if Q_BROKER not in {"orm", "redis"}:
+    raise ImproperlyConfigured("Q_BROKER must be 'orm' or 'redis'.")
+if Q_BROKER == "redis":
+    if not REDIS_URL:
+        raise ImproperlyConfigured("Q_BROKER=redis needs REDIS_URL.")
+    del Q_CLUSTER["orm"], Q_CLUSTER["broker_class"]  # the NOTIFY wake-ups belong to the ORM broker
+    Q_CLUSTER["redis"] = REDIS_URL
 
 # --- Health checks (/healthz, /readyz) -------------------------------------------------------
 # Each readiness check (database, cache, storage, queue, stuck prompts) must answer within this.

@@ -7,6 +7,7 @@ alice owns things, bob is another user, carol is premium, and staff reviews. Out
 import json
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.test import Client
 
@@ -17,10 +18,19 @@ from tests.fixtures_media import local_media, moto_server, s3_media  # noqa: F40
 PASSWORD = "correct-horse-battery-staple"
 
 
-def make_user(username: str, *, premium: bool = False, staff: bool = False):
+def make_user(
+    username: str, *, premium: bool = False, staff: bool = False, email: str | None = "", verified: bool = True
+):
+    """A user with a verified address `<username>@example.com` (uploading needs one); `email=None`
+    makes an account from before sign-up asked for one, `verified=False` one that has not clicked the link."""
     # Transactional tests flush the database, data migrations included: put the vocabulary back.
     ensure_tag_vocabulary()
-    user = get_user_model().objects.create_user(username=username, password=PASSWORD, is_staff=staff)
+    address = f"{username}@example.com" if email == "" else email
+    user = get_user_model().objects.create_user(
+        username=username, password=PASSWORD, is_staff=staff, email=address or ""
+    )
+    if address:
+        EmailAddress.objects.create(user=user, email=address, primary=True, verified=verified)
     if premium:
         Profile.objects.create(user=user, is_premium=True)
     return user

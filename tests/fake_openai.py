@@ -24,6 +24,7 @@ let it answer by what the picture shows with `flag_colour()`: a colour stands fo
 import base64
 import io
 import json
+import random
 import re
 import threading
 import time
@@ -88,6 +89,10 @@ class FakeOpenAI:
         self._scripts: dict[str, tuple[Step, int | None]] = {}
         self._requests: list[RecordedRequest] = []
         self._flagged_colours: list[tuple[tuple[int, int, int], str]] = []
+        self._weather: tuple[float, float, float] | None = None  # (min delay, max delay, failure rate)
+        self._random = random.Random(24)
+        self._hang_until = 0.0
+        self._hang_seconds = 0.0
         self._httpd: ThreadingHTTPServer | None = None
         self._latency = {"moderation": 0.0, "content": 0.0}
 
@@ -126,6 +131,19 @@ class FakeOpenAI:
             self._scripts.clear()
             self._requests.clear()
             self._flagged_colours.clear()
+            self._weather, self._hang_until = None, 0.0
+
+    def weather(self, *, delay: tuple[float, float], failure_rate: float) -> None:
+        """Unscripted requests of every kind take a random time in `delay` (seconds) and fail with HTTP 500
+        at `failure_rate`, like a real AI on a bad day (bench/chaos.py)."""
+        with self._lock:
+            self._weather = (delay[0], delay[1], failure_rate)
+
+    def hang(self, *, window: float, seconds: float) -> None:
+        """For the next `window` seconds, every request (markers and scripts too) hangs `seconds` before
+        its answer."""
+        with self._lock:
+            self._hang_until, self._hang_seconds = time.monotonic() + window, seconds
 
     def set_latency(self, seconds: float, *, kinds: tuple[str, ...] = ("moderation", "content")) -> None:
         """Every answer of these kinds waits `seconds` (on top of a scripted delay), like a real model's
@@ -177,6 +195,12 @@ class FakeOpenAI:
         with self._lock:
             recorded = RecordedRequest(path, kind, body, headers, received_at=time.time())
             self._requests.append(recorded)
+            if time.monotonic() < self._hang_until:
+                return kind, Step(delay=self._hang_seconds), recorded
+            if self._weather is not None and kind not in self._scripts:
+                low, high, failure_rate = self._weather
+                failed = self._random.random() < failure_rate
+                return kind, Step(delay=self._random.uniform(low, high), status=500 if failed else 200), recorded
             marked = self._step_from_markers(body)
             if marked is not None:
                 return kind, marked, recorded

@@ -1,6 +1,7 @@
 """The abuse paths a probe found on the public site: a comment flood, view counts inflated by one
 client, and look-alike usernames."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -103,7 +104,12 @@ def test_one_client_counts_one_view_a_day_whatever_it_sends(alice, bob):
 def sign_up(username):
     return Client().post(
         "/accounts/signup/",
-        {"username": username, "password1": PASSWORD, "password2": PASSWORD},
+        {
+            "email": f"{uuid.uuid4().hex}@example.com",
+            "username": username,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
     )
 
 

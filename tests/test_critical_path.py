@@ -130,8 +130,8 @@ def asgi_server(transactional_db, tmp_path, settings):
             "-m",
             "gunicorn",
             "prompts_manager.asgi:application",
-            "--worker-class",
-            "uvicorn_worker.UvicornWorker",
+            "-c",
+            "gunicorn.conf.py",
             "--workers",
             "1",
             "--bind",
@@ -265,9 +265,10 @@ def test_finish_makes_a_ready_upload_in_one_request(alice, local_media, fake_ope
     answer = response.json()
     assert response.status_code == 200, answer
     assert answer["state"] == "ready" and answer["moderation"]["action"] == "allow"
-    assert set(answer["variants"]) >= {"thumb", "medium", "large", "webp"} and answer["width"] == 1600
+    six = {"thumb", "medium", "large", "webp_thumb", "webp", "webp_large"}  # JPEG and WebP at 300/600/1200 (issue 18)
+    assert set(answer["variants"]) == six and answer["width"] == 1600
     upload = Upload.objects.get(id=upload_id)
-    assert upload.state == Upload.State.READY and set(upload.variant_keys) == {"thumb", "medium", "large", "webp"}
+    assert upload.state == Upload.State.READY and set(upload.variant_keys) == six
     assert all(storage.exists(key) for key in upload.variant_keys.values())
     # Where the time went, for DevTools: the database, the AI, the resize.
     timing = response["Server-Timing"]
@@ -284,9 +285,9 @@ def test_a_refused_upload_leaves_no_variant_anywhere(alice, local_media, fake_op
     refused = threading.Event()
     real_make_variants = images.make_variants
 
-    def variants_after_the_verdict(data):
+    def variants_after_the_verdict(data, **options):
         refused.wait(10)  # the verdict is in before the variants are: the race the overlap opens
-        return real_make_variants(data)
+        return real_make_variants(data, **options)
 
     monkeypatch.setattr(images, "make_variants", variants_after_the_verdict)
     from prompts.services import uploads
@@ -308,9 +309,11 @@ def test_a_refused_upload_leaves_no_variant_anywhere(alice, local_media, fake_op
     assert answer["variants"] is None
     upload = Upload.objects.get(id=upload_id)
     assert upload.state == Upload.State.REJECTED
-    assert not any(name in upload.variant_keys for name in ("thumb", "medium", "large", "webp"))
+    six = ("thumb", "medium", "large", "webp_thumb", "webp", "webp_large")
+    assert not any(name in upload.variant_keys for name in six)
     assert files_of(upload_id) == []  # not the original, not one variant
-    for name in ("thumb.jpg", "medium.jpg", "large.jpg", "webp.webp", "original.jpg"):
+    names = ("thumb.jpg", "medium.jpg", "large.jpg", "webp_thumb.webp", "webp.webp", "webp_large.webp")
+    for name in (*names, "original.jpg"):
         assert client.get(f"/media/uploads/{upload_id}/{name}").status_code == 404
     assert client.post_json("/api/upload/b2/variants/", {"upload_id": upload_id})[0] == 409
 

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from django import db as django_db
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -278,6 +280,102 @@ def test_a_graceful_gunicorn_reload_finishes_the_upload_in_flight_and_drops_no_r
         log.close()
 
 
+def procfile_web_command(port: int) -> list[str]:
+    """The Procfile's web command, bound to a loopback port (without the control socket, shared per user)."""
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    words = line.split(":", 1)[1].split()
+    assert words[0] == "gunicorn"
+    return [sys.executable, "-m", *words, "--bind", f"127.0.0.1:{port}", "--no-control-socket"]
+
+
+def test_a_sigterm_under_load_while_the_ai_hangs_lets_every_request_finish_before_herokus_kill(
+    alice, settings, tmp_path, fake_openai
+):
+    """Heroku's daily restart: SIGTERM, and SIGKILL 30 s later. The requests in flight (upload checks
+    while the AI hangs, status long polls) all get their answer, no new connection is taken, no
+    kept-alive connection is left to be cut, and the server is gone before the SIGKILL."""
+    from tests.factories import submitted_prompt
+
+    port = free_port()
+    env = {
+        **database_env(),
+        **fake_openai.env(timeout=30, max_retries=1),  # the production AI budget for the worker
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "MEDIA_BACKEND": "local",
+    }
+    uploads_to_check = []
+    for colour in [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30)]:
+        data = media_samples.jpeg_bytes((800, 600), color=colour)
+        signed = submission.uploads.presign_upload(
+            user=alice, filename="photo.jpg", content_type="image/jpeg", file_size=len(data)
+        )
+        storage.save_bytes(submission.uploads.incoming_key(signed.upload), data, content_type="image/jpeg")
+        submission.uploads.complete_upload(user=alice, upload_id=signed.upload.id)
+        uploads_to_check.append(str(signed.upload.id))
+    processing = submitted_prompt(alice)  # no worker: it stays processing, so a long poll waits its full time
+    fake_openai.script("moderation", delay=40)  # the AI hangs
+    log = open(tmp_path / "gunicorn.log", "ab")
+    server = subprocess.Popen(
+        procfile_web_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: serving(f"{base}/robots.txt"), timeout=30, interval=0.1, message="gunicorn to answer")
+        tab = browser_session(alice, base)
+        first = tab.get(f"{base}/robots.txt", timeout=10)
+        assert first.headers.get("Connection", "").lower() == "close"  # nothing kept alive to be cut later
+
+        answers: dict[str, object] = {}
+
+        def call(name, method, url, **kwargs):
+            session = requests.Session()
+            session.cookies.update(tab.cookies)
+            try:
+                answers[name] = session.request(method, url, timeout=60, **kwargs)
+            except requests.RequestException as exc:
+                answers[name] = exc
+
+        calls = [
+            (
+                f"moderate {upload_id}",
+                "POST",
+                f"{base}/api/upload/b2/moderate/",
+                {"json": {"upload_id": upload_id}, "headers": {"X-CSRFToken": tab.cookies["csrftoken"]}},
+            )
+            for upload_id in uploads_to_check
+        ] + [
+            (f"long poll {n}", "GET", f"{base}/api/prompt/status/{processing.processing_uuid}/?wait=15", {})
+            for n in range(2)
+        ]
+        threads = [
+            threading.Thread(target=call, args=(name, method, url), kwargs=kw) for name, method, url, kw in calls
+        ]
+        for thread in threads:
+            thread.start()
+        wait_until(lambda: len(fake_openai.requests_of("moderation")) >= 4, timeout=20, message="the AI calls")
+        os.kill(server.pid, signal.SIGTERM)
+        signalled = time.monotonic()
+        wait_until(lambda: not serving(f"{base}/robots.txt"), timeout=5, message="new connections to be refused")
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{base}/robots.txt", timeout=5)
+        server.wait(timeout=HEROKU_GRACE_SECONDS)
+        stopped_after = time.monotonic() - signalled
+        for thread in threads:
+            thread.join(timeout=5)
+    finally:
+        stop_process(server)
+        log.close()
+    assert stopped_after < HEROKU_GRACE_SECONDS
+    failed = {name: answer for name, answer in answers.items() if getattr(answer, "status_code", None) != 200}
+    assert not failed and len(answers) == len(calls), failed
+    for upload_id in uploads_to_check:  # the check goes on in the background; meanwhile the upload is held
+        assert answers[f"moderate {upload_id}"].json()["action"] == "review"
+    assert all(answers[f"long poll {n}"].json()["processing_complete"] is False for n in range(2))
+
+
+HEROKU_GRACE_SECONDS = 30
+
+
 # --- Storage down or answering 500 ----------------------------------------------------------
 
 
@@ -450,7 +548,7 @@ def test_each_upload_step_answers_503_while_storage_is_down_and_works_when_it_is
 
     upload = Upload.objects.get(id=upload_id)
     assert in_bucket(outage.s3, upload.file_key)
-    assert sorted(upload.variant_keys) == ["large", "medium", "thumb", "webp"]
+    assert sorted(upload.variant_keys) == ["large", "medium", "thumb", "webp", "webp_large", "webp_thumb"]
     assert all(in_bucket(outage.s3, key) for key in upload.variant_keys.values())
 
 
@@ -476,7 +574,7 @@ def test_variants_half_written_when_storage_fails_are_all_written_on_retry(
         assert code == 200 and answer["state"] == "ready"
         upload.refresh_from_db()
         assert all(in_bucket(s3_media, key) for key in upload.variant_keys.values())
-        assert len(upload.variant_keys) == 4
+        assert len(upload.variant_keys) == 6  # JPEG and WebP at 300/600/1200
     finally:
         flaky.stop()
 
@@ -623,3 +721,41 @@ def test_ai_details_that_are_nothing_but_markup_give_the_fallback_for_review(ali
     status = alice_client.get(f"/api/prompt/status/{prompt.processing_uuid}/").json()
     assert status["success"] is False and status["needs_review"] is True
     assert_page_is_inert(alice_client.get(f"/prompt/{prompt.slug}/").content.decode())
+
+
+# --- A database blip inside a task (issue 24) ---------------------------------------------------
+
+
+class DatabaseBlip:
+    """Django's execute wrapper failing the next `times` statements that match, the way a PostgreSQL
+    restart or failover fails them (OperationalError), then letting everything through again."""
+
+    def __init__(self, *, times: int, matching: str):
+        self.left, self.matching, self.failed = times, matching, 0
+
+    def __call__(self, execute, sql, params, many, context):
+        if self.left > 0 and self.matching(sql):
+            self.left -= 1
+            self.failed += 1
+            raise django_db.OperationalError("terminating connection due to administrator command")
+        return execute(sql, params, many, context)
+
+
+@pytest.mark.parametrize(
+    "where, matching",
+    [
+        ("as the task starts", lambda sql: "prompts_prompt" in sql),
+        ("as the AI's answer is saved", lambda sql: sql.startswith("UPDATE") and "processing_completed_at" in sql),
+    ],
+    ids=["as the task starts", "as the answer is saved"],
+)
+def test_the_ai_task_rides_out_a_database_blip_and_asks_the_ai_once(alice, alice_client, fake_openai, where, matching):
+    prompt = submitted_through_the_form(alice_client, alice, "a lighthouse on a cliff at dusk")
+    blip = DatabaseBlip(times=2, matching=matching)
+    with connection.execute_wrapper(blip):
+        outcome = tasks.generate_ai_content(prompt.id)
+    assert blip.failed == 2
+    assert outcome["status"] == "success"
+    prompt.refresh_from_db()
+    assert prompt.processing_complete and not prompt.needs_seo_review and prompt.tags.count() == 3
+    assert len(fake_openai.requests_of("content")) == 1  # the answer was saved, not asked for again

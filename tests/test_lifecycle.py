@@ -1,15 +1,18 @@
 """After processing: SEO rename, trash and restore, cleanup, orphan sweep, stuck-prompt recovery, AI retries."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.db import OperationalError, connection
 from django.utils import timezone
 from django_q.models import OrmQ
 
 from prompts import tasks
 from prompts.media import storage
 from prompts.models import Prompt, Upload
-from prompts.services import ai_content, media_files, submission, trash
+from prompts.services import ai_content, media_files, submission, trash, uploads
+from tests import media_samples
 from tests.conftest import csrf_client
 from tests.factories import ready_upload_for, submitted_prompt
 
@@ -51,7 +54,9 @@ def test_rename_moves_every_file_to_its_seo_name_and_deletes_the_old(alice, fake
         "thumb": f"{folder}/thumb.jpg",
         "medium": f"{folder}/medium.jpg",
         "large": f"{folder}/large.jpg",
+        "webp_thumb": f"{folder}/webp_thumb.webp",
         "webp": f"{folder}/webp.webp",
+        "webp_large": f"{folder}/webp_large.webp",
     }
     assert prompt.b2_thumb_url.endswith(f"{folder}/thumb.jpg") and prompt.b2_image_url.endswith(
         f"{folder}/original.jpg"
@@ -180,7 +185,7 @@ def test_immediate_cleanup_on_cancel_deletes_files_but_keeps_the_row(alice, fake
     )
     trash.cancel_prompt(user=alice, processing_uuid=prompt.processing_uuid)
     assert queued("prompts.tasks.delete_prompt_files") == [(prompt.id,)]
-    assert tasks.delete_prompt_files(prompt.id)["deleted"] == 5
+    assert tasks.delete_prompt_files(prompt.id)["deleted"] == 7  # the original and six variants
     prompt.refresh_from_db()
     assert prompt.is_deleted and prompt.files_deleted_at is not None
     assert not any(storage.exists(k) for k in prompt.media_keys.values())
@@ -222,6 +227,58 @@ def test_orphan_sweep_removes_unsubmitted_uploads_after_24_hours(alice, fake_ope
     assert Upload.objects.filter(id__in=[fresh.id, submitted.upload_id]).count() == 2
     assert storage.exists(fresh.file_key)
     assert all(storage.exists(k) for k in Prompt.objects.get(id=submitted.id).media_keys.values())
+
+
+def stored_under(request, backend, prefix: str) -> list[str]:
+    """What the storage itself holds under `prefix`, asked of the disk or of moto directly, not through the app."""
+    if backend == "s3":
+        s3 = request.getfixturevalue("s3_media")
+        listing = s3.client.list_objects_v2(Bucket=s3.bucket, Prefix=prefix)
+        return sorted(item["Key"] for item in listing.get("Contents", []))
+    root = Path(request.getfixturevalue("settings").MEDIA_ROOT)
+    return sorted(str(p.relative_to(root)) for p in (root / prefix).rglob("*") if p.is_file())
+
+
+def fail_upload_saves(execute, sql, params, many, context):
+    """The database going away just as the upload row is saved (what a failover looks like to Django)."""
+    if sql.lstrip().upper().startswith("UPDATE") and "prompts_upload" in sql:
+        raise OperationalError("server closed the connection unexpectedly")
+    return execute(sql, params, many, context)
+
+
+@pytest.mark.django_db(transaction=True)  # the failed statement must not poison the test's own transaction
+@pytest.mark.parametrize("abandoned", [True, False], ids=["abandoned", "submitted-and-deleted"])
+def test_files_written_before_a_failed_database_save_do_not_outlive_their_upload(
+    request, alice, fake_openai, backend, abandoned
+):
+    """The variants are written, then the database fails before their keys are saved: no row names those
+    files. Whether the person gives up, or goes on and later deletes the prompt, the sweeps leave nothing."""
+    data = media_samples.jpeg_bytes((1600, 1200), color=(20, 120, 200))
+    signed = uploads.presign_upload(user=alice, filename="photo.jpg", content_type="image/jpeg", file_size=len(data))
+    storage.save_bytes(uploads.incoming_key(signed.upload), data, content_type="image/jpeg")
+    uploads.complete_upload(user=alice, upload_id=signed.upload.id)
+    uploads.moderate_upload(user=alice, upload_id=signed.upload.id)
+    with connection.execute_wrapper(fail_upload_saves), pytest.raises(OperationalError):
+        uploads.make_upload_variants(user=alice, upload_id=signed.upload.id)
+    upload = Upload.objects.get(id=signed.upload.id)
+    assert upload.state == Upload.State.MODERATED and upload.variant_keys == {}
+    folder = f"uploads/{upload.id}/"
+    unrecorded = set(stored_under(request, backend, folder)) - {upload.file_key}
+    assert unrecorded, "the variant files were written before the failed save"
+
+    if abandoned:
+        Upload.objects.filter(id=upload.id).update(created_at=timezone.now() - timedelta(hours=25))
+        assert tasks.sweep_orphaned_uploads()["removed"] == 1
+    else:  # the retry succeeds, the prompt is published (files copied to public/), then trashed and cleaned up
+        upload = uploads.make_upload_variants(user=alice, upload_id=upload.id)
+        prompt = submission.submit_prompt(
+            user=alice, upload_id=upload.id, content="a lighthouse at dusk", ai_generator="flux", save_as_draft=False
+        )
+        tasks.generate_ai_content(prompt.id)
+        tasks.rename_files_for_seo(prompt.id)
+        Prompt.objects.filter(id=prompt.id).update(is_deleted=True, deleted_at=timezone.now() - timedelta(days=6))
+        assert tasks.cleanup_deleted_prompts()["deleted"] == 1
+    assert stored_under(request, backend, folder) == []
 
 
 # --- stuck prompts and AI retries -------------------------------------------------------
@@ -307,3 +364,44 @@ def test_a_held_prompt_its_author_trashed_can_be_restored_from_the_trash_page(al
     assert f"“{prompt.title}” was restored." in response.content.decode()
     prompt.refresh_from_db()
     assert not prompt.is_deleted and prompt.status == Prompt.Status.DRAFT  # still held: a draft until approved
+
+
+# --- lost tasks (issue 24) -------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)  # the task is queued on commit
+def test_a_processing_prompt_without_a_task_is_queued_again_once(alice, fake_openai):
+    upload = ready_upload_for(alice)
+    prompt = submission.submit_prompt(
+        user=alice, upload_id=upload.id, content="a quiet harbour at dawn", ai_generator="flux", save_as_draft=False
+    )
+    assert ai_content.requeue_lost_ai_tasks()["requeued"] == 0  # its task waits in the queue
+    OrmQ.objects.all().delete()  # the task failed and Django-Q acknowledged it
+    assert ai_content.requeue_lost_ai_tasks()["requeued"] == 0  # not before the grace period
+    later = timezone.now() + ai_content.AI_TASK_LOST_AFTER + timedelta(seconds=1)
+    assert ai_content.requeue_lost_ai_tasks(now=later)["requeued"] == 1
+    assert queued("prompts.tasks.generate_ai_content") == [(prompt.id,)]
+    assert ai_content.requeue_lost_ai_tasks(now=later)["requeued"] == 0  # once: the new task is queued
+    tasks.generate_ai_content(prompt.id)
+    OrmQ.objects.all().delete()
+    assert ai_content.requeue_lost_ai_tasks(now=later + timedelta(minutes=1))["requeued"] == 0  # complete
+
+
+def test_tasks_taken_but_never_started_are_offered_again_and_running_ones_are_not(db):
+    from django_q.conf import Conf
+
+    from prompts import worker_lifecycle
+
+    now = timezone.now()
+    retry = timedelta(seconds=Conf.RETRY)
+    rows = {
+        "waiting": now - timedelta(seconds=1),
+        "running (short lease)": now + timedelta(seconds=worker_lifecycle.RUNNING_LEASE_SECONDS),
+        "taken 5 s ago": now + retry - timedelta(seconds=5),
+        "taken 60 s ago, never started": now + retry - timedelta(seconds=60),
+    }
+    ids = {name: OrmQ.objects.create(key="promptfinder", payload="x", lock=lock).id for name, lock in rows.items()}
+    assert worker_lifecycle.release_unstarted_tasks(now=now) == 1
+    locks = {name: OrmQ.objects.get(id=row_id).lock for name, row_id in ids.items()}
+    assert locks["taken 60 s ago, never started"] == now
+    assert all(locks[name] == rows[name] for name in rows if name != "taken 60 s ago, never started")

@@ -31,7 +31,8 @@ def staff_user(db):
 
 
 def fail(client, url, username, **extra):
-    return client.post(url, {"username": username, "password": "wrong"}, **extra)
+    field = "username" if url.startswith("/admin/") else "login"  # the admin's form is Django's, the site's allauth's
+    return client.post(url, {field: username, "password": "wrong"}, **extra)
 
 
 def logged_in(client) -> bool:
@@ -54,7 +55,7 @@ def test_locked_out_on_the_admin_means_locked_out_on_the_site(staff_user):
             b"Please enter the correct username and password for a staff account"
             in fail(client, "/admin/login/", "marta").content
         )
-    response = client.post("/accounts/login/", {"username": "marta", "password": PASSWORD})
+    response = client.post("/accounts/login/", {"login": "marta", "password": PASSWORD})
     assert response.status_code == 429 and LOCKED in response.content and not logged_in(client)
     # The admin still refuses too, and the right password does not unlock it.
     response = client.post("/admin/login/", {"username": "marta", "password": PASSWORD})
@@ -67,7 +68,7 @@ def test_look_alike_spellings_of_a_username_share_its_tries(alice):
     client = Client()
     for spelling in ["𝐚lice", "ａｌｉｃｅ", "ALICE", "Alice", "alice"]:
         assert WRONG in fail(client, "/accounts/login/", spelling).content
-    response = client.post("/accounts/login/", {"username": "ａｌｉｃｅ", "password": PASSWORD})
+    response = client.post("/accounts/login/", {"login": "ａｌｉｃｅ", "password": PASSWORD})
     assert LOCKED in response.content and not logged_in(client)
 
 
@@ -81,20 +82,20 @@ def test_the_lockout_lasts_the_window_it_announces(alice):
             fail(client, "/accounts/login/", "alice")
             clock.shift(timedelta(minutes=1))
         clock.move_to(datetime(2030, 3, 1, 12, 10, tzinfo=UTC))
-        response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+        response = client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
         assert response.status_code == 429 and response["Retry-After"] == "300"
         assert b"Please wait 5 minutes and try again" in response.content
         clock.move_to(datetime(2030, 3, 1, 12, 14, 30, tzinfo=UTC))
         assert (
             b"Please wait 30 seconds"
-            in client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).content
+            in client.post("/accounts/login/", {"login": "alice", "password": PASSWORD}).content
         )
         clock.move_to(datetime(2030, 3, 1, 12, 15, 1, tzinfo=UTC))
         # One more try is allowed again (only the 12:00 failure left the window) ...
         assert WRONG in fail(client, "/accounts/login/", "alice").content
         # ... and at 12:16:01 (the 12:01 one left too) the right password logs in and clears the count.
         clock.move_to(datetime(2030, 3, 1, 12, 16, 1, tzinfo=UTC))
-        response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+        response = client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
         assert response.status_code == 302 and logged_in(client)
         for _ in range(4):
             assert WRONG in fail(Client(), "/accounts/login/", "alice").content
@@ -109,13 +110,13 @@ def test_the_address_limit_ignores_addresses_the_client_writes(db):
         fail(client, "/accounts/login/", f"nobody{n}", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}")
     response = client.post(
         "/accounts/login/",
-        {"username": "victim", "password": PASSWORD},
+        {"login": "victim", "password": PASSWORD},
         HTTP_X_FORWARDED_FOR="10.0.9.9",
     )
     assert LOCKED in response.content and not logged_in(client)
     # Someone else, on another address, is not affected.
     other = Client(REMOTE_ADDR="198.51.100.10")
-    assert other.post("/accounts/login/", {"username": "victim", "password": PASSWORD}).status_code == 302
+    assert other.post("/accounts/login/", {"login": "victim", "password": PASSWORD}).status_code == 302
 
 
 @override_settings(TRUSTED_PROXY_HOPS=1)
@@ -132,13 +133,13 @@ def test_behind_one_proxy_the_address_is_the_one_the_proxy_appended(db):
         )
     response = client.post(
         "/accounts/login/",
-        {"username": "victim", "password": PASSWORD},
+        {"login": "victim", "password": PASSWORD},
         HTTP_X_FORWARDED_FOR="9.9.9.9, 203.0.113.7",
     )
     assert LOCKED in response.content
     response = client.post(
         "/accounts/login/",
-        {"username": "victim", "password": PASSWORD},
+        {"login": "victim", "password": PASSWORD},
         HTTP_X_FORWARDED_FOR="203.0.113.8",
     )
     assert response.status_code == 302  # another client behind the same router

@@ -131,6 +131,8 @@ def test_local_provider_says_it_did_not_check(alice_client, uploaded, settings):
     settings.AI_ALLOW_UNCHECKED = True  # local development
     code, answer = moderate(alice_client, uploaded())
     assert code == 200 and answer["action"] == "allow" and answer["checked"] is False
+    assert answer["message"] == uploads.UNCHECKED_ALLOWED_NOTE
+    assert "passed" not in answer["message"]
 
 
 def test_in_production_an_unchecked_upload_is_held_for_a_moderator(alice_client, uploaded, settings):
@@ -161,3 +163,51 @@ def test_unchecked_uploads_are_allowed_only_in_debug_by_default():
     )
     assert production.stdout.strip() == "False", production.stderr
     assert development.stdout.strip() == "True", development.stderr
+
+
+# --- A slow or hung AI inside the upload request (issue 24) --------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)  # the late check is queued on commit
+@pytest.mark.parametrize("verdict, published", [("none", True), ("critical", False)])
+def test_a_slow_ai_does_not_hold_the_request_and_the_worker_finishes_the_check(
+    alice, alice_client, uploaded, fake_openai, settings, verdict, published
+):
+    from django_q.models import OrmQ
+
+    from prompts import tasks
+    from prompts.models import Prompt
+
+    settings.AI_TIMEOUT_SECONDS = 30  # the worker's budget
+    settings.AI_MAX_RETRIES = 1
+    settings.AI_REQUEST_TIMEOUT_SECONDS = 1  # the request's
+    fake_openai.script("moderation", delay=3, times=1)  # answers, but later than a request may wait
+    upload_id = uploaded()
+    code, answer = moderate(alice_client, upload_id)
+    assert code == 200
+    assert answer["action"] == "review" and answer["checked"] is False
+    assert answer["message"] == uploads.MODERATION_FAILED_NOTE
+    assert len(fake_openai.requests_of("moderation")) == 1  # one attempt inside the request, no retry
+    assert [row.name() for row in OrmQ.objects.all()] == [f"moderation_{upload_id}"]
+
+    # The person goes on as before: variants, submit; the prompt is held meanwhile.
+    assert post_json(alice_client, "/api/upload/b2/variants/", {"upload_id": upload_id})[0] == 200
+    submitted = alice_client.post_form(
+        "/upload/submit/", {"upload_id": upload_id, "content": "a red fox in fresh snow", "ai_generator": "flux"}
+    )
+    assert submitted.status_code == 302
+    prompt = Prompt.objects.get(upload_id=upload_id)
+    assert prompt.moderation_status == Prompt.ModerationStatus.PENDING
+    tasks.generate_ai_content(prompt.id)
+
+    fake_openai.script("moderation", {"severity": verdict, "violations": [], "explanation": "(fake)"})
+    assert tasks.finish_moderation(upload_id)["action"] == ("allow" if published else "reject")
+    prompt.refresh_from_db()
+    upload = Upload.objects.get(id=upload_id)
+    assert upload.moderation_checked is True and upload.moderation_note == ""
+    if published:
+        assert prompt.moderation_status == Prompt.ModerationStatus.APPROVED
+        assert prompt.status == Prompt.Status.PUBLISHED
+    else:
+        assert prompt.moderation_status == Prompt.ModerationStatus.REJECTED and prompt.is_deleted
+    assert tasks.finish_moderation(upload_id)["action"] == "skipped"  # run twice: nothing more

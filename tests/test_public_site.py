@@ -11,6 +11,7 @@ from taggit.models import Tag
 
 from prompts.models import Collection, Comment, Like, Prompt
 from prompts.services import seo
+from prompts.templatetags.pictures import DETAIL_SIZES
 from tests.conftest import csrf_client
 
 HOSTILE = '</script><script>alert("x")</script> & "quotes" \'single\''
@@ -93,7 +94,7 @@ def test_detail_page_has_everything_search_engines_and_social_previews_need(alic
     assert f'<link rel="canonical" href="http://testserver/prompt/{prompt.slug}/">' in html
     assert 'alt="Vintage Fashion Against Urban Backdrop - Midjourney Prompt - AI-generated image"' in html
     assert 'srcset="/media/t.jpg 300w, /media/m.jpg 600w, /media/l.jpg 1200w"' in html
-    assert 'sizes="(max-width: 768px) 100vw, 60vw"' in html and 'fetchpriority="high"' in html
+    assert f'sizes="{DETAIL_SIZES}"' in html and 'fetchpriority="high"' in html
     assert 'width="1200" height="900"' in html and '<source type="image/webp"' in html
     assert meta(html, "property", "og:image") == "http://testserver/media/m.jpg"
     assert meta(html, "property", "og:url") == f"http://testserver/prompt/{prompt.slug}/"

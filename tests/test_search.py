@@ -13,7 +13,7 @@ from taggit.models import Tag
 
 from prompts.models import Comment, Like, Prompt, PromptDailyViews
 from prompts.pagination import encode
-from prompts.search import text
+from prompts.search import feeds, sql, text
 from prompts.services import seo, trending
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +52,7 @@ def feed_slugs(html: str) -> list[str]:
     """The prompts of the page's growing list, in order (not the trending row or related ones)."""
     start = html.index("data-feed-items")
     block = html[start : html.index("</ul>", start)]
-    return re.findall(r'<li class="card[^"]*">\s*<a href="/prompt/([^/]+)/"', block)
+    return re.findall(r'<li class="card[^"]*"[^>]*>\s*<a href="/prompt/([^/]+)/"', block)
 
 
 def link(html: str, rel: str) -> str:
@@ -118,6 +118,19 @@ def test_a_misspelt_word_is_corrected_and_said_so(alice, client):
     assert "Mountain lake" not in html
     html = client.get("/search/?q=xqzvwk").content.decode()
     assert "No prompts match" in html and "Showing results for" not in html
+
+
+def test_load_more_of_a_corrected_search_continues_the_corrected_search(alice, client):
+    portraits = [make(alice, f"Portrait number {index}", content="a portrait") for index in range(30)]
+    seen, next_url = [], "/search/?q=portriat"
+    while next_url:
+        html = client.get(next_url).content.decode()
+        assert "Showing results for" in html
+        seen += feed_slugs(html)
+        next_url = (
+            unescape(re.search(r'href="([^"]+)" data-load-more', html).group(1)) if "data-load-more" in html else ""
+        )
+    assert sorted(seen) == sorted(prompt.slug for prompt in portraits)
 
 
 def test_typo_correction_never_suggests_words_only_hidden_prompts_use(alice, client):
@@ -238,6 +251,40 @@ def test_load_more_pages_have_no_duplicates_or_gaps_while_new_prompts_arrive(ali
     assert pages == 3
     assert len(seen) == len(set(seen))
     assert set(seen) == {prompt.slug for prompt in originals}
+
+
+@postgres_only
+def test_a_common_word_ranks_its_newest_matches_and_later_pages_keep_that_window(alice, client, monkeypatch):
+    """PostgreSQL ranks the matches of a recency window (id buckets) sized from the planner's
+    estimate; the window travels in the cursor, so a prompt published meanwhile (or any older
+    match) never slips into a later page."""
+    monkeypatch.setattr(feeds, "RELEVANCE_CANDIDATES", 5)
+    bucket = sql.WINDOW_BUCKET
+    older = [make(alice, f"Harbour at dawn {index}", content="harbour") for index in range(30)]
+    newer = [make(alice, f"Evening {index}", content="a harbour", id=5 * bucket + index) for index in range(30)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE prompts_prompt")  # the estimate the window is sized from
+        cursor.execute("SELECT prompts_search_floor(websearch_to_tsquery('english', 'harbour'), '', 5)")
+        assert 0 < cursor.fetchone()[0] <= 5  # a window: the newest buckets only
+    seen, next_url, pages = [], "/search/?q=harbour", 0
+    while next_url:
+        html = client.get(next_url).content.decode()
+        seen += feed_slugs(html)
+        next_url = (
+            unescape(re.search(r'href="([^"]+)" data-load-more', html).group(1)) if "data-load-more" in html else ""
+        )
+        pages += 1
+        make(alice, f"Harbour arriving {pages}", content="harbour", id=9 * bucket + pages)  # newest, best title
+    assert pages == 2
+    assert sorted(seen) == sorted(prompt.slug for prompt in newer)  # no duplicate, no gap, nothing older
+    assert not {prompt.slug for prompt in older} & set(seen)
+    # A rarer query (expected matches at most twice the candidates) ranks every match: titles first.
+    html = client.get("/search/", {"q": "harbour dawn"}).content.decode()
+    assert feed_slugs(html)[:1] and set(feed_slugs(html)) <= {prompt.slug for prompt in older}
+    for window in [("x", 1), (1.5, 2), (-1, 2), (True, 2)]:
+        assert client.get("/search/", {"q": "harbour", "after": encode(0.5, 1, *window)}).status_code == 400
+    old_link = client.get("/search/", {"q": "harbour", "after": encode(0.5, newer[-1].pk)})  # made before windows
+    assert old_link.status_code == 200 and feed_slugs(old_link.content.decode())
 
 
 def test_previous_pages_by_cursor_and_broken_cursors(alice, client):

@@ -80,7 +80,18 @@ def test_production_mode_turns_on_security_and_check_deploy_is_clean():
         DJANGO_SETTINGS_MODULE="prompts_manager.settings",
         SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
         ALLOWED_HOSTS="promptfinder.example",
+        EMAIL_PROVIDER="postmark",
+        POSTMARK_API_TOKEN="a-server-token",
     )
+    undelivered = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**env, "EMAIL_PROVIDER": "console"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert undelivered.returncode != 0 and "prompts.W001" in undelivered.stdout + undelivered.stderr
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
@@ -114,3 +125,49 @@ def test_sqlite_through_database_url_gets_wal_immediate_and_timeout(tmp_path):
         vendor, journal, transaction_mode, timeout, name = result.stdout.split()
         assert (vendor, journal, transaction_mode, timeout) == ("sqlite", "wal", "IMMEDIATE", "20"), env
         assert name == str(path)
+
+
+MAIL_AND_SOCIAL = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.EMAIL_BACKEND, ','.join(sorted(s.SOCIALACCOUNT_PROVIDERS)) or '-', "
+    "any(a.startswith('allauth.socialaccount.providers.') for a in s.INSTALLED_APPS))"
+)
+
+
+def test_mail_is_printed_in_development_and_sent_by_the_chosen_provider():
+    result = run_python(MAIL_AND_SOCIAL, DEBUG="1")
+    assert result.stdout.split() == ["django.core.mail.backends.console.EmailBackend", "-", "False"], result.stderr
+    for provider, backend in [
+        ("postmark", "anymail.backends.postmark.EmailBackend"),
+        ("sendgrid", "anymail.backends.sendgrid.EmailBackend"),
+        ("mailgun", "anymail.backends.mailgun.EmailBackend"),
+    ]:
+        result = run_python(MAIL_AND_SOCIAL, DEBUG="1", EMAIL_PROVIDER=provider)
+        assert result.stdout.split()[0] == backend, result.stderr
+    result = run_python(MAIL_AND_SOCIAL, DEBUG="1", EMAIL_PROVIDER="carrier-pigeon")
+    assert result.returncode != 0 and "EMAIL_PROVIDER must be one of" in result.stderr
+
+
+def test_social_login_providers_are_on_only_with_both_their_keys():
+    result = run_python(
+        MAIL_AND_SOCIAL,
+        DEBUG="1",
+        GOOGLE_CLIENT_ID="id",
+        GOOGLE_CLIENT_SECRET="secret",
+        GITHUB_CLIENT_ID="id-without-secret",
+        DISCORD_CLIENT_ID="id",
+        DISCORD_CLIENT_SECRET="secret",
+    )
+    assert result.stdout.split()[1:] == ["discord,google", "True"], result.stderr
+
+
+def test_the_redis_broker_is_chosen_explicitly_and_needs_redis_url():
+    show = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.Q_CLUSTER.get('redis'), s.Q_CLUSTER.get('orm'))"
+    )
+    assert run_python(show, DEBUG="1", REDIS_URL="redis://127.0.0.1:6379/5").stdout.split() == ["None", "default"]
+    shown = run_python(show, DEBUG="1", REDIS_URL="redis://127.0.0.1:6379/5", Q_BROKER="redis").stdout.split()
+    assert shown == ["redis://127.0.0.1:6379/5", "None"]
+    refused = run_python(show, DEBUG="1", Q_BROKER="redis")
+    assert refused.returncode != 0 and "Q_BROKER=redis needs REDIS_URL" in refused.stderr

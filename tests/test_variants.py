@@ -28,11 +28,19 @@ def test_jpeg_variants_fit_their_boxes_upright_and_without_metadata(alice_client
     data = media_samples.jpeg_bytes((2400, 1600), orientation=6, gps=True)
     upload = Upload.objects.get(id=ready_upload(alice_client, data, base_url=base_url))
     assert upload.state == Upload.State.READY
-    expected = {"large": (800, 1200), "medium": (400, 600), "thumb": (200, 300), "webp": (400, 600)}
+    expected = {
+        "large": (800, 1200),
+        "medium": (400, 600),
+        "thumb": (200, 300),
+        "webp_large": (800, 1200),
+        "webp": (400, 600),
+        "webp_thumb": (200, 300),
+    }
+    assert set(upload.variant_keys) == set(expected)
     for name, size in expected.items():
         img = open_variant(upload, name)
         assert img.size == size, name  # portrait: orientation 6 applied
-        assert img.format == ("WEBP" if name == "webp" else "JPEG")
+        assert img.format == ("WEBP" if name.startswith("webp") else "JPEG")
         exif = img.getexif()
         assert not exif.get_ifd(0x8825) and 0x010F not in exif and 0x0112 not in exif, f"metadata left in {name}"
         assert "exif" not in img.info and "xmp" not in img.info
@@ -110,7 +118,7 @@ def test_variants_twice_does_no_harm(alice_client, base_url):
     before = Upload.objects.get(id=upload_id).variant_keys
     code, again = post_json(alice_client, "/api/upload/b2/variants/", {"upload_id": upload_id})
     assert code == 200 and again["state"] == "ready"
-    assert set(again["variants"]) == {"thumb", "medium", "large", "webp"}
+    assert set(again["variants"]) == {"thumb", "medium", "large", "webp_thumb", "webp", "webp_large"}
     assert Upload.objects.get(id=upload_id).variant_keys == before
     for url in again["variants"].values():
         assert url  # public URLs for the page to show

@@ -48,13 +48,15 @@ def _provider():
     return importlib.import_module(_PROVIDERS[provider_name()])
 
 
-def moderate_image(*, image_bytes: bytes, content_type: str) -> ModerationResult:
-    return _provider().moderate_image(image_bytes=image_bytes, content_type=content_type)
+def moderate_image(*, image_bytes: bytes, content_type: str, timeout: float | None = None) -> ModerationResult:
+    """`timeout`: one attempt of at most that many seconds (inside a web request), instead of the
+    settings' timeout and retries."""
+    return _provider().moderate_image(image_bytes=image_bytes, content_type=content_type, timeout=timeout)
 
 
-def moderate_video_frames(*, sheet_bytes: bytes, content_type: str) -> ModerationResult:
+def moderate_video_frames(*, sheet_bytes: bytes, content_type: str, timeout: float | None = None) -> ModerationResult:
     """One check of a contact sheet: frames sampled across a video, in one picture; the worst frame counts."""
-    return _provider().moderate_video_frames(sheet_bytes=sheet_bytes, content_type=content_type)
+    return _provider().moderate_video_frames(sheet_bytes=sheet_bytes, content_type=content_type, timeout=timeout)
 
 
 def generate_content(

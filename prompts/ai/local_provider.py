@@ -15,7 +15,7 @@ DESCRIPTION_MAX_WORDS = 80
 SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with"}
 
 
-def moderate_image(*, image_bytes: bytes, content_type: str) -> ModerationResult:
+def moderate_image(*, image_bytes: bytes, content_type: str, timeout: float | None = None) -> ModerationResult:
     return ModerationResult(
         severity="none",
         violations=[],
@@ -25,7 +25,7 @@ def moderate_image(*, image_bytes: bytes, content_type: str) -> ModerationResult
     )
 
 
-def moderate_video_frames(*, sheet_bytes: bytes, content_type: str) -> ModerationResult:
+def moderate_video_frames(*, sheet_bytes: bytes, content_type: str, timeout: float | None = None) -> ModerationResult:
     return moderate_image(image_bytes=sheet_bytes, content_type=content_type)
 
 

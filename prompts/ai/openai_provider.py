@@ -81,22 +81,22 @@ This picture is a contact sheet of frames sampled across one video, in time orde
 and top to bottom. Rate the video by its worst frame."""
 
 
-def moderate_image(*, image_bytes: bytes, content_type: str) -> ModerationResult:
-    return _moderate("Rate this image.", _image_part(image_bytes, content_type))
+def moderate_image(*, image_bytes: bytes, content_type: str, timeout: float | None = None) -> ModerationResult:
+    return _moderate("Rate this image.", _image_part(image_bytes, content_type), timeout=timeout)
 
 
-def moderate_video_frames(*, sheet_bytes: bytes, content_type: str) -> ModerationResult:
+def moderate_video_frames(*, sheet_bytes: bytes, content_type: str, timeout: float | None = None) -> ModerationResult:
     # "high" detail: the sheet is cut into 512-px tiles, so each frame is seen at ~250 px instead of
     # the whole sheet squeezed into one 512-px "low" tile (~170 px a frame for nine frames).
-    return _moderate(VIDEO_FRAMES_REQUEST, _image_part(sheet_bytes, content_type, detail="high"))
+    return _moderate(VIDEO_FRAMES_REQUEST, _image_part(sheet_bytes, content_type, detail="high"), timeout=timeout)
 
 
-def _moderate(request: str, image_part: dict) -> ModerationResult:
+def _moderate(request: str, image_part: dict, *, timeout: float | None = None) -> ModerationResult:
     messages = [
         {"role": "system", "content": MODERATION_INSTRUCTIONS},
         {"role": "user", "content": [{"type": "text", "text": request}, image_part]},
     ]
-    answer = _ask("moderation", messages, ModerationAnswer, max_tokens=300)
+    answer = _ask("moderation", messages, ModerationAnswer, max_tokens=300, timeout=timeout)
     return ModerationResult(
         severity=answer.severity,
         violations=[v.strip() for v in answer.violations if v.strip()],
@@ -147,9 +147,14 @@ def _text_or_none(value: str | None) -> str | None:
 Answer = TypeVar("Answer", bound=BaseModel)
 
 
-def _ask(kind: str, messages: list[dict], schema: type[Answer], *, max_tokens: int) -> Answer:
+def _ask(
+    kind: str, messages: list[dict], schema: type[Answer], *, max_tokens: int, timeout: float | None = None
+) -> Answer:
     try:
-        completion = _client().chat.completions.parse(
+        client = _client()
+        if timeout is not None:  # a caller with a deadline (a web request): one attempt, no SDK retry
+            client = client.with_options(timeout=timeout, max_retries=0)
+        completion = client.chat.completions.parse(
             model=settings.OPENAI_MODEL,
             messages=messages,
             response_format=schema,

@@ -29,9 +29,30 @@ MAX_PIXELS = 40_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own bomb guard (raises above twice this)
 
 VARIANT_BOXES = {"large": 1200, "medium": 600, "thumb": 300}
-WEBP_BOX = 600
+# Every public picture in every format a browser may choose, at every width (the page's srcset lists
+# them with their real widths). The first four names are those of the first variants, kept so older
+# prompts' keys still mean the same files.
+VARIANTS = {
+    "thumb": ("jpeg", "thumb"),
+    "medium": ("jpeg", "medium"),
+    "large": ("jpeg", "large"),
+    "webp_thumb": ("webp", "thumb"),
+    "webp": ("webp", "medium"),
+    "webp_large": ("webp", "large"),
+}
+# AVIF (settings.IMAGE_AVIF_VARIANTS): ~40% smaller than WebP at the same look, but its encoder costs
+# several times WebP's (bench/variants.py), so it is off unless an operator turns it on.
+AVIF_VARIANTS = {
+    "avif_thumb": ("avif", "thumb"),
+    "avif_medium": ("avif", "medium"),
+    "avif_large": ("avif", "large"),
+}
+FORMATS = {"jpeg": ("image/jpeg", "jpg"), "webp": ("image/webp", "webp"), "avif": ("image/avif", "avif")}
 JPEG_QUALITY = 85
 WEBP_QUALITY = 80
+AVIF_QUALITY = 60
+# libavif/aom speed 0 (slowest, smallest) .. 10; 8 keeps the encode near WebP's cost.
+AVIF_SPEED = 8
 # method dominates WebP encode time: 2 takes 6 ms for 600 px, 3 and 4 take 16 ms for ~8% smaller
 # files (bench/variants.py).
 WEBP_METHOD = 2
@@ -72,8 +93,23 @@ class VariantSet:
     height: int = 0
     blurhash: str = ""
 
-    CONTENT_TYPES = {"thumb": "image/jpeg", "medium": "image/jpeg", "large": "image/jpeg", "webp": "image/webp"}
-    EXTENSIONS = {"thumb": "jpg", "medium": "jpg", "large": "jpg", "webp": "webp"}
+    @staticmethod
+    def content_type(name: str) -> str:
+        return FORMATS[variant_format(name)][0]
+
+    @staticmethod
+    def extension(name: str) -> str:
+        return FORMATS[variant_format(name)][1]
+
+
+def variant_format(name: str) -> str:
+    return {**VARIANTS, **AVIF_VARIANTS}[name][0]
+
+
+def avif_supported() -> bool:
+    from PIL import features
+
+    return bool(features.check("avif"))
 
 
 def inspect_image(data: bytes) -> ImageInfo:
@@ -332,7 +368,7 @@ def _upright(img: Image.Image, orientation: int) -> Image.Image:
 
 
 def _encode(img: Image.Image, kind: str, *, full_scale: bool = False) -> bytes:
-    """JPEG q85 / WebP q80, tagged sRGB.
+    """`kind` jpeg q85, webp q80 or avif q60, tagged sRGB.
 
     `full_scale` means the variant is the source pixel for pixel (a small image or pixel art): no resize
     blurred it, so 4:2:0 chroma subsampling would smear its colour edges visibly. Then JPEG keeps full
@@ -345,6 +381,8 @@ def _encode(img: Image.Image, kind: str, *, full_scale: bool = False) -> bytes:
             img.save(buffer, format="WEBP", lossless=True, method=WEBP_METHOD, icc_profile=SRGB_ICC)
         else:
             img.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD, icc_profile=SRGB_ICC)
+    elif kind == "avif":
+        img.save(buffer, format="AVIF", quality=AVIF_QUALITY, speed=AVIF_SPEED, icc_profile=SRGB_ICC)
     else:
         # Baseline with optimised Huffman tables: 4 ms for the large variant against 10 ms for
         # progressive, for files ~3% larger.
@@ -387,11 +425,15 @@ def _resize(img: Image.Image, box: int, resample: Image.Resampling = Image.Resam
     return out
 
 
-def make_variants(data: bytes) -> VariantSet:
-    """thumb 300, medium 600, large 1200 (JPEG q85) and webp 600 (q80) from image bytes."""
+def make_variants(data: bytes, *, avif: bool = False) -> VariantSet:
+    """JPEG (q85) and WebP (q80), and with `avif` AVIF, each at 300, 600 and 1200 px, from image bytes."""
     decoded = _decode_reduced(data)
     return variants_from_image(
-        decoded.image, orientation=decoded.orientation, icc_profile=decoded.icc_profile, full_size=decoded.size
+        decoded.image,
+        orientation=decoded.orientation,
+        icc_profile=decoded.icc_profile,
+        full_size=decoded.size,
+        avif=avif,
     )
 
 
@@ -401,6 +443,7 @@ def variants_from_image(
     orientation: int = 1,
     icc_profile: bytes | None = None,
     full_size: tuple[int, int] | None = None,
+    avif: bool = False,
 ) -> VariantSet:
     """The variants of `source` (RGB, L or CMYK pixels in the colour space of `icc_profile`, turned by
     `orientation`); `full_size` is the file's size when `source` is a reduced decode of it."""
@@ -418,22 +461,24 @@ def variants_from_image(
     def full_scale(img: Image.Image) -> bool:
         return img.size == (width, height)
 
-    large_job = _ENCODERS.submit(_encode, large, "large", full_scale=full_scale(large))
+    names = {**VARIANTS, **(AVIF_VARIANTS if avif else {})}
+    jobs = {}
+
+    def encode_all(img: Image.Image, size: str) -> None:
+        # A copy per encode: Image.save keeps its options on the Image object (encoderinfo) and restores
+        # them afterwards, so two threads saving one Image can encode with each other's options.
+        for name, (kind, box) in names.items():
+            if box == size:
+                jobs[name] = _ENCODERS.submit(_encode, img.copy(), kind, full_scale=full_scale(img))
+
+    encode_all(large, "large")
     medium = _resize(large, VARIANT_BOXES["medium"])
-    medium_job = _ENCODERS.submit(_encode, medium, "medium", full_scale=full_scale(medium))
-    # A copy: Image.save keeps its options on the Image object (encoderinfo) and restores them
-    # afterwards, so two threads saving one Image can encode with each other's options.
-    webp_job = _ENCODERS.submit(_encode, medium.copy(), "webp", full_scale=full_scale(medium))  # same 600 box
+    encode_all(medium, "medium")
     thumb = _resize(medium, VARIANT_BOXES["thumb"])
-    thumb_job = _ENCODERS.submit(_encode, thumb, "thumb", full_scale=full_scale(thumb))
+    encode_all(thumb, "thumb")
     hash_job = _ENCODERS.submit(_blurhash, thumb)
     return VariantSet(
-        files={
-            "thumb": thumb_job.result(),
-            "medium": medium_job.result(),
-            "large": large_job.result(),
-            "webp": webp_job.result(),
-        },
+        files={name: job.result() for name, job in jobs.items()},
         width=width,
         height=height,
         blurhash=hash_job.result(),

@@ -198,6 +198,39 @@ def delete(key: str) -> None:
         raise _wrap(exc, key) from exc
 
 
+def list_keys(prefix: str) -> list[str]:
+    """Every key under `prefix` (a folder ending in "/"), whatever wrote it: S3 pages through the listing,
+    the local backend walks the folder (half-written temporary files included)."""
+    if not prefix.endswith("/"):
+        raise StorageError(f"a prefix must be a folder ending in '/': {prefix!r}")
+    try:
+        if is_s3():
+            pages = s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket(), Prefix=prefix)
+            return [item["Key"] for page in pages for item in page.get("Contents", [])]
+        folder = local_path(prefix.rstrip("/"))
+        if not folder.is_dir():
+            return []
+        root = Path(settings.MEDIA_ROOT).resolve()
+        return sorted(str(path.relative_to(root)) for path in folder.rglob("*") if path.is_file())
+    except StorageError:
+        raise
+    except Exception as exc:
+        raise _wrap(exc, prefix) from exc
+
+
+def delete_prefix(prefix: str) -> int:
+    """Delete every key under `prefix` (and, locally, the emptied folder); returns how many were deleted."""
+    keys = list_keys(prefix)
+    for key in keys:
+        delete(key)
+    if not is_s3():
+        try:
+            local_path(prefix.rstrip("/")).rmdir()
+        except OSError:  # not there, or not empty (something was written meanwhile): the next sweep
+            pass
+    return len(keys)
+
+
 def copy(source_key: str, target_key: str) -> None:
     """Copy an object; its Cache-Control is the target's (a private file made public, or back)."""
     try:

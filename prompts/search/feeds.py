@@ -14,9 +14,11 @@ field, a simple field-weighted relevance, difflib for typos. Correct, not fast.
 from __future__ import annotations
 
 import difflib
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.search import SearchQuery, SearchRank
@@ -43,8 +45,8 @@ from taggit.models import Tag, TaggedItem
 
 from prompts import selectors
 from prompts.models import AIGenerator, MediaType, Prompt
-from prompts.pagination import KeysetPage, Order, cursor_of, decode, keyset_page
-from prompts.search import text
+from prompts.pagination import KeysetPage, Order, decode, encode, keyset_page
+from prompts.search import sql, text
 from prompts.search.sql import CONFIG
 
 PAGE_SIZE = 24
@@ -59,9 +61,11 @@ ORDERS = {
     LIKED: Order("like_count", int),
     TRENDING: Order("trending_score", int),
 }
-# Relevance ranks at most this many of the newest matches: ranking reads every ranked row, and a
-# common word matches tens of thousands of prompts. Newest, most liked and trending reach all.
-RELEVANCE_CANDIDATES = 1000
+# Relevance ranks about this many of the newest matches (PostgreSQL: the matches of a recency
+# window sized to hold about this many; SQLite: exactly this many): ranking reads every ranked
+# row's document, and a common word matches tens of thousands of prompts. Newest, most liked and
+# trending reach every match.
+RELEVANCE_CANDIDATES = 500
 # Typo correction only for short queries: a long query with one odd word still finds plenty.
 TYPO_MAX_WORDS = 4
 POPULAR_SAMPLE = 5000
@@ -73,7 +77,8 @@ def is_postgres() -> bool:
 
 
 # What a card or a search hit shows (templates/prompts/_card.html, _hit.html): lists load only
-# these, not the JSON columns and the search document every prompt row also carries.
+# these, not the search document and the other JSON columns every prompt row also carries. The
+# picture (prompts/templatetags/pictures.py) needs the variant keys, the size and the media type.
 CARD_FIELDS = (
     "id",
     "slug",
@@ -84,6 +89,13 @@ CARD_FIELDS = (
     "alt_text",
     "ai_generator",
     "b2_thumb_url",
+    "b2_medium_url",
+    "b2_large_url",
+    "b2_webp_url",
+    "media_keys",
+    "media_type",
+    "width",
+    "height",
     "blurhash",
     "like_count",
     "trending_score",
@@ -196,11 +208,13 @@ def search(
         )
     page = _search_page(query, parsed, sort=sort, filters=filters, after=after, before=before, size=size)
     corrected = ""
-    if not page.items and not (after or before):
+    # Also on later pages: "Load more" of a corrected search keeps the words the person typed (the
+    # page says what it searched instead), so its cursor belongs to the corrected query.
+    if not page.items:
         suggestion = correct_typos(parsed)
         if suggestion:
             fixed = text.parse(suggestion)
-            page = _search_page(suggestion, fixed, sort=sort, filters=filters, size=size)
+            page = _search_page(suggestion, fixed, sort=sort, filters=filters, after=after, before=before, size=size)
             if page.items:
                 corrected, parsed = suggestion, fixed
     words = parsed.words
@@ -222,7 +236,7 @@ def _search_page(
         search_query = SearchQuery(query, search_type="websearch", config=CONFIG)
         matches = apply_filters(public_prompts().filter(search_vector=search_query), filters)
         if sort == RELEVANCE:
-            return _postgres_relevance_page(matches, query, after=after, before=before, size=size)
+            return _postgres_relevance_page(matches, query, filters.generator, after=after, before=before, size=size)
     else:
         matches, relevance = _sqlite_matches(parsed)
         matches = apply_filters(matches, filters)
@@ -238,49 +252,127 @@ def _search_page(
 RELEVANCE_ORDER = Order("relevance", float, annotation=True)
 
 
-def _postgres_relevance_page(
-    matches: QuerySet[Prompt], query: str, *, after=None, before=None, size: int
-) -> KeysetPage:
-    """Rank the newest RELEVANCE_CANDIDATES matches and return one page of them by rank.
+class Window(NamedTuple):
+    floor: int  # the first recency bucket ranked (0: every match)
+    ceiling: int  # the newest id ranked
 
-    The matches' heap rows are read once (for the date, the visibility check and the document);
-    the ranking works on the candidates' documents carried out of that scan, and only the page's
-    rows are then loaded in full. SQL around the ORM's own filtered query, because the ORM cannot
-    rank the rows of a LIMITed subquery."""
-    inner_sql, inner_params = (
-        matches.order_by("-created_on", "-id")
-        .values("id", "search_vector")[:RELEVANCE_CANDIDATES]
-        .query.sql_with_params()
-    )
-    cursor_sql, cursor_params, descending = "", [], True
-    if after or before:
-        value, pk = decode(after or before, float)
-        cursor_sql = f"WHERE (relevance, id) {'<' if after else '>'} (%s, %s)"
+
+def _relevance_rows(
+    matches: QuerySet[Prompt],
+    query: str,
+    window: Window | tuple[str, int],
+    *,
+    cursor=(None, None),
+    descending: bool = True,
+    size: int,
+) -> list[tuple]:
+    """(id, relevance, floor, ceiling, candidates) of up to size + 1 candidates in rank order
+    from the cursor; one row (None, None, floor, ceiling, 0) when none is left. `window`: a
+    Window, or (generator, candidates) to size a new one."""
+    inner_sql, inner_params = matches.order_by().values("id", "search_vector").query.sql_with_params()
+    value, pk = cursor
+    if isinstance(window, Window):
+        window_sql, window_params = "SELECT %s::bigint AS floor, %s::bigint AS ceiling", list(window)
+    else:
+        window_sql = (
+            "SELECT prompts_search_floor(websearch_to_tsquery(%s::regconfig, %s), %s, %s) AS floor,"
+            " (SELECT max(id) FROM prompts_prompt) AS ceiling"
+        )
+        window_params = [CONFIG, query, *window]
+    cursor_sql, cursor_params = "", []
+    if value is not None:
+        cursor_sql = f"WHERE (relevance, id) {'<' if descending else '>'} (%s, %s)"
         cursor_params = [value, pk]
-        descending = bool(after)
     direction = "DESC" if descending else "ASC"
-    sql = (
-        "SELECT id, relevance FROM ("
-        " SELECT candidates.id, ts_rank(candidates.search_vector, websearch_to_tsquery(%s::regconfig, %s))::float8"
-        f" AS relevance FROM ({inner_sql}) AS candidates"
-        f") AS ranked {cursor_sql} ORDER BY relevance {direction}, id {direction} LIMIT %s"
+    bucket = sql.WINDOW_BUCKET
+    rank = "ts_rank(m.search_vector, websearch_to_tsquery(%s::regconfig, %s))::float8"
+    # Two settings for this statement only (SET LOCAL in the same implicit transaction, one round
+    # trip): JIT compiling costs 50-150 ms and pays off only for long scans, and the estimate of a
+    # branch that never runs can cross jit_above_cost; the window is a run-time value, so the
+    # planner assumes a third of the matches fall in it and may prefer reading the whole table to
+    # the bitmap scan of prompt_search that serves this statement.
+    # `id + 0`: the ceiling is a filter on the candidates, not a range for the primary key index.
+    statement = (
+        "SET LOCAL jit = off; SET LOCAL enable_seqscan = off; "
+        f"WITH win AS MATERIALIZED ({window_sql}),"
+        " ranked AS ("
+        f" SELECT m.id, {rank} AS relevance FROM ({inner_sql}) AS m"
+        " WHERE (SELECT floor FROM win) > 0"
+        f" AND (m.id / {bucket}) >= (SELECT floor FROM win) AND m.id + 0 <= (SELECT ceiling FROM win)"
+        " UNION ALL"
+        f" SELECT m.id, {rank} AS relevance FROM ({inner_sql}) AS m"
+        " WHERE (SELECT floor FROM win) = 0 AND m.id + 0 <= (SELECT ceiling FROM win)"
+        ")"
+        " SELECT page.id, page.relevance, win.floor, win.ceiling, coalesce(page.candidates, 0)"
+        " FROM win LEFT JOIN LATERAL ("
+        f" SELECT id, relevance, count(*) OVER () AS candidates FROM ranked {cursor_sql}"
+        f" ORDER BY relevance {direction}, id {direction} LIMIT %s"
+        f") AS page ON true ORDER BY page.relevance {direction}, page.id {direction}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [CONFIG, query, *inner_params, *cursor_params, size + 1])
-        rows = cursor.fetchall()
+    params = [*window_params, *[CONFIG, query, *inner_params] * 2, *cursor_params, size + 1]
+    with connection.cursor() as db:
+        db.execute(statement, params)
+        return db.fetchall()
+
+
+def _postgres_relevance_page(
+    matches: QuerySet[Prompt], query: str, generator: str, *, after=None, before=None, size: int
+) -> KeysetPage:
+    """Rank about RELEVANCE_CANDIDATES of the newest matches and return one page of them by rank.
+
+    The candidates are the matches in a recency window: prompts whose id is in bucket `floor` or
+    later (prompts.search.sql: the GIN index holds the bucket, so the window is intersected with
+    the words inside the index) and at most `ceiling`. The first page sizes the window from the
+    planner's estimate of the match count (`prompts_search_floor`, one InitPlan of this query)
+    and caps it at the newest id; both travel in the page's cursors, so every later page ranks
+    the very same prompts: a prompt published meanwhile cannot push a row across a page boundary.
+
+    One statement: the window, the GIN scan, the ranking of the candidates' documents, the page.
+    Two branches, of which a one-time filter runs exactly one: with a window (bucket condition in
+    the index scan) or without (a rare query: every match). Only the page's rows are then loaded
+    in full. SQL around the ORM's own filtered query, because the ORM cannot rank a window."""
+    token = after or before
+    value = pk = floor = ceiling = None
+    if token:
+        value, pk, floor, ceiling = decode(token, float, extra=2)
+        if floor is None:  # a link made before cursors carried the window: every match
+            floor, ceiling = 0, 2**63 - 1
+    descending = not before
+    if floor is not None:
+        window = Window(floor, ceiling)
+        rows = _relevance_rows(matches, query, window, cursor=(value, pk), descending=descending, size=size)
+    else:
+        rows = _relevance_rows(matches, query, (generator, RELEVANCE_CANDIDATES), size=size)
+        window = Window(rows[0][2], rows[0][3] or 0)
+        # A window holding less than a page (the word is rarer among the newest prompts than
+        # overall, or other filters leave few): widen it by the density it found, at most 64
+        # times at once, until it holds a page or reaches back to the first prompt.
+        # Every match at once when the density found says they are few (a window's GIN range
+        # costs more than reading a few thousand rows).
+        while window.floor > 0 and rows[0][4] <= size:
+            every = window.ceiling // sql.WINDOW_BUCKET + 1
+            buckets, held = every - window.floor, rows[0][4]
+            growth = min(64.0, RELEVANCE_CANDIDATES / held if held else 64.0)
+            floor = max(0, every - math.ceil(buckets * growth))
+            if held and held * every / buckets <= sql.NO_WINDOW_BELOW * RELEVANCE_CANDIDATES:
+                floor = 0
+            window = Window(floor, window.ceiling)
+            rows = _relevance_rows(matches, query, window, size=size)
+    rows = [row for row in rows if row[0] is not None]
     more = len(rows) > size
     rows = rows[:size]
     if not descending:
         rows.reverse()
-    found = public_prompts().in_bulk([pk for pk, _ in rows])
+    found = public_prompts().in_bulk([row[0] for row in rows])
     items = []
-    for pk, relevance in rows:
-        if pk in found:
-            found[pk].relevance = relevance
-            items.append(found[pk])
+    for row_pk, relevance, *_window in rows:
+        if row_pk in found:
+            found[row_pk].relevance = relevance
+            items.append(found[row_pk])
     if not items:
         return KeysetPage(items=[], next_cursor=None, prev_cursor=None)
-    first, last = cursor_of(items[0], RELEVANCE_ORDER), cursor_of(items[-1], RELEVANCE_ORDER)
+    first = encode(items[0].relevance, items[0].pk, *window)
+    last = encode(items[-1].relevance, items[-1].pk, *window)
     if before:
         return KeysetPage(items=items, next_cursor=last, prev_cursor=first if more else None)
     return KeysetPage(items=items, next_cursor=last if more else None, prev_cursor=first if after else None)

@@ -13,7 +13,12 @@ admin's, any other caller of `django.contrib.auth.authenticate`) is counted in a
   the address limit by up to N.
 
 The username is counted in the form Django authenticates it in (NFKC, as its log-in form
-normalises it) and case-folded: `𝐜arol1`, `ｃａｒｏｌ１` and `Carol1` all spend carol1's tries.
+normalises it) and case-folded: `𝐜arol1`, `ｃａｒｏｌ１` and `Carol1` all spend carol1's tries. A
+log-in by email address spends the tries of the account that owns the address, so alternating
+the username and the email does not double them.
+
+Email: an account may upload once it has a verified address (`may_upload`); browsing, liking,
+commenting and collecting need none.
 
 Look-alike usernames: a new name whose Unicode skeleton (UTS #39: what it looks like, with
 confusable characters mapped to one prototype) equals an existing user's is refused, so `dеmo`
@@ -26,7 +31,9 @@ import functools
 import unicodedata
 from dataclasses import dataclass
 
+from allauth.account.models import EmailAddress
 from confusable_homoglyphs import confusables
+from django.contrib.auth import get_user_model
 
 from prompts.models import UsernameSkeleton
 from prompts.services import ratelimit
@@ -65,15 +72,28 @@ def _by_address(address: str) -> dict:
     }
 
 
+def _account_name(identifier: str) -> str:
+    """The username a log-in identifier stands for: an email address -> its account's username."""
+    if "@" not in identifier:
+        return identifier
+    address = identifier.strip()
+    owner = EmailAddress.objects.filter(email__iexact=address).values_list("user__username", flat=True).first()
+    if owner is None:
+        owner = get_user_model().objects.filter(email__iexact=address).values_list("username", flat=True).first()
+    return identifier if owner is None else owner
+
+
 def begin_login_attempt(*, username: str, address: str) -> LoginAttempt:
-    """Refuse the attempt while the address or the username is locked; else count it for the username."""
+    """Refuse the attempt while the address or the username is locked; else count it for the username.
+
+    `username` is what the person typed: a username or an email address."""
     if address:
         by_address = ratelimit.peek(**_by_address(address))
         if not by_address.allowed:
             return LoginAttempt(allowed=False, retry_after=by_address.retry_after, address=address)
     by_name = ratelimit.hit(
         scope="login-user",
-        key=login_name(username),
+        key=login_name(_account_name(username)),
         limit=MAX_FAILURES,
         window=WINDOW_SECONDS,
     )
@@ -148,3 +168,18 @@ def check_username_is_distinct(*, username: str, exclude_user_id: int | None = N
 
 def remember_username_skeleton(*, user) -> None:
     UsernameSkeleton.objects.update_or_create(user=user, defaults={"skeleton": username_skeleton(user.get_username())})
+
+
+def has_email(*, user) -> bool:
+    """Whether the account has any email address (accounts made before sign-up asked for one may not)."""
+    return bool(user.email) or EmailAddress.objects.filter(user=user).exists()
+
+
+def may_upload(*, user) -> bool:
+    """Uploading needs a verified email address: a reachable person behind every upload."""
+    return EmailAddress.objects.filter(user=user, verified=True).exists()
+
+
+def unverified_addresses(*, user) -> list[str]:
+    waiting = EmailAddress.objects.filter(user=user, verified=False).order_by("-primary", "id")
+    return list(waiting.values_list("email", flat=True))

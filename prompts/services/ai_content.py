@@ -17,10 +17,12 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django_q.models import OrmQ
 from django_q.tasks import async_task
 from taggit.models import Tag
 
 from prompts import ai, selectors, wakeups
+from prompts.dbretry import retry_database_errors
 from prompts.media import storage
 from prompts.models import Prompt
 from prompts.services import ratelimit, seo, slugs, text, uploads
@@ -38,6 +40,8 @@ AI_QUEUED_LOST_AFTER = timedelta(minutes=10)
 RETRY_LIMIT = 20
 RETRY_WINDOW_SECONDS = 600
 TRIED_ENOUGH = "We've tried several times already. Our team will complete this prompt for you."
+# A prompt processing with no AI task queued or running for this long has lost its task.
+AI_TASK_LOST_AFTER = timedelta(seconds=10)
 STUCK_REQUEUE_AFTER = timedelta(minutes=10)
 STUCK_FALLBACK_AFTER = timedelta(minutes=30)
 # Automatic AI retries after a failure: wait 1, 5, then 30 minutes; at most three tries.
@@ -65,12 +69,16 @@ class Outcome:
     reason: str = ""
 
 
+def ai_task_name(prompt_id: int) -> str:
+    return f"ai_content_{prompt_id}"
+
+
 def queue_ai_content(prompt: Prompt) -> None:
     """Queue the AI task once the surrounding transaction has committed, marking it as waiting."""
     prompt_id = prompt.id
     Prompt.objects.filter(id=prompt_id).update(ai_queued_at=timezone.now())
     transaction.on_commit(
-        lambda: async_task("prompts.tasks.generate_ai_content", prompt_id, task_name=f"ai_content_{prompt_id}")
+        lambda: async_task("prompts.tasks.generate_ai_content", prompt_id, task_name=ai_task_name(prompt_id))
     )
 
 
@@ -113,8 +121,9 @@ def generate_ai_content(*, prompt_id: int) -> Outcome:
     except ai.AIError as exc:
         logger.warning("prompt %s: AI content failed (%s): %s", prompt.id, exc.reason, exc)
         reason = REASON_OF_AI_ERROR.get(exc.reason, Prompt.ReviewReason.AI_ERROR)
-        return apply_fallback(prompt_id=prompt.id, reason=reason)
-    return apply_ai_result(prompt_id=prompt.id, result=result)
+        return retry_database_errors(apply_fallback)(prompt_id=prompt.id, reason=reason)
+    # The answer is paid for: a database blip while saving it retries the save, not the AI call.
+    return retry_database_errors(apply_ai_result)(prompt_id=prompt.id, result=result)
 
 
 def _clear_queued_mark(prompt_id: int) -> None:
@@ -137,7 +146,9 @@ def apply_ai_result(*, prompt_id: int, result: ai.ContentResult) -> Outcome:
     title = text.clean_title(result.title)
     description = text.clean_description(result.description)
     tags = text.choose_tags(result.tags)
-    partial = not (title and description and tags)
+    # No vocabulary tag fitting the image is an answer, not a failure: only a missing title or
+    # description leaves the prompt with limited details.
+    partial = not (title and description)
     fields = {
         "title": title or None,
         "excerpt": description,
@@ -296,6 +307,44 @@ def retry_all_limited(*, user) -> tuple[int, int]:
         except (Conflict, NotFound):
             skipped += 1
     return queued, skipped
+
+
+def requeue_lost_ai_tasks(*, now=None) -> dict:
+    """Queue the AI again, within seconds, for each prompt still processing whose task is neither queued nor
+    running: it failed for good (a database outage longer than its retries, a timeout), or its queueing
+    was lost after the submit committed. Run by every worker's watchdog (prompts/worker_lifecycle.py).
+
+    The queue is read before the prompts: a task finishes its prompt before it leaves the queue, so a
+    prompt seen processing after its task was seen gone has really lost it. Claimed by a conditional
+    update, so two watchdogs never queue the same prompt twice.
+    """
+    now = now or timezone.now()
+    in_queue = {row.name() for row in OrmQ.objects.all()}
+    quiet_since = now - AI_TASK_LOST_AFTER
+    candidates = (
+        Prompt.objects.filter(
+            processing_complete=False, is_deleted=False, ai_attempts__lt=AI_ATTEMPTS_CAP, created_on__lt=quiet_since
+        )
+        .filter(Q(ai_queued_at=None) | Q(ai_queued_at__lt=quiet_since))
+        .values_list("id", "ai_queued_at")
+    )
+    requeued = 0
+    for prompt_id, queued_at in candidates:
+        if ai_task_name(prompt_id) in in_queue:
+            continue
+        with transaction.atomic():
+            claimed = Prompt.objects.filter(id=prompt_id, processing_complete=False, ai_queued_at=queued_at).update(
+                ai_queued_at=now
+            )
+            if claimed:
+                logger.warning("prompt %s: its AI task was lost; queueing it again", prompt_id)
+                transaction.on_commit(
+                    lambda prompt_id=prompt_id: async_task(
+                        "prompts.tasks.generate_ai_content", prompt_id, task_name=ai_task_name(prompt_id)
+                    )
+                )
+                requeued += 1
+    return {"requeued": requeued}
 
 
 def recover_stuck_prompts(*, now=None) -> dict:

@@ -6,6 +6,12 @@ when published, `prompts/<processing uuid>/` when it stops being public) and poi
 the copies in one save. Replaced private files are remembered (`stale_media_keys`) and deleted a
 grace period later, so a page rendered just before never shows a broken image; replaced public
 files are deleted at once. Uploads never submitted are swept after a day.
+
+Every file an upload's steps write (the incoming PUT, the checked original, a video's poster and
+frames, the variants) lives under the upload's own folder, `uploads/<upload id>/`, known from the
+row made at presign, before anything is written. The sweeps delete by that folder, not by the keys
+a row happens to record: files written by a step whose database save then failed (an outage, a
+crash) are found too, whatever set of files the variant planner makes.
 """
 
 from __future__ import annotations
@@ -26,6 +32,11 @@ logger = logging.getLogger(__name__)
 
 ORPHAN_UPLOAD_HOURS = 24
 STALE_GRACE = timedelta(minutes=10)
+
+
+def upload_prefix(upload_id) -> str:
+    """The folder holding every file of one upload (incoming, original, poster, frames, variants)."""
+    return f"uploads/{upload_id}/"
 
 
 def _extension(key: str) -> str:
@@ -145,8 +156,23 @@ def purge_stale_media(*, now=None) -> dict:
             failed += 1
             continue
         Prompt.objects.filter(id=prompt.id, stale_media_keys=prompt.stale_media_keys).update(stale_media_keys=[])
+        _sweep_left_behind(prompt)
         purged += 1
     return {"purged": purged, "kept_for_retry": failed}
+
+
+def _sweep_left_behind(prompt: Prompt) -> None:
+    """Once none of the prompt's files lives in its upload's folder any more, whatever is still there
+    (e.g. a file a failed step wrote and never recorded) belongs to nothing: delete it."""
+    if not prompt.upload_id:
+        return
+    prefix = upload_prefix(prompt.upload_id)
+    if any(key.startswith(prefix) for key in prompt.media_keys.values() if key):
+        return
+    try:
+        storage.delete_prefix(prefix)
+    except storage.StorageError as exc:
+        logger.warning("files left in %s kept for the next run: %s", prefix, exc)
 
 
 def _delete_quietly(keys: list[str]) -> None:
@@ -158,7 +184,7 @@ def _delete_quietly(keys: list[str]) -> None:
 
 
 def sweep_orphaned_uploads(*, now=None) -> dict:
-    """Uploads never submitted within 24 hours: their objects, then their rows."""
+    """Uploads never submitted within 24 hours: every object in their folder, then their rows."""
     now = now or timezone.now()
     stale = (
         Upload.objects.filter(created_at__lt=now - timedelta(hours=ORPHAN_UPLOAD_HOURS))
@@ -170,6 +196,7 @@ def sweep_orphaned_uploads(*, now=None) -> dict:
         try:
             for key in [incoming_key(upload), upload.file_key, *upload.variant_keys.values()]:
                 storage.delete(key)
+            storage.delete_prefix(upload_prefix(upload.id))  # and what no row recorded
         except storage.StorageError as exc:
             logger.warning("orphan sweep: keeping upload %s for the next run: %s", upload.id, exc)
             failed += 1

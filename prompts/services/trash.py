@@ -74,6 +74,8 @@ def delete_prompt_files(*, prompt_id: int) -> int:
     keys = prompt.all_media_keys
     for key in keys:
         storage.delete(key)
+    if prompt.upload_id:
+        storage.delete_prefix(media_files.upload_prefix(prompt.upload_id))
     Prompt.objects.filter(id=prompt_id).update(files_deleted_at=timezone.now(), stale_media_keys=[])
     return len(keys)
 
@@ -98,6 +100,8 @@ def cleanup_deleted_prompts(*, now=None) -> dict:
         try:
             for key in prompt.all_media_keys:
                 storage.delete(key)
+            if prompt.upload_id:  # the row that names the folder goes next: nothing may stay behind in it
+                storage.delete_prefix(media_files.upload_prefix(prompt.upload_id))
         except storage.StorageError as exc:
             logger.warning("cleanup: keeping prompt %s for the next run: %s", prompt.id, exc)
             failed += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import logging
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from django.core.cache import cache
 from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from prompts import ai, timing
 from prompts.media import direct_upload, generation, images, metadata, sanitize, storage, video
@@ -75,10 +77,14 @@ COUNTED_STATES = [
 STILL_CHECKING = "This upload is still being checked. Please wait a moment."
 CHANGED_AFTER_CHECK = "This file changed after it was checked. Please upload it again."
 MODERATION_FAILED_NOTE = (
-    "We couldn't check this image automatically right now, so a moderator will look at it before it is published."
+    "We couldn't finish checking this image right away. We'll keep checking in the background, and until "
+    "then it stays private; if the check can't be finished, a moderator will look at it before it is published."
 )
 UNCHECKED_NOTE = (
     "No automatic content check is set up on this site, so a moderator will look at your image before it is published."
+)
+UNCHECKED_ALLOWED_NOTE = (
+    "Nothing was checked: no automatic content check is set up on this site, and it lets unchecked images through."
 )
 # The notes and messages above and below are written for images; `for_media` words them for a video.
 SEVERITY_ACTIONS = {
@@ -525,27 +531,28 @@ def moderate_upload(*, user, upload_id, checked_image: bytes | None = None) -> U
         raise Conflict("This upload isn't finished yet. Please wait for the upload to complete.")
     with storage_errors():
         # ChangedAfterCheck (409) when an image's bytes were swapped; a video's frames were made at complete.
-        if upload.media_type == "video":
-            data, content_type = _video_frames(upload)
-        elif checked_image is not None:
+        if upload.media_type == "image" and checked_image is not None:
             data, content_type = checked_image, upload.content_type
         else:
-            data, content_type = analysis_image(upload)
+            data, content_type = moderation_input(upload)
     try:
         with timing.phase("ai"):
-            if upload.media_type == "video":
-                result = ai.moderate_video_frames(sheet_bytes=data, content_type=content_type)
-            else:
-                result = ai.moderate_image(image_bytes=data, content_type=content_type)
+            result = _moderate_within_the_request(upload, data, content_type)
         severity, violations, checked, note = result.severity, list(result.violations), result.checked, ""
     except ai.AIError as exc:
-        # Fail closed but kind: an unchecked image is held for a moderator, never published.
+        # Fail closed but kind: an unchecked image is held, never published, and the worker finishes
+        # the check with its own, longer budget (late_moderation); a moderator if that fails too.
         logger.warning("moderation failed for upload %s (%s): %s", upload.id, exc.reason, exc)
         severity, violations, checked, note = Severity.HIGH, [], False, for_media(upload, MODERATION_FAILED_NOTE)
+        finish_moderation_later = True
+    else:
+        finish_moderation_later = False
     action = SEVERITY_ACTIONS[Severity(severity)]
     if not checked and action == ModerationAction.ALLOW and not settings.AI_ALLOW_UNCHECKED:
         # No classifier looked at it (the local provider): in production a person must.
         action, note = ModerationAction.REVIEW, for_media(upload, UNCHECKED_NOTE)
+    elif not checked and action == ModerationAction.ALLOW:
+        note = for_media(upload, UNCHECKED_ALLOWED_NOTE)  # never "passed our guidelines" when nobody looked
     upload.moderation_severity = severity
     upload.moderation_action = action
     upload.moderation_violations = violations[:20]
@@ -566,7 +573,45 @@ def moderate_upload(*, user, upload_id, checked_image: bytes | None = None) -> U
     if action == ModerationAction.REJECT:
         _discard_object(upload)
         cache.delete(analysis_cache_key(upload.checked_sha256))
+    if finish_moderation_later:
+        upload_id = str(upload.id)
+        transaction.on_commit(
+            lambda: async_task("prompts.tasks.finish_moderation", upload_id, task_name=f"moderation_{upload_id}")
+        )
     return upload
+
+
+# Web threads one process lends to AI calls at once; the others stay free for everyone else.
+_AI_SLOTS = threading.BoundedSemaphore(max(1, settings.AI_REQUEST_CONCURRENCY))
+AI_SLOT_WAIT_SECONDS = 0.5
+
+
+def _moderate_within_the_request(upload: Upload, data: bytes, content_type: str) -> ai.ModerationResult:
+    """The AI's check, within the request's budget: one attempt of AI_REQUEST_TIMEOUT_SECONDS at most, in
+    one of AI_REQUEST_CONCURRENCY slots. No free slot within half a second counts as a timeout."""
+    if not _AI_SLOTS.acquire(timeout=AI_SLOT_WAIT_SECONDS):
+        raise ai.AITimeout("every AI slot of this web process is busy")
+    try:
+        timeout = min(float(settings.AI_TIMEOUT_SECONDS), float(settings.AI_REQUEST_TIMEOUT_SECONDS))
+        return moderate_with_ai(upload, data, content_type, timeout=timeout)
+    finally:
+        _AI_SLOTS.release()
+
+
+def moderate_with_ai(upload: Upload, data: bytes, content_type: str, *, timeout: float | None = None):
+    if upload.media_type == "video":
+        return ai.moderate_video_frames(sheet_bytes=data, content_type=content_type, timeout=timeout)
+    return ai.moderate_image(image_bytes=data, content_type=content_type, timeout=timeout)
+
+
+def moderation_input(upload: Upload) -> tuple[bytes, str]:
+    """What the AI's check looks at: an image's checked bytes, a video's contact sheet."""
+    return _video_frames(upload) if upload.media_type == "video" else analysis_image(upload)
+
+
+def discard_files(upload: Upload) -> None:
+    """Delete an upload's objects (a rejected file); what fails is left to the orphan sweep."""
+    _discard_object(upload)
 
 
 def _video_frames(upload: Upload) -> tuple[bytes, str]:
@@ -589,7 +634,7 @@ def for_media(upload: Upload, text: str) -> str:
 
 
 def make_upload_variants(*, user, upload_id) -> Upload:
-    """thumb/medium/large/webp next to the original; for a video, from its poster frame."""
+    """The JPEG and WebP (and AVIF) variants next to the original; for a video, from its poster frame."""
     upload = get_owned_upload(user=user, upload_id=upload_id)
     if upload.state in (Upload.State.READY, Upload.State.SUBMITTED):
         return upload
@@ -623,15 +668,15 @@ def _variant_files(upload: Upload, checked_image: bytes | None = None) -> Varian
             data = read_checked_bytes(source, sha256=upload.checked_sha256, limit=_size_limit(upload))
     try:
         with timing.phase("resize"):
-            variants = images.make_variants(data)
+            variants = images.make_variants(data, avif=settings.IMAGE_AVIF_VARIANTS and images.avif_supported())
     except images.ImageProcessingError as exc:
         raise UnsupportedType(str(exc)) from exc
     folder = upload.file_key.rsplit("/", 1)[0]
     keys = {}
     with storage_errors("We couldn't save the resized images. Please try again."), timing.phase("store"):
         for name, blob in variants.files.items():
-            keys[name] = f"{folder}/{name}.{variants.EXTENSIONS[name]}"
-            storage.save_bytes(keys[name], blob, content_type=variants.CONTENT_TYPES[name])
+            keys[name] = f"{folder}/{name}.{variants.extension(name)}"
+            storage.save_bytes(keys[name], blob, content_type=variants.content_type(name))
     return VariantFiles(keys=keys, blurhash=variants.blurhash)
 
 

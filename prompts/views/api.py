@@ -22,6 +22,7 @@ from prompts import selectors, timing
 from prompts.models import Upload
 from prompts.services import ai_content, uploads
 from prompts.services.errors import DomainError, InvalidInput, TooLarge
+from prompts.views.accounts import verified_email_required
 
 
 def json_error(
@@ -109,6 +110,7 @@ def _first_problem(exc: ValidationError) -> str:
 
 
 @api_view("POST")
+@verified_email_required(json=True)
 def presign(request):
     body = parse_body(request, PresignBody)
     signed = uploads.presign_upload(
@@ -130,6 +132,7 @@ def presign(request):
 
 
 @api_view("POST")
+@verified_email_required(json=True)
 def complete(request):
     upload = uploads.complete_upload(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
     return JsonResponse(_completed(upload))
@@ -160,6 +163,7 @@ def _moderated(upload) -> dict:
 
 
 @api_view("POST")
+@verified_email_required(json=True)
 def moderate(request):
     upload = uploads.moderate_upload(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
     return JsonResponse(_moderated(upload))
@@ -184,6 +188,7 @@ def finish(request):
 
 
 @api_view("POST")
+@verified_email_required(json=True)
 def variants(request):
     upload = uploads.make_upload_variants(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
     return JsonResponse(

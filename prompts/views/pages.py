@@ -2,28 +2,17 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from prompts import selectors
-from prompts.forms import PromptEditForm, SignupForm, SubmitForm
+from prompts.forms import PromptEditForm, SubmitForm
 from prompts.models import AIGenerator
 from prompts.services import editing, plans, review, submission, trash, uploads
 from prompts.services.errors import DomainError, NotFound
-
-
-def signup(request):
-    if request.user.is_authenticated:
-        return redirect("home")
-    form = SignupForm(request.POST or None, label_suffix="")
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("home")
-    return render(request, "registration/signup.html", {"form": form})
+from prompts.views.accounts import verified_email_required
 
 
 def _upload_context(request, form, status=200):
@@ -49,12 +38,14 @@ def _upload_context(request, form, status=200):
 
 
 @login_required
+@verified_email_required()
 def upload_page(request):
     return _upload_context(request, SubmitForm())
 
 
 @login_required
 @require_POST
+@verified_email_required()
 def upload_submit(request):
     form = SubmitForm(request.POST)
     if not form.is_valid():
@@ -84,6 +75,7 @@ def processing_page(request, processing_uuid):
         {
             "prompt": prompt,
             "tags": list(prompt.tags.all()) if prompt.processing_complete else [],
+            "draft_reasons": editing.draft_reasons(prompt),
             "more_from": selectors.more_from_author(prompt, limit=4),
             "poll_ms": settings.PROCESSING_POLL_MS,
             "long_poll_seconds": settings.PROCESSING_LONG_POLL_SECONDS,
@@ -147,6 +139,23 @@ def prompt_edit(request, processing_uuid):
         )
         return redirect("prompt_detail", slug=prompt.slug)
     return render(request, "prompts/edit.html", {"prompt": prompt, "form": form})
+
+
+@login_required
+@require_POST
+def prompt_publish(request, processing_uuid):
+    try:
+        prompt = editing.publish_prompt(user=request.user, processing_uuid=processing_uuid)
+    except NotFound:
+        raise Http404("Not found") from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        prompt = selectors.own_prompt(user=request.user, processing_uuid=processing_uuid)
+        if prompt is None:
+            raise Http404("Not found") from None
+        return redirect(prompt.get_absolute_url())
+    messages.success(request, "Your prompt is published and live.")
+    return redirect("prompt_detail", slug=prompt.slug)
 
 
 @login_required

@@ -6,7 +6,7 @@ from urllib.parse import quote, urlencode
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.http import (
     Http404,
     HttpResponse,
@@ -23,7 +23,7 @@ from prompts.models import Collection, Prompt
 from prompts.pagination import BadCursor, Order, keyset_page
 from prompts.permissions import can_moderate
 from prompts.search import feeds
-from prompts.services import ai_content, seo, social
+from prompts.services import ai_content, editing, plans, seo, social
 from prompts.services.errors import DomainError
 from prompts.views.listing import absolute, bad_cursor, cursors, list_links
 
@@ -119,17 +119,34 @@ def _detail_page(request, prompt: Prompt, *, comment_draft: str = "", status: in
         "comments_next_url": f"?{urlencode({'comments_after': comments.next_cursor})}#comments"
         if comments.next_cursor
         else "",
-        "collections": list(Collection.objects.filter(owner=user)) if user.is_authenticated else [],
+        "collections": _collections_of(user, prompt),
         "share_url": quote(page_url, safe=""),
         "share_text": quote(prompt.title, safe=""),
         "share_image": quote(absolute(request, prompt.b2_large_url), safe=""),
         "comment_draft": comment_draft,
         "can_moderate": can_moderate(user),
     }
+    if user.is_authenticated and user.pk == prompt.author_id:
+        context["draft_reasons"] = editing.draft_reasons(prompt)
+        context["can_publish"] = not prompt.is_published and not prompt.publish_blockers()
+        context["retention_days"] = plans.retention_days(user)
+    context["saved_in"] = [c.name for c in context["collections"] if c.has_prompt]
     response = render(request, "prompts/prompt_detail.html", context, status=status)
     for name, value in (headers or {}).items():
         response[name] = value
     return response
+
+
+def _collections_of(user, prompt: Prompt) -> list[Collection]:
+    """The person's collections, each marked with whether this prompt is already in it (one query)."""
+    if not user.is_authenticated:
+        return []
+    holds = Collection.prompts.through.objects.filter(collection_id=OuterRef("pk"), prompt_id=prompt.id)
+    return list(Collection.objects.filter(owner=user).annotate(has_prompt=Exists(holds)).order_by("name"))
+
+
+def _wants_json(request) -> bool:
+    return request.headers.get("Accept") == "application/json"
 
 
 def _public_prompt(slug) -> Prompt:
@@ -144,9 +161,10 @@ def _public_prompt(slug) -> Prompt:
 def like(request, slug):
     prompt = _public_prompt(slug)
     liked, count = social.toggle_like(user=request.user, prompt=prompt)
-    if request.headers.get("Accept") == "application/json":
+    if _wants_json(request):
         return JsonResponse({"liked": liked, "likes": count})
-    return redirect("prompt_detail", slug=slug)
+    # Without JavaScript the form posts: come back to the button, not the top of the page.
+    return redirect(f"{reverse('prompt_detail', kwargs={'slug': slug})}#actions")
 
 
 @login_required
@@ -189,10 +207,16 @@ def save_to_collection(request, slug):
             new_name=request.POST.get("new_collection", ""),
         )
     except DomainError as exc:
+        if _wants_json(request):
+            return JsonResponse({"error": exc.message}, status=exc.status)
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Saved to “{collection.name}”.")
-    return redirect("prompt_detail", slug=slug)
+        message = f"Saved to “{collection.name}”."
+        if _wants_json(request):
+            saved_in = [c.name for c in _collections_of(request.user, prompt) if c.has_prompt]
+            return JsonResponse({"message": message, "collection": collection.name, "saved_in": saved_in})
+        messages.success(request, message)
+    return redirect(f"{reverse('prompt_detail', kwargs={'slug': slug})}#save")
 
 
 @login_required

@@ -20,6 +20,8 @@ let startedAt = Date.now();
 let timer = null;
 let stopped = page.dataset.complete === 'true';
 let inFlight = false;
+// Issue 24: while the server says the AI task is being tried again, the 120 s error notice waits.
+let retrying = false;
 
 const titleEl = document.getElementById('prompt-title');
 const descriptionEl = document.getElementById('prompt-description');
@@ -27,6 +29,7 @@ const tagsEl = document.getElementById('prompt-tags');
 const slowNotice = document.getElementById('slow-notice');
 const errorNotice = document.getElementById('error-notice');
 const editLink = document.getElementById('edit-link');
+const outcome = document.getElementById('outcome');
 
 function schedule(delay = POLL_MS) {
   clearTimeout(timer);
@@ -48,6 +51,7 @@ async function poll() {
     }
     const data = await getJSON(url);
     answered = data.waited !== false; // the server had no thread to spare: poll on the normal rhythm
+    retrying = data.retrying === true; // issue 24
     if (data.processing_complete) {
       mark('status-complete');
       stopped = true;
@@ -69,14 +73,14 @@ async function poll() {
     inFlight = false;
   }
   const elapsed = Date.now() - startedAt;
-  if (elapsed >= ERROR_MS) {
+  if (elapsed >= ERROR_MS && !retrying) {
     stopped = true;
     slowNotice.hidden = true;
     errorNotice.hidden = false;
     return;
   }
   if (elapsed >= WARNING_MS) slowNotice.hidden = false;
-  schedule(longPoll && answered ? 0 : POLL_MS);
+  schedule(longPoll && answered && elapsed < ERROR_MS ? 0 : POLL_MS); // past the limit (retrying): plain polling
 }
 
 function fill(data) {
@@ -113,6 +117,22 @@ function resultMessage(data) {
   return 'Your prompt has been published and is now live.';
 }
 
+// Once the modal is closed the page itself says how it ended and where to go next.
+function showOutcome(data) {
+  const published = !data.is_draft;
+  outcome.classList.toggle('ok', published);
+  outcome.classList.toggle('warn', !published);
+  outcome.querySelector('[data-outcome-title]').textContent = published ? 'Published' : 'Saved as a draft';
+  let message = resultMessage(data);
+  if (!data.success) message = 'Your prompt was saved as a draft with limited details: add a title and description to publish it.';
+  outcome.querySelector('[data-outcome-message]').textContent = message;
+  const link = outcome.querySelector('[data-outcome-link]');
+  link.href = data.final_url;
+  link.textContent = published ? 'View your prompt' : 'Open your draft';
+  outcome.hidden = false;
+  link.focus();
+}
+
 async function showResult(data) {
   fill(data);
   if (data.success) {
@@ -127,13 +147,14 @@ async function showResult(data) {
     mark('modal');
     const answer = await shown;
     if (answer === 'view') window.location.assign(data.final_url);
+    else showOutcome(data);
     return;
   }
   const shown = showDialog(dialog, {
     title: '⚠️ Your prompt was saved with limited details',
     message: [
-      "We couldn't automatically generate the title, description, and tags for your prompt. This sometimes happens due to high demand.",
-      'Your prompt has been saved as a DRAFT and our team has been notified to complete it shortly.',
+      "We couldn't automatically generate a title and description for your prompt. This sometimes happens due to high demand.",
+      'Your prompt has been saved as a DRAFT and our team has been notified to complete it shortly. You can complete the details yourself now.',
     ],
     actions: [
       { label: 'View Draft', value: 'view', primary: true },
@@ -146,6 +167,7 @@ async function showResult(data) {
   if (answer === 'view') window.location.assign(data.final_url);
   else if (answer === 'edit') window.location.assign(page.dataset.editUrl);
   else if (answer === 'retry') tryAgain();
+  else showOutcome(data);
 }
 
 async function tryAgain() {
@@ -162,6 +184,7 @@ async function tryAgain() {
   });
   errorNotice.hidden = true;
   slowNotice.hidden = true;
+  outcome.hidden = true;
   startedAt = Date.now();
   stopped = false;
   schedule(0);

@@ -23,6 +23,7 @@ const UNSUPPORTED = ACCEPTED.unsupported;
 
 const $ = (id) => document.getElementById(id);
 const dropzone = $('dropzone');
+const browseButton = $('browse-button');
 const fileInput = $('file-input');
 const preview = $('preview');
 const previewImage = $('preview-image');
@@ -43,6 +44,14 @@ let run = null; // the upload in flight: {file, xhr, controller, objectUrl, read
 // Words for what the person chose: "image" or "video".
 const noun = (kind) => (kind === 'video' ? 'video' : 'image');
 const differentLabel = (kind) => (kind === 'video' ? 'Upload Different Video' : 'Upload Different Image');
+// The last step's words: a video gets a poster and previews, an image its optimized sizes.
+const VARIANT_STEP = {
+  image: { active: 'Optimizing images...', done: '✓ Images optimized' },
+  video: { active: 'Making the poster and previews...', done: '✓ Poster and previews ready' },
+};
+const variantStep = (kind) => VARIANT_STEP[kind === 'video' ? 'video' : 'image'];
+const placeholder = $('preview-placeholder');
+const changeButton = $('change-image');
 
 function megabytes(size) {
   return (size / (1024 * 1024)).toFixed(1);
@@ -69,10 +78,10 @@ function setStep(name, state, text) {
   if (text) item.textContent = text;
 }
 
-function resetSteps() {
+function resetSteps(kind) {
   setStep('upload', null, 'Uploading...');
   setStep('moderate', null, 'Checking content safety...');
-  setStep('variants', null, 'Optimizing images...');
+  setStep('variants', null, kind ? variantStep(kind).active : 'Preparing previews...');
   setStep('ready', null, 'Ready to submit');
   progress.value = 0;
   progressLabel.textContent = 'Uploading... 0%';
@@ -100,13 +109,32 @@ function clearFile() {
   previewImage.removeAttribute('src');
   previewVideo.hidden = true;
   previewVideo.removeAttribute('src');
+  previewVideo.load(); // let go of the old file
+  placeholder.hidden = true;
   preview.hidden = true;
   dropzone.hidden = false;
   resetSteps();
   setSubmit({ enabled: false });
-  hint.textContent = 'Select an image or video to enable the form';
+  const typed = $('id_content').value.trim();
+  hint.textContent = typed ? 'Choose a file to submit. What you typed is kept.' : 'Select an image or video to enable the form';
   fileInput.value = '';
 }
+
+// Back to the empty drop zone after a refusal, with the keyboard on its Browse button (not on the hidden input).
+function backToStart() {
+  clearFile();
+  browseButton.focus();
+}
+
+// A file the browser cannot show (an unusual codec, a broken image): say so instead of a broken icon.
+function noPreview(kind) {
+  previewImage.hidden = true;
+  previewVideo.hidden = true;
+  placeholder.textContent = `Your browser can't show a preview of this ${noun(kind)}. It is uploaded all the same.`;
+  placeholder.hidden = false;
+}
+previewImage.addEventListener('error', () => { if (run && previewImage.getAttribute('src')) noPreview(run.kind); });
+previewVideo.addEventListener('error', () => { if (run && previewVideo.getAttribute('src')) noPreview(run.kind); });
 
 function chooseDifferent() {
   clearFile();
@@ -122,12 +150,14 @@ async function chooseFile(file) {
       message: checked.error,
       actions: [{ label: differentLabel(checked.kind), value: 'different', primary: true }, { label: 'OK', value: 'ok' }],
     });
+    if (!run) backToStart(); // a file already on its way keeps going; the refused one leaves no trace
+    else changeButton.focus();
     if (answer === 'different') fileInput.click();
     return;
   }
   mark('drop');
   stopRun();
-  resetSteps();
+  resetSteps(checked.kind);
   // The preview comes from the browser's memory: nothing has been uploaded yet.
   const objectUrl = URL.createObjectURL(file);
   if (checked.kind === 'video') {
@@ -139,15 +169,25 @@ async function chooseFile(file) {
     previewImage.src = objectUrl;
     previewImage.hidden = false;
   }
+  placeholder.hidden = true;
   caption.textContent = 'From your device (not uploaded yet)';
+  changeButton.textContent = kindChangeLabel(checked.kind);
   preview.hidden = false;
+  const hadFocus = dropzone.contains(document.activeElement) || document.activeElement === fileInput
+    || document.activeElement === document.body;
   dropzone.hidden = true;
   fields.disabled = false;
+  // The drop zone is gone: the keyboard goes on to the next thing to do, the prompt.
+  if (hadFocus) $('id_content').focus();
   hint.textContent = "We're getting your file ready while you type. Submit turns on when it's done.";
   document.querySelectorAll('[data-different-image]').forEach((button) => { button.textContent = differentLabel(checked.kind); });
   run = { file, kind: checked.kind, contentType: checked.contentType, controller: new AbortController(), objectUrl, ready: false };
   rememberFile(file);
   process(run);
+}
+
+function kindChangeLabel(kind) {
+  return kind === 'video' ? 'Change video' : 'Change image';
 }
 
 function formatSpeed(bytesPerSecond) {
@@ -250,12 +290,12 @@ async function process(current) {
     const { moderation } = checked;
     step = 'variants';
     if (!moderation.ready) {
-      setStep('variants', 'active', 'Optimizing images...');
+      setStep('variants', 'active', variantStep(current.kind).active);
       await postJSON(urls.variants, { upload_id: current.uploadId }, { signal });
       mark('variants');
       if (!alive()) return;
     }
-    setStep('variants', 'done', '✓ Images optimized');
+    setStep('variants', 'done', variantStep(current.kind).done);
     setStep('ready', 'done', '✓ Ready to submit');
     mark('ready');
     uploadIdInput.value = current.uploadId;
@@ -287,13 +327,13 @@ async function checkInOrder(current, signal, onStep) {
 // One request: the server checks the file, then moderates it while it makes the variants.
 async function checkAtOnce(current, signal) {
   setStep('moderate', 'active', 'Checking content safety...');
-  setStep('variants', 'active', 'Optimizing images...');
+  setStep('variants', 'active', variantStep(current.kind).active);
   let finished;
   try {
     finished = await postJSON(urls.finish, { upload_id: current.uploadId }, { signal });
   } catch (error) {
     setStep('moderate', null, 'Checking content safety...');
-    setStep('variants', null, 'Optimizing images...');
+    setStep('variants', null, variantStep(current.kind).active);
     throw error; // shown as the upload step's failure
   }
   mark('finish');
@@ -313,19 +353,26 @@ function uploaded(done) {
 function showModeration(current, moderation) {
   current.action = moderation.action;
   const panel = panels[moderation.action];
+  const unchecked = moderation.checked === false;
   if (panel) {
     panel.querySelectorAll('[data-moderation-message]').forEach((el) => { el.textContent = moderation.message; });
+    const status = panel.querySelector('[data-moderation-status]');
+    if (status) status.textContent = unchecked ? 'Status: not checked' : 'Status: ✅ Content verified';
+    panel.classList.toggle('ok', !(unchecked && moderation.action === 'allow'));
     panel.hidden = false;
   }
   if (moderation.action === 'reject') {
     forgetFile();
     setStep('moderate', 'failed', '✗ Content rejected');
-    setStep('variants', null, 'Optimizing images...');
+    setStep('variants', null, variantStep(current.kind).active);
     setSubmit({ enabled: false });
     hint.textContent = `This file cannot be shared. Please choose a different ${noun(current.kind)}.`;
     return null;
   }
-  setStep('moderate', 'done', moderation.action === 'review' ? '⚠ Flagged for review' : '✓ Content verified');
+  let checkedLabel = '✓ Content verified';
+  if (moderation.action === 'review') checkedLabel = '⚠ Flagged for review';
+  else if (unchecked) checkedLabel = '– Content not checked (no check set up)';
+  setStep('moderate', 'done', checkedLabel);
   return { moderation };
 }
 
@@ -362,6 +409,7 @@ async function reportFailure(error, current) {
     });
     if (answer === 'view') window.location.assign(error.data.existing_url);
     else if (answer === 'different') chooseDifferent();
+    else backToStart();
     return;
   }
   if (error.status === 429) {
@@ -371,6 +419,7 @@ async function reportFailure(error, current) {
       message: [error.message + wait, 'Upgrade to Premium for higher limits.'],
       actions: [{ label: 'OK', value: 'ok', primary: true }],
     });
+    if (run === current) backToStart();
     return;
   }
   const retryable = error.status === 0 || error.status >= 500;
@@ -389,19 +438,17 @@ async function reportFailure(error, current) {
     chooseFile(file);
   } else if (answer === 'different') {
     chooseDifferent();
+  } else if (run === current) {
+    backToStart(); // nothing half-done stays on screen: the drop zone is back, the text is kept
   }
 }
 
 // --- wiring -----------------------------------------------------------------------------
 fileInput.addEventListener('change', () => chooseFile(fileInput.files[0]));
+// A click anywhere on the drop zone (the Browse button included) opens the file picker; the input's own
+// click, which bubbles up here, must not open it again.
 dropzone.addEventListener('click', (event) => {
-  if (event.target === dropzone || !event.target.closest('label')) fileInput.click();
-});
-dropzone.addEventListener('keydown', (event) => {
-  if (event.key === 'Enter' || event.key === ' ') {
-    event.preventDefault();
-    fileInput.click();
-  }
+  if (event.target !== fileInput) fileInput.click();
 });
 ['dragenter', 'dragover'].forEach((name) => dropzone.addEventListener(name, (event) => {
   event.preventDefault();
@@ -413,7 +460,7 @@ dropzone.addEventListener('drop', (event) => {
   const file = event.dataTransfer && event.dataTransfer.files[0];
   chooseFile(file);
 });
-$('change-image').addEventListener('click', chooseDifferent);
+changeButton.addEventListener('click', chooseDifferent);
 
 // The form came back with an error: the upload is already ready, so show it again.
 if (page.dataset.readyUpload) {
@@ -421,6 +468,7 @@ if (page.dataset.readyUpload) {
   uploadIdInput.value = page.dataset.readyUpload;
   previewImage.src = page.dataset.readyThumb;
   previewImage.hidden = false;
+  changeButton.textContent = 'Change file';
   caption.textContent = 'Uploaded';
   preview.hidden = false;
   dropzone.hidden = true;

@@ -55,6 +55,17 @@ def tag_vocabulary(transactional_db):
 
 
 @pytest.fixture(autouse=True)
+def empty_cache(transactional_db):
+    """The cache table outlives the flush between tests: allauth's limits (one verification mail per
+    address every 3 minutes) and the log-in throttle must start empty."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def quick_processing_page(settings):
     """The processing page polls every 300 ms; the warning and error stay at their real minutes."""
     settings.PROCESSING_POLL_MS = 300

@@ -63,8 +63,9 @@ def choose_file(page, name: str, data: bytes, *, content_type: str = "image/jpeg
     page.locator("#file-input").set_input_files({"name": name, "mimeType": content_type, "buffer": data})
 
 
-def expect_ready(page) -> None:
-    for text in ("✓ Uploaded", "✓ Content verified", "✓ Images optimized", "✓ Ready to submit"):
+def expect_ready(page, *, kind: str = "image") -> None:
+    prepared = "✓ Poster and previews ready" if kind == "video" else "✓ Images optimized"
+    for text in ("✓ Uploaded", "✓ Content verified", prepared, "✓ Ready to submit"):
         expect(page.get_by_text(text, exact=True)).to_be_visible(timeout=UPLOAD_TIMEOUT_MS)
     expect(page.get_by_role("button", name="Submit", exact=True)).to_be_enabled()
 
@@ -156,3 +157,23 @@ def record_texts(page, selector: str) -> None:
 
 def recorded_texts(page) -> list[str]:
     return page.evaluate("() => window.__recordedTexts || []")
+
+
+MAIL_LINK = re.compile(r"https?://[^/\s]+(/accounts/[^\s]+)")
+
+
+def link_in_last_mail(to: str) -> str:
+    """The path of the link in the last mail sent to `to`: the live server runs in this process, so
+    its mail lands in Django's locmem outbox (the test settings' EMAIL_PROVIDER)."""
+    from django.core import mail
+
+    sent = [message for message in mail.outbox if to in message.to]
+    assert sent, f"no mail to {to}: {[m.to for m in mail.outbox]}"
+    return MAIL_LINK.search(sent[-1].body).group(1)
+
+
+def verify_email(page, address: str) -> None:
+    """Open the verification link from the mail and confirm, as a person does."""
+    page.goto(link_in_last_mail(address))
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_text(f"You have confirmed {address}.")).to_be_visible()

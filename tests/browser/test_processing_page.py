@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from prompts.models import Prompt
 from prompts.services import ai_content
-from tests.browser.flows import AI_TIMEOUT_MS, dialog, log_in, submitted_prompt
+from tests.browser.flows import AI_TIMEOUT_MS, dialog, log_in, screenshot, submitted_prompt
 from tests.processes import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -136,4 +136,25 @@ def test_when_nothing_happens_the_page_gives_up_and_offers_try_again(alice_page,
     failed.get_by_role("button", name="Try Again").click()
     expect(failed).to_be_hidden()
     wait_until(lambda: OrmQ.objects.count() == queued + 1, timeout=10, message="the AI task queued again")
+    expect(failed).to_be_visible(timeout=10_000)
+
+
+def test_while_the_ai_task_is_being_retried_the_page_keeps_waiting_past_its_limit(
+    alice_page, alice, live_server, settings
+):
+    """A lost task was queued again (issue 24): the status says "retrying", and the page does not give up
+    at its limit; once the server stops saying so, the usual notice comes."""
+    settings.PROCESSING_WARNING_MS = 800
+    settings.PROCESSING_ERROR_MS = 2000
+    prompt = submitted_prompt(alice, base_url=live_server.url)
+    Prompt.objects.filter(id=prompt.id).update(ai_attempts=1, ai_queued_at=timezone.now())  # queued again
+    page = alice_page
+    open_processing_page(page, prompt)
+    expect(page.get_by_text("⏳ Taking longer than expected...")).to_be_visible(timeout=5_000)
+    failed = page.get_by_role("alert").filter(has_text="❌ Something went wrong")
+    page.wait_for_timeout(4_000)  # twice the page's limit
+    expect(failed).to_be_hidden()
+    expect(page.get_by_role("heading", level=1)).to_have_text(GENERATING)
+    screenshot(page, "processing-retrying")
+    Prompt.objects.filter(id=prompt.id).update(ai_queued_at=None)  # no retry due any more
     expect(failed).to_be_visible(timeout=10_000)

@@ -18,6 +18,7 @@ from tests.browser.flows import (
     image_loaded,
     screenshot,
     submit,
+    verify_email,
     wait_for,
 )
 from tests.conftest import PASSWORD
@@ -81,13 +82,15 @@ def expect_published_page(page, prompt: Prompt) -> None:
 def test_sign_up_drop_an_image_and_publish_it(page, start_worker):
     start_worker()
     page.goto("/accounts/signup/")
+    page.get_by_label("Email").fill("dora@example.com")
     page.get_by_label("Username").fill("dora")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password confirmation").fill(PASSWORD)
+    page.get_by_label("Password (again)").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_text("@dora")).to_be_visible()
+    verify_email(page, "dora@example.com")  # uploading needs a verified address
 
-    page.get_by_role("link", name="Upload").click()
+    page.get_by_role("banner").get_by_role("link", name="Upload").click()
     expect(page.get_by_text("Select an image or video to enable the form")).to_be_visible()
     expect(page.get_by_label("Prompt *", exact=True)).to_be_disabled()
     expect(page.get_by_label("Generator *", exact=True)).to_be_disabled()

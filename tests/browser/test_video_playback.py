@@ -78,7 +78,7 @@ def test_an_m4v_can_be_chosen_and_uploaded(alice_page):
     choose_file(
         alice_page, "export.m4v", video_samples.h264(frames=24, colour=(200, 40, 160)), content_type="video/x-m4v"
     )
-    expect_ready(alice_page)
+    expect_ready(alice_page, kind="video")
     expect(alice_page.get_by_text("Your video passed our content guidelines.")).to_be_visible()
 
 

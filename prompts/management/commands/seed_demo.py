@@ -4,6 +4,7 @@ import io
 import math
 import uuid
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -15,6 +16,7 @@ from prompts.services import seo
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "promptfinder-demo"
+DEMO_EMAIL = "demo@example.com"
 
 DEMOS = [
     (
@@ -74,10 +76,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         User = get_user_model()
-        user, created = User.objects.get_or_create(username=DEMO_USERNAME)
+        user, created = User.objects.get_or_create(username=DEMO_USERNAME, defaults={"email": DEMO_EMAIL})
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save()
+        # Verified, so the demo account can upload at once (no mail to click on a local run).
+        EmailAddress.objects.get_or_create(user=user, email=DEMO_EMAIL, defaults={"primary": True, "verified": True})
         made = 0
         for index, (title, content, generator, tags, colours) in enumerate(DEMOS):
             slug = seo.slugify_title(title)
@@ -89,8 +93,8 @@ class Command(BaseCommand):
             keys = {"original": f"{folder}/original.jpg"}
             storage.save_bytes(keys["original"], data, content_type="image/jpeg")
             for name, blob in variants.files.items():
-                keys[name] = f"{folder}/{name}.{variants.EXTENSIONS[name]}"
-                storage.save_bytes(keys[name], blob, content_type=variants.CONTENT_TYPES[name])
+                keys[name] = f"{folder}/{name}.{variants.extension(name)}"
+                storage.save_bytes(keys[name], blob, content_type=variants.content_type(name))
             with transaction.atomic():
                 prompt = Prompt.objects.create(
                     author=user,

@@ -1,0 +1,40 @@
+"""The web process's gunicorn worker: uvicorn's ASGI worker, held to gunicorn.conf.py's stop rules.
+
+uvicorn's worker takes gunicorn's `keepalive` as its keep-alive timeout, but with `keepalive = 0` it
+still answers without "Connection: close" and closes the connection a moment later, so a client may
+send its next request down a connection that is being closed. Here every answer says
+"Connection: close" when keep-alive is off, as gunicorn's own workers do. And uvicorn waits for the
+requests in flight without a limit once told to stop; here it gives up one second before gunicorn's
+`graceful_timeout`, when the master would SIGKILL it, so it closes its connections itself.
+"""
+
+from uvicorn_worker import UvicornWorker
+
+
+class WebWorker(UvicornWorker):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.config.timeout_graceful_shutdown = max(1, self.cfg.graceful_timeout - 1)
+
+    def load_wsgi(self):
+        super().load_wsgi()  # self.wsgi: the ASGI application
+        if self.cfg.keepalive <= 0:
+            self.wsgi = close_every_connection(self.wsgi)
+
+
+def close_every_connection(app):
+    """The ASGI application, every HTTP answer of which carries "Connection: close"."""
+
+    async def closing(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+
+        async def send_closing(message):
+            if message["type"] == "http.response.start":
+                headers = [(name, value) for name, value in message.get("headers", []) if name.lower() != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        return await app(scope, receive, send_closing)
+
+    return closing

@@ -106,6 +106,8 @@ def start_gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4) -
             "-m",
             "gunicorn",
             "prompts_manager.wsgi",
+            "--worker-class",
+            "gthread",  # gunicorn's threaded WSGI worker (gunicorn.conf.py, read from here, names the ASGI one)
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

@@ -240,7 +240,7 @@ class Person(threading.Thread):
 
 
 def start_web(env: dict, port: int) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, "-m", "gunicorn", "prompts_manager.wsgi", "-c", "gunicorn.conf.py"]
+    command = [sys.executable, "-m", "gunicorn", "prompts_manager.asgi:application", "-c", "gunicorn.conf.py"]
     proc = _stack.start([*command, "--bind", f"127.0.0.1:{port}"], env, f"chaos-gunicorn-{port}")
     url = f"http://127.0.0.1:{port}"
     _wait_for(url)

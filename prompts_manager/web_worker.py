@@ -8,6 +8,8 @@ requests in flight without a limit once told to stop; here it gives up one secon
 `graceful_timeout`, when the master would SIGKILL it, so it closes its connections itself.
 """
 
+import asyncio
+
 from uvicorn_worker import UvicornWorker
 
 
@@ -18,6 +20,12 @@ class WebWorker(UvicornWorker):
 
     def load_wsgi(self):
         super().load_wsgi()  # self.wsgi: the ASGI application
+        if not asyncio.iscoroutinefunction(self.wsgi) and not asyncio.iscoroutinefunction(self.wsgi.__call__):
+            # gunicorn reads ./gunicorn.conf.py on its own: `gunicorn prompts_manager.wsgi` lands here too.
+            raise SystemExit(
+                "gunicorn.conf.py's worker serves the ASGI app: run `gunicorn prompts_manager.asgi:application`"
+                " (or a WSGI app with `-k gthread`)."
+            )
         if self.cfg.keepalive <= 0:
             self.wsgi = close_every_connection(self.wsgi)
 

@@ -207,21 +207,7 @@ def test_a_graceful_gunicorn_reload_finishes_the_upload_in_flight_and_drops_no_r
     log = open(tmp_path / "gunicorn.log", "ab")
     # The Procfile's web command, on loopback (without the control socket, shared per user).
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "prompts_manager.wsgi",
-            "--workers",
-            "2",
-            "--threads",
-            "16",
-            "--timeout",
-            "30",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--no-control-socket",
-        ],
+        procfile_web_command(port),
         cwd=ROOT,
         env=env,
         stdout=log,

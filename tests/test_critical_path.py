@@ -343,3 +343,35 @@ def test_the_sequential_path_is_kept(alice, local_media, fake_openai, settings):
     assert code == 200 and answer["state"] == "ready"
     page = client.get("/upload/").content.decode()
     assert 'data-critical-path="sequential"' in page
+
+
+@pytest.mark.django_db(transaction=True)  # the late check is queued on commit
+def test_finish_holds_the_check_to_the_request_budget_and_the_worker_finishes_it(
+    alice, local_media, fake_openai, settings
+):
+    """Issue 24 on the finish path: one AI attempt of AI_REQUEST_TIMEOUT_SECONDS inside the request; a
+    slower AI leaves the upload held (not checked, variants made) and the worker finishes the check."""
+    from django_q.models import OrmQ
+
+    from prompts import tasks
+
+    settings.AI_TIMEOUT_SECONDS = 30  # the worker's budget
+    settings.AI_MAX_RETRIES = 1
+    settings.AI_REQUEST_TIMEOUT_SECONDS = 1  # the request's
+    fake_openai.script("moderation", delay=3, times=1)  # answers, but later than a request may wait
+    client = csrf_client(alice)
+    upload_id = started_upload(client, media_samples.jpeg_bytes((1600, 1200)))
+    code, answer = client.post_json("/api/upload/b2/finish/", {"upload_id": upload_id})
+    assert code == 200, answer
+    assert answer["state"] == "ready" and answer["moderation"]["action"] == "review"
+    assert answer["moderation"]["checked"] is False
+    assert len(fake_openai.requests_of("moderation")) == 1  # one attempt inside the request, no retry
+    assert [row.name() for row in OrmQ.objects.all()] == [f"moderation_{upload_id}"]
+    upload = Upload.objects.get(id=upload_id)
+    assert upload.state == Upload.State.READY and len(upload.variant_keys) == 6
+    assert all(storage.exists(key) for key in upload.variant_keys.values())
+
+    fake_openai.script("moderation", {"severity": "none", "violations": [], "explanation": "(fake)"})
+    assert tasks.finish_moderation(upload_id)["action"] == "allow"
+    upload.refresh_from_db()
+    assert upload.moderation_checked is True and upload.state == Upload.State.READY

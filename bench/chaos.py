@@ -44,7 +44,8 @@ from bench.common import Table, print_header, verdict, write_results
 
 USERS = int(os.environ.get("CHAOS_USERS", "20"))
 DURATION = float(os.environ.get("CHAOS_SECONDS", "240"))
-PORTS = (8601, 8602)  # this engineer's range (8600-8699): the old and the new web server
+# The old and the new web server (CHAOS_PORTS: two loopback ports of your own).
+PORTS = tuple(int(port) for port in os.environ.get("CHAOS_PORTS", "8601,8602").split(","))
 PAGE_LIMIT = 120.0  # the processing page's error notice (PROCESSING_ERROR_MS)
 ROUTER_LIMIT = 30.0  # Heroku's router gives up (H12)
 LONG_POLL = 20.0
@@ -393,7 +394,6 @@ def run(argv: list[str] | None = None) -> None:
         "LOG_LEVEL": "WARNING",
     }
     with _stack.prepared_site(extra) as env:
-        from django.contrib.auth import get_user_model
         from django.db import connections
         from django.utils import timezone
 
@@ -403,7 +403,7 @@ def run(argv: list[str] | None = None) -> None:
 
         ensure_tag_vocabulary()
         for index in range(USERS):
-            get_user_model().objects.create_user(username=f"chaos{index}", password=_stack.PASSWORD)
+            _stack.make_uploader(f"chaos{index}")  # uploading needs a verified email address
         media_root = Path(env["MEDIA_ROOT"])
         log = Log()
         web = start_web(env, PORTS[0])
@@ -553,6 +553,7 @@ def run(argv: list[str] | None = None) -> None:
     files_table.add("leaked (on disk, referenced by nothing, after the sweeps)", len(leaked))
     files_table.add("referenced but missing", len(missing))
     summary = Table("Outcome", ["target", "value", "goal", "result"])
+    summary.add("uploads made (else nothing was tested)", uploads_made, "> 0", verdict(uploads_made > 0))
     summary.add("lost prompts", len(lost), "0", verdict(not lost))
     summary.add(
         "duplicated prompts (or tags)", duplicated + too_many_tags, "0", verdict(duplicated + too_many_tags == 0)

@@ -44,6 +44,7 @@ from bench.common import Table, print_header, verdict, write_results
 
 USERS = int(os.environ.get("CHAOS_USERS", "20"))
 DURATION = float(os.environ.get("CHAOS_SECONDS", "240"))
+ONE_BY_ONE = os.environ.get("CHAOS_UPLOAD_STEPS", "") == "1"
 # The old and the new web server (CHAOS_PORTS: two loopback ports of your own).
 PORTS = tuple(int(port) for port in os.environ.get("CHAOS_PORTS", "8601,8602").split(","))
 PAGE_LIMIT = 120.0  # the processing page's error notice (PROCESSING_ERROR_MS)
@@ -181,13 +182,16 @@ class Person(threading.Thread):
         put = self.call("PUT", "PUT", answer["presigned_url"], data=data, headers=answer["headers"])
         if put is None or put.status_code != 200:
             return
-        for step in ("complete", "moderate", "variants"):
+        # What the upload page calls: finish/ (complete, then moderation and variants side by side);
+        # CHAOS_UPLOAD_STEPS=1 calls complete/, moderate/ and variants/ one by one as other clients may.
+        for step in ("complete", "moderate", "variants") if ONE_BY_ONE else ("finish",):
             response = self.call(
                 step, "POST", f"/api/upload/b2/{step}/", json={"upload_id": answer["upload_id"]}, headers=headers
             )
             if response is None or response.status_code != 200:
                 return
-            if step == "moderate" and response.json().get("action") == "reject":
+            check = response.json().get("moderation", {}) if step == "finish" else response.json()
+            if step in ("moderate", "finish") and check.get("action") == "reject":
                 return
         text = f"chaos prompt {self.username}-{seed}: a lighthouse on a cliff at dusk"
         submit = self.call(

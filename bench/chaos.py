@@ -501,7 +501,7 @@ def run(argv: list[str] | None = None) -> None:
     grouped = defaultdict(list)
     for endpoint, outcome, started, seconds in log.requests:
         grouped[(endpoint, outcome)].append((started, seconds))
-    order = ["login", "presign", "PUT", "complete", "moderate", "variants", "submit", "status"]
+    order = ["login", "presign", "PUT", "complete", "moderate", "variants", "finish", "submit", "status"]
     for (endpoint, outcome), items in sorted(grouped.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])):
         seconds = [s for _, s in items]
         calm = [s for started, s in items if started < calm_until]

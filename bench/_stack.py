@@ -106,6 +106,8 @@ def start_gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4) -
             "-m",
             "gunicorn",
             "prompts_manager.wsgi",
+            "--worker-class",
+            "gthread",  # gunicorn's threaded WSGI worker (gunicorn.conf.py, read from here, names the ASGI one)
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -128,6 +130,43 @@ def start_gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4) -
             time.sleep(0.2)
     stop(proc)
     raise RuntimeError("gunicorn did not start; see the log in the temp directory")
+
+
+def start_asgi(env: dict[str, str], *, workers: int = 2) -> tuple[subprocess.Popen, str]:
+    """The Procfile's web process: gunicorn with uvicorn's ASGI worker (prompts_manager.asgi), configured by
+    gunicorn.conf.py."""
+    port = free_port()
+    proc = start(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "prompts_manager.asgi:application",
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--timeout",
+            "60",
+        ],
+        env,
+        "gunicorn-asgi",
+    )
+    return proc, _wait_until_up(proc, f"http://127.0.0.1:{port}")
+
+
+def _wait_until_up(proc: subprocess.Popen, url: str) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{url}/robots.txt", timeout=1)
+            return url
+        except requests.RequestException:
+            time.sleep(0.2)
+    stop(proc)
+    raise RuntimeError("the web server did not start; see the log in the temp directory")
 
 
 def start_qcluster(env: dict[str, str], *, workers: int = 2) -> subprocess.Popen:

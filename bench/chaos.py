@@ -44,7 +44,9 @@ from bench.common import Table, print_header, verdict, write_results
 
 USERS = int(os.environ.get("CHAOS_USERS", "20"))
 DURATION = float(os.environ.get("CHAOS_SECONDS", "240"))
-PORTS = (8601, 8602)  # this engineer's range (8600-8699): the old and the new web server
+ONE_BY_ONE = os.environ.get("CHAOS_UPLOAD_STEPS", "") == "1"
+# The old and the new web server (CHAOS_PORTS: two loopback ports of your own).
+PORTS = tuple(int(port) for port in os.environ.get("CHAOS_PORTS", "8601,8602").split(","))
 PAGE_LIMIT = 120.0  # the processing page's error notice (PROCESSING_ERROR_MS)
 ROUTER_LIMIT = 30.0  # Heroku's router gives up (H12)
 LONG_POLL = 20.0
@@ -180,13 +182,16 @@ class Person(threading.Thread):
         put = self.call("PUT", "PUT", answer["presigned_url"], data=data, headers=answer["headers"])
         if put is None or put.status_code != 200:
             return
-        for step in ("complete", "moderate", "variants"):
+        # What the upload page calls: finish/ (complete, then moderation and variants side by side);
+        # CHAOS_UPLOAD_STEPS=1 calls complete/, moderate/ and variants/ one by one as other clients may.
+        for step in ("complete", "moderate", "variants") if ONE_BY_ONE else ("finish",):
             response = self.call(
                 step, "POST", f"/api/upload/b2/{step}/", json={"upload_id": answer["upload_id"]}, headers=headers
             )
             if response is None or response.status_code != 200:
                 return
-            if step == "moderate" and response.json().get("action") == "reject":
+            check = response.json().get("moderation", {}) if step == "finish" else response.json()
+            if step in ("moderate", "finish") and check.get("action") == "reject":
                 return
         text = f"chaos prompt {self.username}-{seed}: a lighthouse on a cliff at dusk"
         submit = self.call(
@@ -240,7 +245,7 @@ class Person(threading.Thread):
 
 
 def start_web(env: dict, port: int) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, "-m", "gunicorn", "prompts_manager.wsgi", "-c", "gunicorn.conf.py"]
+    command = [sys.executable, "-m", "gunicorn", "prompts_manager.asgi:application", "-c", "gunicorn.conf.py"]
     proc = _stack.start([*command, "--bind", f"127.0.0.1:{port}"], env, f"chaos-gunicorn-{port}")
     url = f"http://127.0.0.1:{port}"
     _wait_for(url)
@@ -393,7 +398,6 @@ def run(argv: list[str] | None = None) -> None:
         "LOG_LEVEL": "WARNING",
     }
     with _stack.prepared_site(extra) as env:
-        from django.contrib.auth import get_user_model
         from django.db import connections
         from django.utils import timezone
 
@@ -403,7 +407,7 @@ def run(argv: list[str] | None = None) -> None:
 
         ensure_tag_vocabulary()
         for index in range(USERS):
-            get_user_model().objects.create_user(username=f"chaos{index}", password=_stack.PASSWORD)
+            _stack.make_uploader(f"chaos{index}")  # uploading needs a verified email address
         media_root = Path(env["MEDIA_ROOT"])
         log = Log()
         web = start_web(env, PORTS[0])
@@ -497,7 +501,7 @@ def run(argv: list[str] | None = None) -> None:
     grouped = defaultdict(list)
     for endpoint, outcome, started, seconds in log.requests:
         grouped[(endpoint, outcome)].append((started, seconds))
-    order = ["login", "presign", "PUT", "complete", "moderate", "variants", "submit", "status"]
+    order = ["login", "presign", "PUT", "complete", "moderate", "variants", "finish", "submit", "status"]
     for (endpoint, outcome), items in sorted(grouped.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])):
         seconds = [s for _, s in items]
         calm = [s for started, s in items if started < calm_until]
@@ -553,6 +557,7 @@ def run(argv: list[str] | None = None) -> None:
     files_table.add("leaked (on disk, referenced by nothing, after the sweeps)", len(leaked))
     files_table.add("referenced but missing", len(missing))
     summary = Table("Outcome", ["target", "value", "goal", "result"])
+    summary.add("uploads made (else nothing was tested)", uploads_made, "> 0", verdict(uploads_made > 0))
     summary.add("lost prompts", len(lost), "0", verdict(not lost))
     summary.add(
         "duplicated prompts (or tags)", duplicated + too_many_tags, "0", verdict(duplicated + too_many_tags == 0)

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 from bench import _stack
 from bench.common import Table, print_header, verdict, write_results
@@ -52,6 +53,8 @@ LONG_POLL_WAIT = 20  # what processing.js asks for (PROCESSING_LONG_POLL_SECONDS
 LONG_POLL_SECONDS = float(os.environ.get("BENCH_LONG_POLL_SECONDS", "22"))  # > one whole long poll
 OTHER_CLIENTS = 4
 OTHER_MAX_TARGET_MS = 1000.0
+# "asgi": only the 1,000 waiting pages on one ASGI process (written to status_load_asgi.json).
+PARTS = os.environ.get("BENCH_STATUS_PARTS", "all")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -333,11 +336,155 @@ def long_poll_runs(
     return results
 
 
+# --- 1,000 long polls on one ASGI web process ----------------------------------------------------
+
+ASGI_WAITING = int(os.environ.get("BENCH_ASGI_WAITING", "1000"))
+ASGI_ROUNDS = 2
+ASGI_IDLE_SECONDS = 10.0
+ASGI_WARMUP = 6.0  # the waiting pages connect and start waiting before the others are measured
+ASGI_LOADED_SECONDS = 20.0
+ASGI_OTHER_TARGET = 1.20  # others' p95 with the pages waiting / idle
+
+
+def _open_sockets(pid: int) -> int:
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except OSError:  # closed meanwhile
+            pass
+    return count
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def asgi_long_poll_runs(env: dict[str, str], cookie: str, status_paths: list[str]) -> tuple[Table, dict]:
+    """One web process of the Procfile's kind (gunicorn + uvicorn's worker), ASGI_WAITING processing
+    pages long-polling prompts that never complete, and the p95 of other requests (GET /robots.txt and a
+    plain GET status, a new connection each) against the same process idle, in alternating rounds."""
+    web, url = _stack.start_asgi(env, workers=1)
+    worker = [p for p in _stack.process_tree(web.pid) if p != web.pid][0]
+    # Waits of 10-20 s: pages that opened at different moments do not all come back at once.
+    wait_paths = [f"{path}?wait={wait}" for wait in range(10, 21) for path in status_paths]
+    others_paths = ["/robots.txt", status_paths[0]]
+    rounds: dict[str, list[dict]] = {"idle": [], "waiting": []}
+    samples: list[dict] = []
+    try:
+        for _round in range(ASGI_ROUNDS):
+            rounds["idle"].append(
+                finish_load(
+                    start_load(url, cookie, "others", others_paths, OTHER_CLIENTS, ASGI_IDLE_SECONDS, keepalive=False)
+                )
+            )
+            waiters = start_load(
+                url,
+                cookie,
+                "long poll",
+                wait_paths,
+                ASGI_WAITING,
+                ASGI_LOADED_SECONDS,
+                warmup=ASGI_WARMUP,
+                hard_stop=True,
+            )
+            time.sleep(ASGI_WARMUP)
+            others = start_load(
+                url, cookie, "others", others_paths, OTHER_CLIENTS, ASGI_LOADED_SECONDS - 1, keepalive=False
+            )
+            time.sleep(ASGI_LOADED_SECONDS / 2)
+            samples.append(
+                {
+                    "threads": len(os.listdir(f"/proc/{worker}/task")),
+                    "rss_mb": round(_rss_mb(worker), 1),
+                    "db_connections": len(_stack.database_backends()),
+                    "open_sockets": _open_sockets(worker),
+                }
+            )
+            rounds["waiting"].append({**finish_load(others), "waiters": finish_load(waiters)})
+            time.sleep(1.0)
+            print(f"  ... ASGI round {_round + 1}: {samples[-1]}", file=sys.stderr)
+    finally:
+        _stack.stop(web)
+    idle = summarise_latencies(rounds["idle"])
+    waiting = summarise_latencies(rounds["waiting"])
+    ratio = waiting["p95_ms"] / idle["p95_ms"] if idle["p95_ms"] else float("nan")
+    waiter_errors = sum(sum(r["waiters"]["errors"].values()) for r in rounds["waiting"])
+    waiter_answers = sum(r["waiters"]["answered_total"] for r in rounds["waiting"])
+    table = Table(
+        f"One ASGI web process (gunicorn + uvicorn_worker, as the Procfile): {ASGI_WAITING} processing pages "
+        f"long-polling (?wait=10..20, prompts that never complete) vs idle; {OTHER_CLIENTS} other clients "
+        "(GET /robots.txt and a plain GET status, a new connection each); "
+        + "load average "
+        + ", ".join(f"{v:.2f}" for v in os.getloadavg()),
+        [
+            "waiting pages",
+            "others answered",
+            "others p50 ms",
+            "others p95 ms",
+            "others errors",
+            "p95 vs idle",
+            "target",
+            "result",
+        ],
+    )
+    table.add(
+        "0 (idle)", idle["requests"], round(idle["p50_ms"], 1), round(idle["p95_ms"], 1), idle["errors"], "—", "—", "—"
+    )
+    ok = ratio <= ASGI_OTHER_TARGET and waiting["errors"] == 0 and waiter_errors == 0
+    table.add(
+        ASGI_WAITING,
+        waiting["requests"],
+        round(waiting["p50_ms"], 1),
+        round(waiting["p95_ms"], 1),
+        waiting["errors"],
+        f"{ratio:.2f}×",
+        f"<= {ASGI_OTHER_TARGET:.2f}×, errors 0",
+        verdict(ok),
+    )
+    table.notes.append(
+        f"while the pages waited (sampled mid-run): worker threads {[s['threads'] for s in samples]}, "
+        f"RSS MB {[s['rss_mb'] for s in samples]}, open sockets {[s['open_sockets'] for s in samples]}, "
+        f"PostgreSQL connections {[s['db_connections'] for s in samples]}"
+    )
+    table.notes.append(
+        f"long polls answered {waiter_answers} (each after its wait: the prompts never complete), "
+        f"errors {waiter_errors} (dropped at the end of a round are not errors)"
+    )
+    table.notes.append(
+        f"{ASGI_ROUNDS} rounds, idle {ASGI_IDLE_SECONDS:.0f} s and waiting {ASGI_LOADED_SECONDS:.0f} s each, "
+        "alternating"
+    )
+    return table, {
+        "idle": idle,
+        "waiting": waiting,
+        "ratio": ratio,
+        "samples": samples,
+        "waiter_errors": waiter_errors,
+        "waiter_answers": waiter_answers,
+    }
+
+
+def summarise_latencies(parts: list[dict]) -> dict:
+    latencies = [v for part in parts for v in part["latencies_ms"]]
+    return {
+        "requests": len(latencies),
+        "errors": sum(sum(part["errors"].values()) for part in parts),
+        "p50_ms": percentile(latencies, 0.5),
+        "p95_ms": percentile(latencies, 0.95),
+        "max_ms": max(latencies, default=float("nan")),
+    }
+
+
 def run() -> None:
     print_header(NAME)
     busy_before = _stack.other_cpu_share()
     options = _stack.procfile_web_options()
-    workers, threads = options.get("workers", 2), options.get("threads", 4)
+    # The threaded WSGI worker as the Procfile ran it before the ASGI worker (16 threads).
+    workers, threads = options.get("workers", 2), options.get("threads", 16)
     with _stack.prepared_site() as env:
         from django.contrib.auth import get_user_model
 
@@ -346,6 +493,11 @@ def run() -> None:
         cookie = session_cookie(user)
         queries_table, sql = count_queries(cookie, status_paths)
 
+        asgi_table, asgi = asgi_long_poll_runs(env, cookie, status_paths)
+        print(asgi_table.render())
+        if PARTS == "asgi":
+            write_results(NAME + "_asgi", [asgi_table], asgi=asgi)
+            return
         web, url = _stack.start_gunicorn(env, workers=workers, threads=threads)
         try:
             meter = CpuMeter(web.pid)
@@ -452,11 +604,13 @@ def run() -> None:
     print(load_table.render())
     print(queries_table.render())
     print(long_table.render())
+    print(asgi_table.render())
     raw = {f"{label}_{c}": row for (label, c), row in polling.items()}
     write_results(
         NAME,
-        [load_table, queries_table, long_table],
+        [load_table, queries_table, long_table, asgi_table],
         raw=raw,
+        asgi=asgi,
         long_poll={str(k): v for k, v in long_polls.items()},
         sql=sql,
         gunicorn=options,

@@ -4,10 +4,13 @@ clear 503 while the database is unreachable."""
 import logging
 from urllib.parse import urlsplit
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.deprecation import MiddlewareMixin
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from prompts.media import storage
 
@@ -19,14 +22,35 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-class MediaOriginsCSPMiddleware:
-    """Allow the storage and CDN origins (read from the settings in force) in img/media/connect-src."""
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise, able to run in an async middleware chain (uvicorn's worker): a static file is
+    served as WhiteNoise serves it; anything else goes on without costing a thread."""
 
-    def __init__(self, get_response):
-        self.get_response = get_response
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response=None, settings=settings):
+        super().__init__(get_response, settings=settings)
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
 
     def __call__(self, request):
-        response = self.get_response(request)
+        if self.is_async:
+            return self._acall(request)
+        return super().__call__(request)
+
+    async def _acall(self, request):
+        static_file = self.find_file(request.path_info) if self.autorefresh else self.files.get(request.path_info)
+        if static_file is not None:
+            return self.serve(static_file, request)
+        return await self.get_response(request)
+
+
+class MediaOriginsCSPMiddleware(MiddlewareMixin):
+    """Allow the storage and CDN origins (read from the settings in force) in img/media/connect-src."""
+
+    def process_response(self, request, response):
         origins = sorted({o for o in (_origin(settings.MEDIA_CDN_URL), _origin(storage.upload_endpoint())) if o})
         if origins:
             update = dict(getattr(response, "_csp_update", None) or {})
@@ -40,19 +64,13 @@ DATABASE_UNAVAILABLE = "We can't reach our database right now. Please try again 
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
-class DatabaseUnavailableMiddleware:
+class DatabaseUnavailableMiddleware(MiddlewareMixin):
     """A view that fails because the database is down or restarting answers 503, not 500.
 
     JSON under /api/ (the one error shape), a readable page elsewhere. The page is rendered without
     the request, so no context processor (user, messages) touches the database again. With
     CONN_HEALTH_CHECKS the next request opens a fresh connection once the database is back.
     """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)
 
     def process_exception(self, request, exception):
         if not isinstance(exception, (OperationalError, InterfaceError)):

@@ -22,6 +22,8 @@ import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+
 _IDS = ("request_id", "upload_id", "prompt_id")
 _context: dict[str, contextvars.ContextVar] = {name: contextvars.ContextVar(name, default=None) for name in _IDS}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,200}$")
@@ -43,17 +45,36 @@ def bind(**ids):
 
 
 class RequestIdMiddleware:
+    sync_capable = True
+    async_capable = True  # a waiting long poll (async view) must not be given a thread by its middleware
+
     def __init__(self, get_response):
         self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
 
     def __call__(self, request):
-        given = request.headers.get("X-Request-ID", "")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        request.request_id = request_id
+        if self.is_async:
+            return self._acall(request)
+        request_id = self._request_id(request)
         with bind(request_id=request_id):
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+    async def _acall(self, request):
+        request_id = self._request_id(request)
+        with bind(request_id=request_id):
+            response = await self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
+
+    @staticmethod
+    def _request_id(request) -> str:
+        given = request.headers.get("X-Request-ID", "")
+        request.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        return request.request_id
 
 
 def task(function):

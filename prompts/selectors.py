@@ -1,5 +1,6 @@
 """Read-side queries: what each page lists. Drafts and deleted prompts never appear in public lists."""
 
+import asyncio
 import math
 import threading
 import time
@@ -12,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from taggit.models import Tag
 
+from prompts import wakeups
 from prompts.media.metadata import hamming
 from prompts.models import Prompt, SlugRedirect, Upload
 from prompts.permissions import can_moderate
@@ -150,7 +152,9 @@ def may_see_media(*, user, key: str) -> bool:
     except ValueError:
         return False
     if area == "uploads":
-        upload = Upload.objects.filter(id=owner_uuid).values("owner_id").first()
+        upload = Upload.objects.filter(id=owner_uuid).values("owner_id", "state").first()
+        if upload is not None and upload.get("state") == Upload.State.REJECTED:
+            return False  # refused by moderation: its files are being deleted, and served to nobody
         author_id = upload["owner_id"] if upload else None
         prompt = Prompt.objects.filter(upload_id=owner_uuid).only("status", "is_deleted", "author_id").first()
     elif area == "prompts":
@@ -170,18 +174,26 @@ def may_see_media(*, user, key: str) -> bool:
 # prompt is processing.
 
 LONG_POLL_MAX_SECONDS = 20.0
+# Without wake-ups (SQLite, CRITICAL_PATH_SEQUENTIAL=1, the LISTEN connection down) a waiting request
+# re-reads the status this often; with them, only this often (a reconnected listener wakes everyone).
 LONG_POLL_INTERVAL_SECONDS = 0.2
+LONG_POLL_FALLBACK_SECONDS = 20.0
 TYPICAL_DEFAULT_SECONDS = 8.0
 _TYPICAL = {"value": None, "at": 0.0}
 _LONG_POLLS = threading.BoundedSemaphore(max(1, settings.PROCESSING_LONG_POLLS_PER_PROCESS))
+_ASYNC_LONG_POLLS = {"waiting": 0}
+
+
+def _status_key(processing_uuid) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(processing_uuid))
+    except ValueError:
+        raise NotFound("This prompt was not found.") from None
 
 
 def status_of(*, user, processing_uuid) -> dict:
     """The status endpoint's answer: progress and wait estimate while processing, the outcome after."""
-    try:
-        key = uuid.UUID(str(processing_uuid))
-    except ValueError:
-        raise NotFound("This prompt was not found.") from None
+    key = _status_key(processing_uuid)
     ahead = (
         Prompt.objects.filter(processing_complete=False, is_deleted=False, created_on__lt=OuterRef("created_on"))
         .order_by()
@@ -244,24 +256,78 @@ def status_of(*, user, processing_uuid) -> dict:
     return answer
 
 
+def _recheck_period() -> float:
+    return LONG_POLL_FALLBACK_SECONDS if wakeups.prompt_done.listening else LONG_POLL_INTERVAL_SECONDS
+
+
 def wait_for_status(*, user, processing_uuid, wait_seconds: float) -> dict:
     """Long poll: answer as soon as the prompt is complete, or after `wait_seconds` at most.
 
-    A short database poll on the server side (works on PostgreSQL and SQLite alike). Each waiting
-    request holds a web thread, so only a few may wait per process: past that, the answer comes at
-    once with "waited": false and the page falls back to polling every few seconds.
+    Woken by the prompt's PROMPT_DONE notification on PostgreSQL (prompts/wakeups.py), re-reading on a
+    short poll where there is none. Each waiting request holds the thread it runs on, so only a few may
+    wait per process: past that, the answer comes at once with "waited": false and the page falls back
+    to polling every few seconds. (Under the ASGI worker the endpoint waits in `await_status`, without
+    a thread.)
     """
+    key = _status_key(processing_uuid)
     if not _LONG_POLLS.acquire(blocking=False):
-        return {**status_of(user=user, processing_uuid=processing_uuid), "waited": False}
+        return {**status_of(user=user, processing_uuid=key), "waited": False}
     try:
         deadline = time.monotonic() + max(0.0, min(wait_seconds, LONG_POLL_MAX_SECONDS))
-        while True:
-            answer = status_of(user=user, processing_uuid=processing_uuid)
-            if answer["processing_complete"] or time.monotonic() >= deadline:
-                return {**answer, "waited": True}
-            time.sleep(LONG_POLL_INTERVAL_SECONDS)
+        with wakeups.prompt_done.subscribe(str(key)) as woken:  # before reading: no lost wake-up
+            while True:
+                answer = status_of(user=user, processing_uuid=key)
+                left = deadline - time.monotonic()
+                if answer["processing_complete"] or left <= 0:
+                    return {**answer, "waited": True}
+                woken.wait(min(_recheck_period(), left))
+                woken.clear()
     finally:
         _LONG_POLLS.release()
+
+
+async def await_status(*, user, processing_uuid, wait_seconds: float, read, limit: int) -> dict:
+    """`wait_for_status` for an async view: waits on the event loop, holding no thread and no database
+    connection. `read` is `status_of` made awaitable by the caller (on a shared executor); at most
+    `limit` requests wait at once per process.
+
+    While the LISTEN connection is up, a prompt not notified has not changed: the status is read when
+    the wait starts and when it is woken, not again at the end (a thousand waiting pages, a thousand
+    reads saved per round); the answer is then the first one, older by the wait.
+    """
+    key = _status_key(processing_uuid)
+    if _ASYNC_LONG_POLLS["waiting"] >= limit:
+        return {**await read(user=user, processing_uuid=key), "waited": False}
+    _ASYNC_LONG_POLLS["waiting"] += 1
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, min(wait_seconds, LONG_POLL_MAX_SECONDS))
+        with wakeups.prompt_done.subscribe_async(str(key)) as woken:  # before reading: no lost wake-up
+            answer, read_at = await read(user=user, processing_uuid=key), loop.time()
+            while not answer["processing_complete"] and (left := deadline - loop.time()) > 0:
+                listened = wakeups.prompt_done.listening
+                try:
+                    await asyncio.wait_for(woken.wait(), timeout=min(_recheck_period(), left))
+                except TimeoutError:
+                    if listened and wakeups.prompt_done.listening:
+                        continue  # not notified, never deaf: nothing to read
+                woken.clear()
+                answer, read_at = await read(user=user, processing_uuid=key), loop.time()
+        return {**_aged(answer, loop.time() - read_at), "waited": True}
+    finally:
+        _ASYNC_LONG_POLLS["waiting"] -= 1
+
+
+def _aged(answer: dict, seconds: float) -> dict:
+    """A processing answer as it would read `seconds` later."""
+    if answer["processing_complete"] or seconds < 0.5:
+        return answer
+    remaining = max(1, answer["estimated_seconds"] - int(round(seconds)))
+    return {
+        **answer,
+        "elapsed_seconds": round(answer["elapsed_seconds"] + seconds, 1),
+        **_estimate(remaining, answer["queue_position"]),
+    }
 
 
 def wait_estimate(*, ahead: int, running_for: float) -> dict:
@@ -269,7 +335,10 @@ def wait_estimate(*, ahead: int, running_for: float) -> dict:
     per_prompt = typical_processing_seconds()
     workers = max(1, int(settings.Q_CLUSTER.get("workers", 1)))
     remaining = max(1.0, (ahead // workers + 1) * per_prompt - running_for)
-    seconds = int(round(remaining))
+    return _estimate(int(round(remaining)), ahead)
+
+
+def _estimate(seconds: int, ahead: int) -> dict:
     ahead_text = "" if not ahead else f" — {ahead} upload{'s' if ahead != 1 else ''} ahead of yours"
     return {
         "queue_position": ahead,

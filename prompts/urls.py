@@ -42,6 +42,7 @@ urlpatterns = [
     path("api/upload/b2/complete/", api.complete, name="api_complete"),
     path("api/upload/b2/moderate/", api.moderate, name="api_moderate"),
     path("api/upload/b2/variants/", api.variants, name="api_variants"),
+    path("api/upload/b2/finish/", api.finish, name="api_finish"),
     path("api/upload/local/<path:key>", media.local_upload_put, name="local_upload_put"),
     path("api/prompt/status/<uuid:processing_uuid>/", api.prompt_status, name="api_prompt_status"),
     path("api/prompt/retry/<uuid:processing_uuid>/", api.prompt_retry, name="api_prompt_retry"),

@@ -83,9 +83,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "prompts.timing.ServerTimingMiddleware",  # outermost: Server-Timing's total is the whole request
     "prompts.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "prompts.middleware.StaticFilesMiddleware",  # WhiteNoise, usable under ASGI without a thread
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -342,6 +343,12 @@ PRIVATE_MEDIA_URL_SECONDS = 300
 # How long browsers and the CDN may keep a published file (it can be unpublished or deleted).
 MEDIA_PUBLIC_CACHE_SECONDS = int(os.environ.get("MEDIA_PUBLIC_CACHE_SECONDS", "600"))
 IMAGE_CACHE_SECONDS = 1800
+# The upload page's critical path (see README "Latency"): 0 = complete, moderation and variants in one
+# request with moderation and variants side by side, PostgreSQL LISTEN/NOTIFY wakes the worker and the
+# waiting processing page. 1 = the old one-step-at-a-time path, kept to measure it against (bench/journey.py).
+CRITICAL_PATH_SEQUENTIAL = env_bool("CRITICAL_PATH_SEQUENTIAL", default=False)
+# Threads per web process that make variants while moderation waits for the AI.
+UPLOAD_VARIANT_THREADS = int(os.environ.get("UPLOAD_VARIANT_THREADS", "2"))
 # Also make AVIF variants (300/600/1200) when Pillow can encode AVIF: smaller files, slower uploads.
 IMAGE_AVIF_VARIANTS = env_bool("IMAGE_AVIF_VARIANTS", default=False)
 
@@ -367,11 +374,15 @@ PROCESSING_POLL_MS = int(os.environ.get("PROCESSING_POLL_MS", "3000"))
 PROCESSING_WARNING_MS = int(os.environ.get("PROCESSING_WARNING_MS", "60000"))
 PROCESSING_ERROR_MS = int(os.environ.get("PROCESSING_ERROR_MS", "120000"))
 # Seconds a status request may wait for completion (0 turns the long poll off: plain polling only).
-# Each waiting browser holds a gunicorn thread that long: size --threads for it (Procfile).
+# Under a WSGI server each waiting browser holds a thread that long (the Procfile's ASGI worker holds none).
 PROCESSING_LONG_POLL_SECONDS = int(os.environ.get("PROCESSING_LONG_POLL_SECONDS", "20"))
 # At most this many long polls wait at once per web process (the rest answer at once and the page
 # polls every PROCESSING_POLL_MS): waiting requests must never take every thread of a worker.
 PROCESSING_LONG_POLLS_PER_PROCESS = int(os.environ.get("PROCESSING_LONG_POLLS_PER_PROCESS", "6"))
+# Under the ASGI worker a waiting long poll holds no thread: many may wait per web process.
+PROCESSING_ASYNC_LONG_POLLS_PER_PROCESS = int(os.environ.get("PROCESSING_ASYNC_LONG_POLLS_PER_PROCESS", "5000"))
+# Threads per web process for every other request under the ASGI worker (prompts_manager/asgi.py).
+WEB_THREADS = int(os.environ.get("WEB_THREADS", "16"))
 
 # --- Django-Q2: the ORM broker on our own database (docs/architecture.md, "Background tasks") --------
 # Delivery is at least once (a lease of `retry` seconds that a dead worker leaves to expire), so
@@ -392,6 +403,9 @@ Q_CLUSTER = {
     "queue_limit": int(os.environ.get("Q_WORKERS", "2")),
     "bulk": 1,
     "orm": "default",
+    # The ORM broker, woken by PostgreSQL NOTIFY when a task is queued (prompts/wakeups.py); "poll" is
+    # then only the fallback.
+    "broker_class": "prompts.wakeups.ORMWithWakeups",
     "poll": env_float("Q_POLL", 0.5),
     "save_limit": 250,
     "catch_up": False,
@@ -408,7 +422,7 @@ if Q_BROKER not in {"orm", "redis"}:
 if Q_BROKER == "redis":
     if not REDIS_URL:
         raise ImproperlyConfigured("Q_BROKER=redis needs REDIS_URL.")
-    del Q_CLUSTER["orm"]
+    del Q_CLUSTER["orm"], Q_CLUSTER["broker_class"]  # the NOTIFY wake-ups belong to the ORM broker
     Q_CLUSTER["redis"] = REDIS_URL
 
 # --- Health checks (/healthz, /readyz) -------------------------------------------------------

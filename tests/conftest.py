@@ -117,3 +117,14 @@ def fake_openai(fake_openai_server, settings):
     settings.AI_MAX_RETRIES = 0
     yield fake_openai_server
     fake_openai_server.reset()
+
+
+@pytest.fixture(autouse=True)
+def close_wakeup_listeners():
+    """The LISTEN connections a test opened (prompts/wakeups.py) close with it: the test database must
+    be droppable at the end, and the next test starts from none."""
+    yield
+    from prompts import wakeups
+
+    wakeups.prompt_done.stop()
+    wakeups.ORMWithWakeups.close_listeners()

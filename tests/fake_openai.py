@@ -62,6 +62,8 @@ class RecordedRequest:
     kind: str
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    received_at: float = 0.0  # time.time() when the request arrived
+    answered_at: float | None = None  # ... and when its answer was sent (None: not yet)
 
     @property
     def text(self) -> str:
@@ -92,6 +94,7 @@ class FakeOpenAI:
         self._hang_until = 0.0
         self._hang_seconds = 0.0
         self._httpd: ThreadingHTTPServer | None = None
+        self._latency = {"moderation": 0.0, "content": 0.0}
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> "FakeOpenAI":
@@ -142,6 +145,13 @@ class FakeOpenAI:
         with self._lock:
             self._hang_until, self._hang_seconds = time.monotonic() + window, seconds
 
+    def set_latency(self, seconds: float, *, kinds: tuple[str, ...] = ("moderation", "content")) -> None:
+        """Every answer of these kinds waits `seconds` (on top of a scripted delay), like a real model's
+        response time; kept until changed (reset() does not clear it)."""
+        with self._lock:
+            for kind in kinds:
+                self._latency[kind] = float(seconds)
+
     def flag_colour(self, colour: tuple[int, int, int], severity: str = "critical") -> None:
         """Unscripted moderation answers `severity` when any part of a request's images (at least 2% of
         one image, e.g. one frame of a contact sheet) is close to `colour`; the worst match wins."""
@@ -179,29 +189,30 @@ class FakeOpenAI:
         return [r for r in self.requests if r.kind == kind]
 
     # --- serving -----------------------------------------------------------------------------
-    def _next_step(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[str, Step]:
+    def _next_step(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[str, Step, RecordedRequest]:
         schema_name = str(((body.get("response_format") or {}).get("json_schema") or {}).get("name", ""))
         kind = "moderation" if "moderation" in schema_name.lower() else "content"
         with self._lock:
-            self._requests.append(RecordedRequest(path, kind, body, headers))
+            recorded = RecordedRequest(path, kind, body, headers, received_at=time.time())
+            self._requests.append(recorded)
             if time.monotonic() < self._hang_until:
-                return kind, Step(delay=self._hang_seconds)
+                return kind, Step(delay=self._hang_seconds), recorded
             if self._weather is not None and kind not in self._scripts:
                 low, high, failure_rate = self._weather
                 failed = self._random.random() < failure_rate
-                return kind, Step(delay=self._random.uniform(low, high), status=500 if failed else 200)
+                return kind, Step(delay=self._random.uniform(low, high), status=500 if failed else 200), recorded
             marked = self._step_from_markers(body)
             if marked is not None:
-                return kind, marked
+                return kind, marked, recorded
             if kind == "moderation" and kind not in self._scripts and self._flagged_colours:
-                return kind, Step(content=self._moderation_by_colour(body))
+                return kind, Step(content=self._moderation_by_colour(body)), recorded
             step, times = self._scripts.get(kind, (Step(), None))
             if times is not None:
                 if times <= 1:
                     self._scripts.pop(kind, None)
                 else:
                     self._scripts[kind] = (step, times - 1)
-            return kind, step
+            return kind, step, recorded
 
     def _moderation_by_colour(self, body: dict[str, Any]) -> dict[str, Any]:
         from PIL import Image
@@ -298,9 +309,12 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw)
             except ValueError:
                 return self._send(400, {"error": {"message": "Body is not JSON", "type": "invalid_request_error"}})
-            kind, step = fake._next_step(self.path, body, {k.lower(): v for k, v in self.headers.items()})
-            if step.delay:
-                time.sleep(step.delay)
+            kind, step, self.recorded = fake._next_step(
+                self.path, body, {k.lower(): v for k, v in self.headers.items()}
+            )
+            delay = step.delay + fake._latency[kind]
+            if delay:
+                time.sleep(delay)
             if step.status != 200:
                 headers = {"Retry-After": str(step.retry_after)} if step.retry_after is not None else {}
                 error_type = "rate_limit_exceeded" if step.status == 429 else "server_error"
@@ -333,6 +347,8 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
+                if getattr(self, "recorded", None) is not None:
+                    self.recorded.answered_at = time.time()
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (its timeout) while we were delaying
 

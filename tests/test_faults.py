@@ -207,21 +207,7 @@ def test_a_graceful_gunicorn_reload_finishes_the_upload_in_flight_and_drops_no_r
     log = open(tmp_path / "gunicorn.log", "ab")
     # The Procfile's web command, on loopback (without the control socket, shared per user).
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "prompts_manager.wsgi",
-            "--workers",
-            "2",
-            "--threads",
-            "16",
-            "--timeout",
-            "30",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--no-control-socket",
-        ],
+        procfile_web_command(port),
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -759,3 +745,91 @@ def test_the_ai_task_rides_out_a_database_blip_and_asks_the_ai_once(alice, alice
     prompt.refresh_from_db()
     assert prompt.processing_complete and not prompt.needs_seo_review and prompt.tags.count() == 3
     assert len(fake_openai.requests_of("content")) == 1  # the answer was saved, not asked for again
+
+
+def what_a_new_connection_meets(port: int) -> str:
+    """ "answered", "refused", or "reset"/"hung": accepted by the kernel and then dropped."""
+    probe = socket.socket()
+    probe.settimeout(5)
+    try:
+        probe.connect(("127.0.0.1", port))
+    except ConnectionRefusedError:
+        return "refused"
+    try:
+        probe.sendall(b"GET /robots.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        return "answered" if probe.recv(12).startswith(b"HTTP/1.1 200") else "reset"
+    except TimeoutError:
+        return "hung"
+    except OSError:
+        return "reset"
+    finally:
+        probe.close()
+
+
+def test_once_stopping_the_web_process_refuses_new_connections_instead_of_taking_and_dropping_them(
+    alice, settings, tmp_path
+):
+    """After SIGTERM, while long polls drain, a new connection must be refused at once (Heroku's router
+    or the client goes elsewhere), never completed by the kernel and then reset. Under uvicorn's worker
+    every process closes its own copy of the socket; a copy kept open on purpose (gthread's fix) would
+    leave the kernel accepting connections nobody answers."""
+    from tests.factories import submitted_prompt
+
+    port = free_port()
+    env = {**database_env(), "MEDIA_ROOT": str(settings.MEDIA_ROOT), "MEDIA_BACKEND": "local"}
+    processing = submitted_prompt(alice)  # no worker: its long polls wait their full time
+    log = open(tmp_path / "gunicorn.log", "ab")
+    server = subprocess.Popen(
+        procfile_web_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: serving(f"{base}/robots.txt"), timeout=30, interval=0.1, message="gunicorn to answer")
+        tab = browser_session(alice, base)
+        answers = []
+        url = f"{base}/api/prompt/status/{processing.processing_uuid}/?wait=8"
+        polls = [threading.Thread(target=lambda: answers.append(tab.get(url, timeout=30).status_code)) for _ in "ab"]
+        for poll in polls:
+            poll.start()
+        time.sleep(1)  # both are waiting
+        os.kill(server.pid, signal.SIGTERM)
+        time.sleep(1)  # the workers have seen the signal (their loop wakes every 0.1 s)
+        met = [what_a_new_connection_meets(port) for _ in range(8) if time.sleep(0.25) is None]
+        for poll in polls:
+            poll.join(timeout=30)
+        server.wait(timeout=HEROKU_GRACE_SECONDS)
+    finally:
+        stop_process(server)
+        log.close()
+    assert met == ["refused"] * 8
+    assert answers == [200, 200]  # the requests in flight were answered
+
+
+def test_a_connection_taken_just_before_the_stop_still_gets_its_answer(settings, tmp_path):
+    """A router may open a connection and send its request a moment later; if the stop comes in
+    between, the request is answered, not dropped with a reset (uvicorn alone closes such a
+    connection at once: a reload's old worker did that to about one request in six under load)."""
+    port = free_port()
+    env = {**database_env(), "MEDIA_ROOT": str(settings.MEDIA_ROOT), "MEDIA_BACKEND": "local"}
+    log = open(tmp_path / "gunicorn.log", "ab")
+    server = subprocess.Popen(
+        procfile_web_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        wait_until(lambda: serving(f"http://127.0.0.1:{port}/robots.txt"), timeout=30, interval=0.1, message="up")
+        early = socket.create_connection(("127.0.0.1", port), timeout=10)
+        time.sleep(0.3)  # taken by a worker
+        os.kill(server.pid, signal.SIGTERM)
+        time.sleep(0.3)  # the workers have seen the signal and stopped accepting
+        try:
+            early.sendall(b"GET /robots.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            answer = early.recv(12)
+        except OSError as exc:
+            answer = repr(exc).encode()
+        finally:
+            early.close()
+        server.wait(timeout=HEROKU_GRACE_SECONDS)
+    finally:
+        stop_process(server)
+        log.close()
+    assert answer == b"HTTP/1.1 200"

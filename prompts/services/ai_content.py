@@ -21,7 +21,7 @@ from django_q.models import OrmQ
 from django_q.tasks import async_task
 from taggit.models import Tag
 
-from prompts import ai, selectors
+from prompts import ai, selectors, wakeups
 from prompts.dbretry import retry_database_errors
 from prompts.media import storage
 from prompts.models import Prompt
@@ -197,6 +197,7 @@ def _finish(*, prompt_id: int, fields: dict, tags: list[Tag] | None, review_reas
             prompt.save()
         if tags is not None:
             prompt.tags.set(tags)
+        wakeups.prompt_finished(prompt.processing_uuid)  # delivered at the commit: the page sees the row
     outcome = "fallback" if review_reason and tags is None else ("partial" if review_reason else "success")
     return Outcome(outcome, review_reason)
 

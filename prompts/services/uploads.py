@@ -7,10 +7,12 @@ safe to call twice (the browser may retry).
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,12 +20,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from prompts import ai
+from prompts import ai, timing
 from prompts.media import direct_upload, generation, images, metadata, sanitize, storage, video
 from prompts.models import ModerationAction, Prompt, Severity, Upload
 from prompts.services import ratelimit
@@ -273,15 +275,20 @@ def complete_upload(*, user, upload_id) -> Upload:
     read from the incoming key once, after the claim, and everything after works from those bytes:
     whatever is PUT to the incoming key later is never read (our own upload URL refuses it anyway).
     """
+    return _complete(user=user, upload_id=upload_id)[0]
+
+
+def _complete(*, user, upload_id) -> tuple[Upload, bytes | None]:
+    """complete_upload, and the checked bytes it stored (None when it was checked before)."""
     upload, claim = _claim(user=user, upload_id=upload_id)
     if claim is None:
-        return upload  # already verified: a retried request gets the same answer
+        return upload, None  # already verified: a retried request gets the same answer
     try:
-        _check_and_store(upload, claim=claim)
+        checked = _check_and_store(upload, claim=claim)
     except BaseException:
         _release(upload, claim=claim)  # e.g. a PUT cut short: the same URL may be used again
         raise
-    return upload
+    return upload, checked
 
 
 def _claim(*, user, upload_id) -> tuple[Upload, object]:
@@ -314,7 +321,7 @@ def _release(upload: Upload, *, claim) -> None:
     )
 
 
-def _check_and_store(upload: Upload, *, claim) -> None:
+def _check_and_store(upload: Upload, *, claim) -> bytes:
     limit = _size_limit(upload)
     with storage_errors():
         size, _stored_type = storage.head(incoming_key(upload))
@@ -335,13 +342,14 @@ def _check_and_store(upload: Upload, *, claim) -> None:
             "Please upload it again."
         )
     incoming = incoming_key(upload)  # before a MOV is renamed .mp4
-    with storage_errors():
+    with storage_errors(), timing.phase("read"):
         data = storage.read_bytes(incoming, limit=limit)
     if len(data) != upload.declared_size:  # replaced between the HEAD and the read
         raise InvalidInput(MISSING_FILE)
     try:
         if upload.media_type == "image":
-            info = images.inspect_image(data)
+            with timing.phase("inspect"):
+                info = images.inspect_image(data)
             if info.content_type != upload.content_type:
                 raise images.ImageProcessingError(
                     "This file's contents don't match its type. Please upload the original image file."
@@ -356,18 +364,12 @@ def _check_and_store(upload: Upload, *, claim) -> None:
     upload.sha256 = hashlib.sha256(data).hexdigest()
     _refuse_own_duplicate(upload)
     if upload.media_type == "image":
-        upload.generation_metadata = metadata.read_generation_metadata(data)
-        upload.dhash = images.perceptual_hash(data)
-        try:
-            data = sanitize.strip_metadata(data, info.format, orientation=images.orientation_of(data))
-        except sanitize.DamagedImage as exc:  # e.g. a GIF cut off inside a frame: verify() reads no frame data
-            _discard_object(upload)
-            raise UnsupportedType(str(exc)) from exc
-        # Stealth pixel bits and C2PA manifests outlive metadata stripping; what they said is read above.
-        data = generation.remove_provenance(generation.clear_stealth_bits(data, info.format), info.format)
+        with timing.phase("sanitize"):
+            data = _sanitized_image(upload, data, info)
     else:
         data = _prepare_video(upload, data, clip)
-    _store_verified(upload, data, incoming=incoming)
+    with timing.phase("store"):
+        _store_verified(upload, data, incoming=incoming)
     upload.checked_sha256 = hashlib.sha256(data).hexdigest()
     upload.duplicate_of = _same_image_from_someone_else(upload)
     upload.size = len(data)
@@ -396,6 +398,20 @@ def _check_and_store(upload: Upload, *, claim) -> None:
         # Our claim outlived its lease and another call took the upload over: its answer stands. (If
         # our write above landed after its own, the hash check before moderation refuses the bytes.)
         raise Conflict(STILL_CHECKING, headers={"Retry-After": "2"})
+    return data
+
+
+def _sanitized_image(upload: Upload, data: bytes, info) -> bytes:
+    """The image without metadata, stealth bits or provenance manifests; what they said is kept on the row."""
+    upload.generation_metadata = metadata.read_generation_metadata(data)
+    upload.dhash = images.perceptual_hash(data)
+    try:
+        data = sanitize.strip_metadata(data, info.format, orientation=images.orientation_of(data))
+    except sanitize.DamagedImage as exc:  # e.g. a GIF cut off inside a frame: verify() reads no frame data
+        _discard_object(upload)
+        raise UnsupportedType(str(exc)) from exc
+    # Stealth pixel bits and C2PA manifests outlive metadata stripping; what they said is read above.
+    return generation.remove_provenance(generation.clear_stealth_bits(data, info.format), info.format)
 
 
 def _prepare_video(upload: Upload, data: bytes, clip: video.Examined) -> bytes:
@@ -505,7 +521,9 @@ def analysis_image(upload: Upload) -> tuple[bytes, str]:
     return checked_analysis_image(key=upload.file_key, sha256=upload.checked_sha256, content_type=upload.content_type)
 
 
-def moderate_upload(*, user, upload_id) -> Upload:
+def moderate_upload(*, user, upload_id, checked_image: bytes | None = None) -> Upload:
+    """The content check. `checked_image`: the image's checked bytes when the caller has them in
+    memory (finish_upload, right after complete stored them): no read back from storage."""
     upload = get_owned_upload(user=user, upload_id=upload_id)
     if upload.state in (Upload.State.MODERATED, Upload.State.READY, Upload.State.REJECTED, Upload.State.SUBMITTED):
         return upload
@@ -513,9 +531,13 @@ def moderate_upload(*, user, upload_id) -> Upload:
         raise Conflict("This upload isn't finished yet. Please wait for the upload to complete.")
     with storage_errors():
         # ChangedAfterCheck (409) when an image's bytes were swapped; a video's frames were made at complete.
-        data, content_type = moderation_input(upload)
+        if upload.media_type == "image" and checked_image is not None:
+            data, content_type = checked_image, upload.content_type
+        else:
+            data, content_type = moderation_input(upload)
     try:
-        result = _moderate_within_the_request(upload, data, content_type)
+        with timing.phase("ai"):
+            result = _moderate_within_the_request(upload, data, content_type)
         severity, violations, checked, note = result.severity, list(result.violations), result.checked, ""
     except ai.AIError as exc:
         # Fail closed but kind: an unchecked image is held, never published, and the worker finishes
@@ -620,30 +642,124 @@ def make_upload_variants(*, user, upload_id) -> Upload:
         raise Conflict("This upload was rejected and cannot be used.")
     if upload.state != Upload.State.MODERATED:
         raise Conflict("This upload hasn't been checked yet. Please wait for the content check.")
+    return _record_variants(upload, _variant_files(upload))
+
+
+@dataclass(frozen=True)
+class VariantFiles:
+    keys: dict[str, str]
+    blurhash: str
+
+
+def _variant_files(upload: Upload, checked_image: bytes | None = None) -> VariantFiles:
+    """Make and store the variants of a checked upload; the row is not touched (see _record_variants).
+
+    Needs no moderation verdict: the files stay under the upload's private folder until it is ready.
+    `checked_image`: the image's checked bytes, when the caller has them in memory.
+    """
     # A video's variants come from the poster made at complete: the video is not decoded again.
     source = upload.variant_keys.get("poster") if upload.media_type == "video" else upload.file_key
     with storage_errors():
         if upload.media_type == "video":
             data = storage.read_bytes(source, limit=_size_limit(upload))
+        elif checked_image is not None:
+            data = checked_image
         else:
             data = read_checked_bytes(source, sha256=upload.checked_sha256, limit=_size_limit(upload))
     try:
-        variants = images.make_variants(data, avif=settings.IMAGE_AVIF_VARIANTS and images.avif_supported())
+        with timing.phase("resize"):
+            variants = images.make_variants(data, avif=settings.IMAGE_AVIF_VARIANTS and images.avif_supported())
     except images.ImageProcessingError as exc:
         raise UnsupportedType(str(exc)) from exc
     folder = upload.file_key.rsplit("/", 1)[0]
     keys = {}
-    with storage_errors("We couldn't save the resized images. Please try again."):
+    with storage_errors("We couldn't save the resized images. Please try again."), timing.phase("store"):
         for name, blob in variants.files.items():
             keys[name] = f"{folder}/{name}.{variants.extension(name)}"
             storage.save_bytes(keys[name], blob, content_type=variants.content_type(name))
-    # A video keeps its poster and contact sheet next to the variants: they follow the prompt's files
-    # (renamed, deleted with it), and a moderator can look at the frames the AI saw.
-    upload.variant_keys = {**upload.variant_keys, **keys}
-    upload.blurhash = variants.blurhash
-    upload.state = Upload.State.READY
-    upload.save(update_fields=["variant_keys", "blurhash", "state", "updated_at"])
+    return VariantFiles(keys=keys, blurhash=variants.blurhash)
+
+
+def _record_variants(upload: Upload, made: VariantFiles) -> Upload:
+    """The upload becomes ready with `made`, if its verdict allows it; a refused upload's files are deleted."""
+    with transaction.atomic():
+        current = Upload.objects.select_for_update().filter(id=upload.id).first()
+        keep = current is not None and current.state in (Upload.State.MODERATED, Upload.State.READY)
+        if keep and current.state == Upload.State.MODERATED:
+            # A video keeps its poster and contact sheet next to the variants: they follow the prompt's files
+            # (renamed, deleted with it), and a moderator can look at the frames the AI saw.
+            current.variant_keys = {**current.variant_keys, **made.keys}
+            current.blurhash = made.blurhash
+            current.state = Upload.State.READY
+            current.save(update_fields=["variant_keys", "blurhash", "state", "updated_at"])
+    if keep:
+        return current
+    # Refused (or gone) while the variants were made: they must not outlive the verdict.
+    _delete_quietly(made.keys.values())
+    if current is not None and current.state == Upload.State.REJECTED:
+        raise Conflict("This upload was rejected and cannot be used.")
+    return current or upload
+
+
+def _delete_quietly(keys) -> None:
+    for key in keys:
+        try:
+            storage.delete(key)
+        except storage.StorageError as exc:  # the orphan sweep deletes it later
+            logger.warning("could not delete %s: %s", key, exc)
+
+
+# Variants made while the moderation request waits for the AI: a few threads per web process (Pillow
+# releases the GIL while it decodes, resizes and encodes).
+_VARIANT_THREADS = ThreadPoolExecutor(
+    max_workers=max(1, settings.UPLOAD_VARIANT_THREADS), thread_name_prefix="variants"
+)
+
+
+def finish_upload(*, user, upload_id) -> Upload:
+    """complete, then moderation and the variants at the same time: one request from "uploaded" to "ready".
+
+    The variants need the checked bytes, not the verdict; the verdict decides whether they are kept. They
+    are made under the upload's private folder and recorded only once the upload is moderated: a refused
+    upload's variants are deleted and never listed on the row, so nothing unmoderated is ever served.
+    Calling complete -> moderate -> variants one by one still works (and gives the same rows).
+    """
+    upload, checked = _complete(user=user, upload_id=upload_id)
+    if upload.state != Upload.State.UPLOADED or settings.CRITICAL_PATH_SEQUENTIAL:
+        upload = moderate_upload(user=user, upload_id=upload.id)
+        if upload.state == Upload.State.MODERATED:
+            upload = make_upload_variants(user=user, upload_id=upload.id)
+        return upload
+    image = checked if upload.media_type == "image" else None  # the bytes complete just stored and hashed
+    context = contextvars.copy_context()  # Server-Timing and the log ids follow the work into the thread
+    made = _VARIANT_THREADS.submit(context.run, _variant_files, upload, image)
+    try:
+        upload = moderate_upload(user=user, upload_id=upload.id, checked_image=image)
+    finally:
+        with timing.phase("variants-wait"):
+            files = made.result()  # always awaited: a refused upload's files are deleted below
+    if upload.state == Upload.State.REJECTED:
+        _delete_quietly(files.keys.values())
+        return upload
+    upload = _record_variants(upload, files)
+    if image is not None and upload.state == Upload.State.READY:
+        # The AI content task reads the image from this cache (by the checked hash); filled after the
+        # answer's work is done, while the person types, rather than on the way to "ready".
+        if transaction.get_connection().in_atomic_block:  # inside a caller's transaction: commit with it
+            _cache_analysis_image(upload.checked_sha256, image, upload.content_type)
+        else:
+            _VARIANT_THREADS.submit(_cache_analysis_image, upload.checked_sha256, image, upload.content_type, True)
     return upload
+
+
+def _cache_analysis_image(sha256: str, data: bytes, content_type: str, own_thread: bool = False) -> None:
+    try:
+        cache.set(analysis_cache_key(sha256), (data, content_type), timeout=settings.IMAGE_CACHE_SECONDS)
+    except Exception as exc:  # a cache miss later only costs a read from storage
+        logger.warning("could not cache the analysis image: %s", exc)
+    finally:
+        if own_thread:
+            connections.close_all()  # this thread's own connection (a database cache), not kept idle
 
 
 def variant_urls(upload: Upload) -> dict[str, str]:

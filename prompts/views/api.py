@@ -6,13 +6,20 @@ import functools
 import json
 from typing import Annotated, TypeVar
 
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import get_user
 from django.core.exceptions import RequestDataTooBig
+from django.core.handlers.asgi import ASGIRequest
+from django.db import close_old_connections
 from django.http import JsonResponse
 from django.http.request import RawPostDataException
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from prompts import selectors
+from prompts import selectors, timing
+from prompts.models import Upload
 from prompts.services import ai_content, uploads
 from prompts.services.errors import DomainError, InvalidInput, TooLarge
 from prompts.views.accounts import verified_email_required
@@ -128,32 +135,54 @@ def presign(request):
 @verified_email_required(json=True)
 def complete(request):
     upload = uploads.complete_upload(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
-    return JsonResponse(
-        {
-            "upload_id": str(upload.id),
-            "state": "uploaded",
-            "size": upload.size,
-            "content_type": upload.content_type,
-            "width": upload.width,
-            "height": upload.height,
-            "media_type": upload.media_type,
-            "found_prompt": uploads.found_prompt(upload),
-        }
-    )
+    return JsonResponse(_completed(upload))
+
+
+def _completed(upload) -> dict:
+    return {
+        "upload_id": str(upload.id),
+        "state": "uploaded",
+        "size": upload.size,
+        "content_type": upload.content_type,
+        "width": upload.width,
+        "height": upload.height,
+        "media_type": upload.media_type,
+        "found_prompt": uploads.found_prompt(upload),
+    }
+
+
+def _moderated(upload) -> dict:
+    return {
+        "upload_id": str(upload.id),
+        "severity": upload.moderation_severity,
+        "action": upload.moderation_action,
+        "violations": upload.moderation_violations,
+        "checked": upload.moderation_checked,
+        "message": uploads.moderation_message(upload),
+    }
 
 
 @api_view("POST")
 @verified_email_required(json=True)
 def moderate(request):
     upload = uploads.moderate_upload(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
+    return JsonResponse(_moderated(upload))
+
+
+@api_view("POST")
+def finish(request):
+    """complete + moderate + variants in one request (moderation and variants side by side):
+    {...complete's answer, "state": "ready"/"rejected", "moderation": {...moderate's answer},
+    "variants": {...} (ready only), "blurhash"}."""
+    upload = uploads.finish_upload(user=request.user, upload_id=parse_body(request, UploadBody).upload_id)
+    ready = upload.state in (Upload.State.READY, Upload.State.SUBMITTED)
     return JsonResponse(
         {
-            "upload_id": str(upload.id),
-            "severity": upload.moderation_severity,
-            "action": upload.moderation_action,
-            "violations": upload.moderation_violations,
-            "checked": upload.moderation_checked,
-            "message": uploads.moderation_message(upload),
+            **_completed(upload),
+            "state": "ready" if ready else upload.state,
+            "moderation": _moderated(upload),
+            "variants": uploads.variant_urls(upload) if ready else None,
+            "blurhash": upload.blurhash if ready else "",
         }
     )
 
@@ -183,16 +212,87 @@ def csrf_failure(request, reason=""):
     return default_failure(request, reason=reason)
 
 
+def async_api_view(*methods: str):
+    """`api_view` for an async view; the user is passed in. Under ASGI every database read runs on
+    the loop's shared executor, so the request holds no thread and no connection while it awaits."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        async def wrapper(request, *args, **kwargs):
+            user = await blocking(request, get_user)(request)
+            if not user.is_authenticated:
+                response = json_error("Please log in to continue.", 401)
+            elif request.method not in methods:
+                response = json_error(
+                    f"Use {' or '.join(methods)} for this address.", 405, {"Allow": ", ".join(methods)}
+                )
+            else:
+                try:
+                    response = await view(request, user, *args, **kwargs)
+                except DomainError as exc:
+                    response = json_error(exc.message, exc.status, exc.headers, exc.extra)
+            add_never_cache_headers(response)
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+def blocking(request, function):
+    """`function` made awaitable: under ASGI on the shared executor, whose long-lived threads check
+    their connection first as every request does; under WSGI in the request's own thread (and its
+    transaction, in tests)."""
+    if not isinstance(request, ASGIRequest):
+        return sync_to_async(function, thread_sensitive=True)
+
+    def checked(*args, **kwargs):
+        close_old_connections()
+        return function(*args, **kwargs)
+
+    return sync_to_async(checked, thread_sensitive=False)
+
+
+def _wait_seconds(request) -> float:
+    try:
+        return float(request.GET.get("wait", "0"))
+    except ValueError:
+        return 0.0
+
+
 @api_view("GET")
 def prompt_status(request, processing_uuid):
-    try:
-        wait = float(request.GET.get("wait", "0"))
-    except ValueError:
-        wait = 0.0
+    """The processing page's status; with ?wait=N a long poll that answers when the prompt completes.
+
+    This is the WSGI view (runserver, the tests' client, every server without the ASGI worker): a
+    waiting request holds its thread, so at most PROCESSING_LONG_POLLS_PER_PROCESS wait at once. Under
+    the Procfile's ASGI worker the same address is served by `prompt_status_async`.
+    """
+    wait = _wait_seconds(request)
     if wait > 0:
-        answer = selectors.wait_for_status(user=request.user, processing_uuid=processing_uuid, wait_seconds=wait)
+        with timing.phase("wait"):
+            answer = selectors.wait_for_status(user=request.user, processing_uuid=processing_uuid, wait_seconds=wait)
     else:
         answer = selectors.status_of(user=request.user, processing_uuid=processing_uuid)
+    return JsonResponse(answer)
+
+
+@async_api_view("GET")
+async def prompt_status_async(request, user, processing_uuid):
+    """`prompt_status` for the ASGI worker (prompts/long_poll_handler.py): a waiting page holds no
+    thread and no database connection; the reads run on the loop's shared executor."""
+    wait = _wait_seconds(request)
+    read = blocking(request, selectors.status_of)
+    if not wait > 0:
+        return JsonResponse(await read(user=user, processing_uuid=processing_uuid))
+    with timing.phase("wait"):
+        answer = await selectors.await_status(
+            user=user,
+            processing_uuid=processing_uuid,
+            wait_seconds=wait,
+            read=read,
+            limit=settings.PROCESSING_ASYNC_LONG_POLLS_PER_PROCESS,
+        )
     return JsonResponse(answer)
 
 

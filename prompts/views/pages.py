@@ -27,6 +27,7 @@ def _upload_context(request, form, status=200):
         "is_premium": premium,
         "weekly_count": uploads.weekly_upload_count(request.user),
         "weekly_limit": settings.UPLOAD_WEEKLY_LIMIT,
+        "critical_path": "sequential" if settings.CRITICAL_PATH_SEQUENTIAL else "overlapped",
         "ready_upload": selectors.ready_upload_for(user=request.user, upload_id=form["upload_id"].value())
         if form.is_bound
         else None,

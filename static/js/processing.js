@@ -12,6 +12,8 @@ const ERROR_MS = Number(page.dataset.errorMs) || 120000;
 const LONG_POLL_S = Number(page.dataset.longPollSeconds) || 0;
 const RETENTION_DAYS = Number(page.dataset.retentionDays) || 5;
 let longPoll = LONG_POLL_S > 0;
+// Timing marks for DevTools' Performance panel and bench/journey.py: pf:status-complete, pf:modal.
+const mark = (name) => performance.mark(`pf:${name}`);
 const estimateEl = document.getElementById('wait-estimate');
 
 let startedAt = Date.now();
@@ -51,6 +53,7 @@ async function poll() {
     answered = data.waited !== false; // the server had no thread to spare: poll on the normal rhythm
     retrying = data.retrying === true; // issue 24
     if (data.processing_complete) {
+      mark('status-complete');
       stopped = true;
       if (estimateEl) estimateEl.hidden = true;
       showResult(data);
@@ -136,16 +139,18 @@ async function showResult(data) {
     const quoted = document.createElement('p');
     quoted.className = 'modal-title';
     quoted.textContent = `“${data.title}”`;
-    const answer = await showDialog(dialog, {
+    const shown = showDialog(dialog, {
       title: '✅ Your prompt is ready!',
       message: [quoted, resultMessage(data)],
       actions: [{ label: 'View Your Prompt', value: 'view', primary: true }],
     });
+    mark('modal');
+    const answer = await shown;
     if (answer === 'view') window.location.assign(data.final_url);
     else showOutcome(data);
     return;
   }
-  const answer = await showDialog(dialog, {
+  const shown = showDialog(dialog, {
     title: '⚠️ Your prompt was saved with limited details',
     message: [
       "We couldn't automatically generate a title and description for your prompt. This sometimes happens due to high demand.",
@@ -157,6 +162,8 @@ async function showResult(data) {
       { label: 'Try Again', value: 'retry' },
     ],
   });
+  mark('modal');
+  const answer = await shown;
   if (answer === 'view') window.location.assign(data.final_url);
   else if (answer === 'edit') window.location.assign(page.dataset.editUrl);
   else if (answer === 'retry') tryAgain();

@@ -9,7 +9,12 @@ const urls = {
   complete: page.dataset.completeUrl,
   moderate: page.dataset.moderateUrl,
   variants: page.dataset.variantsUrl,
+  finish: page.dataset.finishUrl,
 };
+// "sequential": complete, moderate and variants one request each (the old path, kept to measure against).
+const SEQUENTIAL = page.dataset.criticalPath === 'sequential';
+// Timing marks for DevTools' Performance panel and bench/journey.py: pf:drop, pf:presign, pf:put, ...
+const mark = (name) => performance.mark(`pf:${name}`);
 const LIMITS = { image: Number(page.dataset.maxImage), video: Number(page.dataset.maxVideo) };
 // The server's list of accepted types (json_script in the template): {ext: [media type, content type]}.
 const ACCEPTED = JSON.parse(document.getElementById('accepted-types').textContent);
@@ -150,6 +155,7 @@ async function chooseFile(file) {
     if (answer === 'different') fileInput.click();
     return;
   }
+  mark('drop');
   stopRun();
   resetSteps(checked.kind);
   // The preview comes from the browser's memory: nothing has been uploaded yet.
@@ -264,53 +270,34 @@ async function process(current) {
   let step = 'upload';
   try {
     setStep('upload', 'active', 'Uploading...');
-    const presign = () => postJSON(urls.presign, {
-      filename: current.file.name, content_type: current.contentType, file_size: current.file.size,
-    }, { signal });
+    const presign = async () => {
+      const answer = await postJSON(urls.presign, {
+        filename: current.file.name, content_type: current.contentType, file_size: current.file.size,
+      }, { signal });
+      mark('presign');
+      return answer;
+    };
     const presigned = await putFile(current, await presign(), presign);
+    mark('put');
     if (!alive()) return;
     current.uploadId = presigned.upload_id;
     progress.value = 100;
     progressLabel.textContent = 'Uploading... 100%';
-    const done = await postJSON(urls.complete, { upload_id: current.uploadId }, { signal });
-    if (!alive()) return;
-    setStep('upload', 'done', '✓ Uploaded');
-    caption.textContent = 'Uploaded';
-    progressLabel.textContent = 'Upload complete';
-    if (done.found_prompt) offerFoundPrompt(done.found_prompt);
-
-    step = 'moderate';
-    setStep('moderate', 'active', 'Checking content safety...');
-    const moderation = await postJSON(urls.moderate, { upload_id: current.uploadId }, { signal });
-    if (!alive()) return;
-    current.action = moderation.action;
-    const panel = panels[moderation.action];
-    const unchecked = moderation.checked === false;
-    if (panel) {
-      panel.querySelectorAll('[data-moderation-message]').forEach((el) => { el.textContent = moderation.message; });
-      const status = panel.querySelector('[data-moderation-status]');
-      if (status) status.textContent = unchecked ? 'Status: not checked' : 'Status: ✅ Content verified';
-      panel.classList.toggle('ok', !(unchecked && moderation.action === 'allow'));
-      panel.hidden = false;
-    }
-    if (moderation.action === 'reject') {
-      forgetFile();
-      setStep('moderate', 'failed', '✗ Content rejected');
-      setSubmit({ enabled: false });
-      hint.textContent = `This file cannot be shared. Please choose a different ${noun(current.kind)}.`;
-      return;
-    }
-    let checkedLabel = '✓ Content verified';
-    if (moderation.action === 'review') checkedLabel = '⚠ Flagged for review';
-    else if (unchecked) checkedLabel = '– Content not checked (no check set up)';
-    setStep('moderate', 'done', checkedLabel);
-
+    const checked = SEQUENTIAL
+      ? await checkInOrder(current, signal, (name) => { step = name; })
+      : await checkAtOnce(current, signal);
+    if (!checked) return;
+    const { moderation } = checked;
     step = 'variants';
-    setStep('variants', 'active', variantStep(current.kind).active);
-    await postJSON(urls.variants, { upload_id: current.uploadId }, { signal });
-    if (!alive()) return;
+    if (!moderation.ready) {
+      setStep('variants', 'active', variantStep(current.kind).active);
+      await postJSON(urls.variants, { upload_id: current.uploadId }, { signal });
+      mark('variants');
+      if (!alive()) return;
+    }
     setStep('variants', 'done', variantStep(current.kind).done);
     setStep('ready', 'done', '✓ Ready to submit');
+    mark('ready');
     uploadIdInput.value = current.uploadId;
     current.ready = true;
     const review = moderation.action === 'review';
@@ -321,6 +308,72 @@ async function process(current) {
     setStep(step, 'failed');
     await reportFailure(error, current);
   }
+}
+
+// The old path: complete, then moderate, each its own request (variants follow in process()).
+async function checkInOrder(current, signal, onStep) {
+  const done = await postJSON(urls.complete, { upload_id: current.uploadId }, { signal });
+  mark('complete');
+  if (run !== current) return null;
+  uploaded(done);
+  onStep('moderate');
+  setStep('moderate', 'active', 'Checking content safety...');
+  const moderation = await postJSON(urls.moderate, { upload_id: current.uploadId }, { signal });
+  mark('moderate');
+  if (run !== current) return null;
+  return showModeration(current, { ...moderation, ready: false });
+}
+
+// One request: the server checks the file, then moderates it while it makes the variants.
+async function checkAtOnce(current, signal) {
+  setStep('moderate', 'active', 'Checking content safety...');
+  setStep('variants', 'active', variantStep(current.kind).active);
+  let finished;
+  try {
+    finished = await postJSON(urls.finish, { upload_id: current.uploadId }, { signal });
+  } catch (error) {
+    setStep('moderate', null, 'Checking content safety...');
+    setStep('variants', null, variantStep(current.kind).active);
+    throw error; // shown as the upload step's failure
+  }
+  mark('finish');
+  if (run !== current) return null;
+  uploaded(finished);
+  return showModeration(current, { ...finished.moderation, ready: finished.state === 'ready' });
+}
+
+function uploaded(done) {
+  setStep('upload', 'done', '✓ Uploaded');
+  caption.textContent = 'Uploaded';
+  progressLabel.textContent = 'Upload complete';
+  if (done.found_prompt) offerFoundPrompt(done.found_prompt);
+}
+
+// The verdict on the page; null (stop here) when the file was refused.
+function showModeration(current, moderation) {
+  current.action = moderation.action;
+  const panel = panels[moderation.action];
+  const unchecked = moderation.checked === false;
+  if (panel) {
+    panel.querySelectorAll('[data-moderation-message]').forEach((el) => { el.textContent = moderation.message; });
+    const status = panel.querySelector('[data-moderation-status]');
+    if (status) status.textContent = unchecked ? 'Status: not checked' : 'Status: ✅ Content verified';
+    panel.classList.toggle('ok', !(unchecked && moderation.action === 'allow'));
+    panel.hidden = false;
+  }
+  if (moderation.action === 'reject') {
+    forgetFile();
+    setStep('moderate', 'failed', '✗ Content rejected');
+    setStep('variants', null, variantStep(current.kind).active);
+    setSubmit({ enabled: false });
+    hint.textContent = `This file cannot be shared. Please choose a different ${noun(current.kind)}.`;
+    return null;
+  }
+  let checkedLabel = '✓ Content verified';
+  if (moderation.action === 'review') checkedLabel = '⚠ Flagged for review';
+  else if (unchecked) checkedLabel = '– Content not checked (no check set up)';
+  setStep('moderate', 'done', checkedLabel);
+  return { moderation };
 }
 
 // "We found the prompt in your image — use it?"
@@ -477,6 +530,7 @@ form.addEventListener('submit', (event) => {
     event.preventDefault();
     return;
   }
+  mark('submit');
   submitButton.disabled = true;
   submitButton.textContent = 'Submitting...';
   forget();

@@ -1,0 +1,98 @@
+"""The ASGI handler for the processing page's status endpoint: its middleware runs on the event loop.
+
+Django's ASGI handler runs every sync middleware hook (all of Django's own) through a thread, one made
+for each request, which then sits idle while the view awaits: a thousand waiting long polls would be a
+thousand threads, and their hooks a thousand thread hand-offs each. The status endpoint needs only the
+hooks that read the request and set headers, and those do no I/O, so this handler calls them inline on
+the loop (`OnTheLoop`) and runs the view (prompts/views/api.py `prompt_status`, which reads the session,
+the user and the status on the loop's shared executor) with the same exception handling as Django's.
+Everything else is served by the regular WSGI stack (prompts_manager/asgi.py).
+"""
+
+from __future__ import annotations
+
+from csp.middleware import CSPMiddleware
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.exception import convert_exception_to_response
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.common import CommonMiddleware
+from django.middleware.security import SecurityMiddleware
+
+from prompts.middleware import DatabaseUnavailableMiddleware, MediaOriginsCSPMiddleware
+from prompts.observability import RequestIdMiddleware
+from prompts.timing import ServerTimingMiddleware
+
+
+def async_urls(get_response):
+    """Resolve against the async views' URLs (prompts/long_poll_urls.py)."""
+
+    async def middleware(request):
+        request.urlconf = "prompts.long_poll_urls"
+        return await get_response(request)
+
+    return middleware
+
+
+class OnTheLoop:
+    """A Django middleware's process_request/process_response called directly in an async chain.
+
+    Only for middleware whose hooks touch no database or file: headers, redirects, lazy objects.
+    """
+
+    def __init__(self, middleware_class):
+        self.middleware_class = middleware_class
+
+    def __call__(self, get_response):
+        inner = self.middleware_class(get_response)
+
+        async def middleware(request):
+            response = None
+            if hasattr(inner, "process_request"):
+                response = inner.process_request(request)
+            response = response or await get_response(request)
+            if hasattr(inner, "process_response"):
+                response = inner.process_response(request, response)
+            return response
+
+        return middleware
+
+
+# Outermost first, as in settings.MIDDLEWARE (the others there are for pages and forms: CSRF only
+# guards unsafe methods (the endpoint answers GET only), messages and WhiteNoise have nothing to do
+# with a JSON GET).
+LONG_POLL_MIDDLEWARE = [
+    ServerTimingMiddleware,
+    RequestIdMiddleware,
+    OnTheLoop(SecurityMiddleware),
+    OnTheLoop(SessionMiddleware),  # a lazy session; the view reads it on the shared executor
+    OnTheLoop(CommonMiddleware),  # Content-Length, as on every other answer
+    OnTheLoop(AuthenticationMiddleware),
+    OnTheLoop(XFrameOptionsMiddleware),
+    OnTheLoop(CSPMiddleware),
+    OnTheLoop(MediaOriginsCSPMiddleware),
+    async_urls,
+]
+
+
+class LongPollASGIHandler(ASGIHandler):
+    """Django's ASGI handler with the middleware above, and no per-request thread."""
+
+    def load_middleware(self, is_async=False):
+        self._view_middleware = []
+        self._template_response_middleware = []
+        self._exception_middleware = [
+            self.adapt_method_mode(False, DatabaseUnavailableMiddleware(lambda request: None).process_exception)
+        ]
+        handler = convert_exception_to_response(self._get_response_async)
+        for factory in reversed(LONG_POLL_MIDDLEWARE):
+            handler = convert_exception_to_response(factory(handler))
+        self._middleware_chain = handler
+
+    async def __call__(self, scope, receive, send):
+        # Django enters a ThreadSensitiveContext here (a thread per request); nothing in this chain
+        # needs one: the rare sync step left (an exception's handling) uses asgiref's shared thread.
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        await self.handle(scope, receive, send)

@@ -1,0 +1,13 @@
+"""The URLs the ASGI long-poll handler resolves against (prompts/long_poll_handler.py): the status
+endpoint's async view at the address the WSGI stack serves the sync one, then every other URL, so
+`reverse()` in the view (the prompt's final URL) works as anywhere."""
+
+from django.urls import path
+
+from prompts.views import api
+from prompts_manager.urls import urlpatterns as site_urlpatterns
+
+urlpatterns = [
+    path("api/prompt/status/<uuid:processing_uuid>/", api.prompt_status_async, name="api_prompt_status"),
+    *site_urlpatterns,
+]

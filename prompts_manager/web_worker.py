@@ -1,0 +1,74 @@
+"""The web process's gunicorn worker: uvicorn's ASGI worker, held to gunicorn.conf.py's stop rules.
+
+uvicorn's worker takes gunicorn's `keepalive` as its keep-alive timeout, but with `keepalive = 0` it
+still answers without "Connection: close" and closes the connection a moment later, so a client may
+send its next request down a connection that is being closed. Here every answer says
+"Connection: close" when keep-alive is off, as gunicorn's own workers do. And uvicorn waits for the
+requests in flight without a limit once told to stop; here it gives up one second before gunicorn's
+`graceful_timeout`, when the master would SIGKILL it, so it closes its connections itself. And
+uvicorn closes at once every connection that has not sent its request yet, including one it accepted a
+moment before the signal (a reload's old worker drops such a request with a reset): here it stops
+accepting first and lets those connections send their request for a second before that.
+"""
+
+import asyncio
+import sys
+
+from gunicorn.arbiter import Arbiter
+from uvicorn.server import Server
+from uvicorn_worker import UvicornWorker
+
+# How long a connection accepted just before the stop may take to send its request.
+ACCEPTED_GRACE_SECONDS = 1.0
+
+
+class _Server(Server):
+    async def shutdown(self, sockets=None):
+        for server in self.servers:
+            server.close()  # no new connection from here on
+        if self.server_state.connections:
+            await asyncio.sleep(ACCEPTED_GRACE_SECONDS)
+        await super().shutdown(sockets)
+
+
+class WebWorker(UvicornWorker):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.config.timeout_graceful_shutdown = max(1, self.cfg.graceful_timeout - 1)
+
+    async def _serve(self) -> None:  # uvicorn_worker's own, with the server above
+        self.config.app = self.wsgi
+        server = _Server(config=self.config)
+        self._install_sigquit_handler()
+        await server.serve(sockets=self.sockets)
+        if not server.started:
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)
+
+    def load_wsgi(self):
+        super().load_wsgi()  # self.wsgi: the ASGI application
+        if not asyncio.iscoroutinefunction(self.wsgi) and not asyncio.iscoroutinefunction(self.wsgi.__call__):
+            # gunicorn reads ./gunicorn.conf.py on its own: `gunicorn prompts_manager.wsgi` lands here too.
+            raise SystemExit(
+                "gunicorn.conf.py's worker serves the ASGI app: run `gunicorn prompts_manager.asgi:application`"
+                " (or a WSGI app with `-k gthread`)."
+            )
+        if self.cfg.keepalive <= 0:
+            self.wsgi = close_every_connection(self.wsgi)
+
+
+def close_every_connection(app):
+    """The ASGI application, every HTTP answer of which carries "Connection: close"."""
+
+    async def closing(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+
+        async def send_closing(message):
+            if message["type"] == "http.response.start":
+                headers = [(name, value) for name, value in message.get("headers", []) if name.lower() != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        return await app(scope, receive, send_closing)
+
+    return closing

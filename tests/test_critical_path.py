@@ -1,0 +1,377 @@
+"""The critical path (issue 19): wake-ups instead of polls, the long poll without a thread, and
+moderation side by side with the variants without anything unmoderated being kept or served.
+
+Times are never asserted tightly: a wake-up only has to come before the poll it replaces would have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.db import connection, connections
+from django.test import Client
+
+from prompts import selectors, wakeups
+from prompts.media import storage
+from prompts.models import Prompt, Upload
+from prompts.services import ai_content
+from tests import media_samples
+from tests.conftest import csrf_client
+from tests.processes import ROOT, stop_process, wait_until
+from tests.processes import test_database_env as database_env
+
+CRITICAL = (230, 20, 20)
+CRITICAL_ANSWER = {"severity": "critical", "violations": ["example"], "explanation": "fake"}
+
+
+def postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite keeps polling")
+
+
+def make_prompt(user) -> Prompt:
+    return Prompt.objects.create(author=user, content="a lighthouse at dusk, volumetric fog", ai_generator="flux")
+
+
+# --- NOTIFY wakes the waiting status request and the worker -------------------------------------
+
+
+def test_a_waiting_status_request_is_woken_by_the_completion(transactional_db, alice, monkeypatch):
+    postgresql_only()
+    # Any re-read, with or without wake-ups, would come after 30 s: only a wake-up answers sooner.
+    monkeypatch.setattr(selectors, "LONG_POLL_FALLBACK_SECONDS", 30.0)
+    monkeypatch.setattr(selectors, "LONG_POLL_INTERVAL_SECONDS", 30.0)
+    prompt = make_prompt(alice)
+
+    def complete_soon():
+        time.sleep(0.5)
+        ai_content.apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.AI_ERROR)
+        connections.close_all()
+
+    finisher = threading.Thread(target=complete_soon)
+    started = time.monotonic()
+    finisher.start()
+    answer = selectors.wait_for_status(user=alice, processing_uuid=prompt.processing_uuid, wait_seconds=20)
+    waited = time.monotonic() - started
+    finisher.join()
+    assert answer["processing_complete"] is True and answer["waited"] is True
+    assert waited < 20  # woken: neither the 30 s re-read nor the 20 s deadline came first
+
+
+def test_without_wakeups_the_long_poll_still_sees_the_completion(transactional_db, alice, settings):
+    """SQLite, or CRITICAL_PATH_SEQUENTIAL=1: the short re-read finds it."""
+    settings.CRITICAL_PATH_SEQUENTIAL = True
+    prompt = make_prompt(alice)
+
+    def complete_soon():
+        time.sleep(0.3)
+        ai_content.apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.AI_ERROR)
+        connections.close_all()
+
+    finisher = threading.Thread(target=complete_soon)
+    finisher.start()
+    answer = selectors.wait_for_status(user=alice, processing_uuid=prompt.processing_uuid, wait_seconds=10)
+    finisher.join()
+    assert answer["processing_complete"] is True and not wakeups.prompt_done.listening
+
+
+def test_the_worker_stops_waiting_as_soon_as_a_task_is_queued(transactional_db, monkeypatch):
+    postgresql_only()
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "POLL", 60.0)  # the fallback: an empty queue is read again after 60 s
+    got: list = []
+
+    def worker():
+        broker = wakeups.ORMWithWakeups(list_key="wake-test")
+        started = time.monotonic()
+        while not got and time.monotonic() - started < 90:
+            got.extend(broker.dequeue() or [])
+        connections.close_all()
+
+    consumer = threading.Thread(target=worker)
+    consumer.start()
+    time.sleep(1.0)  # the worker is waiting on the empty queue
+    queued = time.monotonic()
+    wakeups.ORMWithWakeups(list_key="wake-test").enqueue("the-task")
+    consumer.join(90)
+    assert [payload for _, payload in got] == ["the-task"]
+    assert time.monotonic() - queued < 30  # woken: the 60 s poll would have found it ~59 s after
+
+
+# --- the long poll under a real ASGI server -----------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def asgi_server(transactional_db, tmp_path, settings):
+    """The Procfile's web process (gunicorn + uvicorn's worker, one worker) on the test database."""
+    port = free_port()
+    env = {**database_env(), "MEDIA_ROOT": str(settings.MEDIA_ROOT), "PROCESSING_LONG_POLL_SECONDS": "20"}
+    log = open(tmp_path / "asgi.log", "ab")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "prompts_manager.asgi:application",
+            "-c",
+            "gunicorn.conf.py",
+            "--workers",
+            "1",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return requests.get(f"{base}/robots.txt", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_until(up, timeout=40, interval=0.2, message="the ASGI server to answer")
+        yield server, base
+    finally:
+        stop_process(server)
+        print((tmp_path / "asgi.log").read_text()[-3000:])
+
+
+def worker_pid(master: int) -> int:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return int(children[0])
+
+
+def thread_count(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+async def _long_polls(base: str, path: str, cookie: str, count: int, ready: threading.Event) -> list[dict]:
+    host, port = base.split("://", 1)[1].split(":")
+
+    async def one() -> dict:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: sessionid={cookie}\r\n"
+            "Accept: application/json\r\nConnection: close\r\n\r\n".encode()
+        )
+        await writer.drain()
+        raw = await reader.read()
+        writer.close()
+        head, _, body = raw.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head[:200]
+        return json.loads(body)
+
+    tasks = [asyncio.create_task(one()) for _ in range(count)]
+    await asyncio.sleep(0.5)
+    ready.set()
+    return await asyncio.gather(*tasks)
+
+
+def test_the_long_poll_waits_without_a_thread_under_the_asgi_worker(asgi_server, alice, settings):
+    server, base = asgi_server
+    prompt = make_prompt(alice)
+    client = Client()
+    client.force_login(alice)
+    cookie = client.cookies["sessionid"].value
+    path = f"/api/prompt/status/{prompt.processing_uuid}/"
+
+    plain = requests.get(base + path, cookies={"sessionid": cookie}, timeout=10)
+    assert plain.status_code == 200 and plain.json()["processing_complete"] is False
+    assert "total;dur=" in plain.headers["Server-Timing"] and "no-cache" in plain.headers["Cache-Control"]
+    assert requests.get(base + path).status_code == 401  # no session: refused, as every API answer
+
+    waiting = 200
+    pid = worker_pid(server.pid)
+    threads_before = thread_count(pid)
+    ready = threading.Event()
+    result: dict = {}
+    poller = threading.Thread(
+        target=lambda: result.update(answers=asyncio.run(_long_polls(base, f"{path}?wait=20", cookie, waiting, ready)))
+    )
+    poller.start()
+    ready.wait(30)
+    wait_until(lambda: thread_count(pid) and True, timeout=1)
+    time.sleep(1.0)
+    threads_waiting = thread_count(pid)
+    # Other requests are answered while they wait.
+    other = requests.get(base + "/robots.txt", timeout=10)
+    assert other.status_code == 200
+    ai_content.apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.AI_ERROR)
+    poller.join(60)
+    answers = result["answers"]
+    assert len(answers) == waiting and all(a["processing_complete"] and a["waited"] for a in answers)
+    prompt.refresh_from_db()
+    assert {a["final_url"] for a in answers} == {f"/prompt/{prompt.slug}/"}
+    # 200 waiting requests did not take 200 threads.
+    assert threads_waiting - threads_before < waiting // 4, (threads_before, threads_waiting)
+
+
+# --- moderation beside the variants ---------------------------------------------------------------
+
+
+def started_upload(client, data: bytes) -> str:
+    signed = client.post_json(
+        "/api/upload/b2/presign/", {"filename": "picture.jpg", "content_type": "image/jpeg", "file_size": len(data)}
+    )[1]
+    put = client.put(signed["presigned_url"], data=data, content_type="image/jpeg")
+    assert put.status_code == 200, put.content
+    return signed["upload_id"]
+
+
+def files_of(upload_id: str) -> list[str]:
+    folder = Path(storage_root()) / "uploads" / upload_id
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def storage_root() -> str:
+    from django.conf import settings
+
+    return str(settings.MEDIA_ROOT)
+
+
+def test_finish_makes_a_ready_upload_in_one_request(alice, local_media, fake_openai):
+    client = csrf_client(alice)
+    upload_id = started_upload(client, media_samples.jpeg_bytes((1600, 1200)))
+    response = client.post(
+        "/api/upload/b2/finish/",
+        data=json.dumps({"upload_id": upload_id}),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=client.csrf_token,
+    )
+    answer = response.json()
+    assert response.status_code == 200, answer
+    assert answer["state"] == "ready" and answer["moderation"]["action"] == "allow"
+    six = {"thumb", "medium", "large", "webp_thumb", "webp", "webp_large"}  # JPEG and WebP at 300/600/1200 (issue 18)
+    assert set(answer["variants"]) == six and answer["width"] == 1600
+    upload = Upload.objects.get(id=upload_id)
+    assert upload.state == Upload.State.READY and set(upload.variant_keys) == six
+    assert all(storage.exists(key) for key in upload.variant_keys.values())
+    # Where the time went, for DevTools: the database, the AI, the resize.
+    timing = response["Server-Timing"]
+    assert all(f"{name};dur=" in timing for name in ("db", "ai", "resize", "total"))
+    # The old calls, in order, still answer for the same upload.
+    assert client.post_json("/api/upload/b2/variants/", {"upload_id": upload_id})[1]["state"] == "ready"
+
+
+def test_a_refused_upload_leaves_no_variant_anywhere(alice, local_media, fake_openai, monkeypatch):
+    """The variants are made while moderation runs; the refusal comes first here, and they are deleted."""
+    from prompts.media import images
+
+    fake_openai.script("moderation", CRITICAL_ANSWER)
+    refused = threading.Event()
+    real_make_variants = images.make_variants
+
+    def variants_after_the_verdict(data, **options):
+        refused.wait(10)  # the verdict is in before the variants are: the race the overlap opens
+        return real_make_variants(data, **options)
+
+    monkeypatch.setattr(images, "make_variants", variants_after_the_verdict)
+    from prompts.services import uploads
+
+    real_moderate = uploads.moderate_upload
+
+    def moderate_then_release(**kwargs):
+        try:
+            return real_moderate(**kwargs)
+        finally:
+            refused.set()
+
+    monkeypatch.setattr(uploads, "moderate_upload", moderate_then_release)
+    client = csrf_client(alice)
+    upload_id = started_upload(client, media_samples.jpeg_bytes((1600, 1200), color=CRITICAL))
+    code, answer = client.post_json("/api/upload/b2/finish/", {"upload_id": upload_id})
+    assert code == 200, answer
+    assert answer["state"] == "rejected" and answer["moderation"]["action"] == "reject"
+    assert answer["variants"] is None
+    upload = Upload.objects.get(id=upload_id)
+    assert upload.state == Upload.State.REJECTED
+    six = ("thumb", "medium", "large", "webp_thumb", "webp", "webp_large")
+    assert not any(name in upload.variant_keys for name in six)
+    assert files_of(upload_id) == []  # not the original, not one variant
+    names = ("thumb.jpg", "medium.jpg", "large.jpg", "webp_thumb.webp", "webp.webp", "webp_large.webp")
+    for name in (*names, "original.jpg"):
+        assert client.get(f"/media/uploads/{upload_id}/{name}").status_code == 404
+    assert client.post_json("/api/upload/b2/variants/", {"upload_id": upload_id})[0] == 409
+
+
+def test_variants_of_an_upload_refused_meanwhile_are_deleted(alice, local_media, fake_openai):
+    """The other order: variants finished, then the row says rejected (another request's verdict)."""
+    from prompts.services import uploads
+
+    client = csrf_client(alice)
+    upload_id = started_upload(client, media_samples.jpeg_bytes((1200, 900)))
+    assert client.post_json("/api/upload/b2/complete/", {"upload_id": upload_id})[0] == 200
+    upload = Upload.objects.get(id=upload_id)
+    made = uploads._variant_files(upload)
+    assert all(storage.exists(key) for key in made.keys.values())
+    Upload.objects.filter(id=upload_id).update(state=Upload.State.REJECTED)
+    with pytest.raises(uploads.Conflict):
+        uploads._record_variants(upload, made)
+    assert not any(storage.exists(key) for key in made.keys.values())
+    assert Upload.objects.get(id=upload_id).variant_keys == {}
+
+
+def test_the_sequential_path_is_kept(alice, local_media, fake_openai, settings):
+    settings.CRITICAL_PATH_SEQUENTIAL = True
+    client = csrf_client(alice)
+    upload_id = started_upload(client, media_samples.jpeg_bytes((1200, 900)))
+    code, answer = client.post_json("/api/upload/b2/finish/", {"upload_id": upload_id})
+    assert code == 200 and answer["state"] == "ready"
+    page = client.get("/upload/").content.decode()
+    assert 'data-critical-path="sequential"' in page
+
+
+@pytest.mark.django_db(transaction=True)  # the late check is queued on commit
+def test_finish_holds_the_check_to_the_request_budget_and_the_worker_finishes_it(
+    alice, local_media, fake_openai, settings
+):
+    """Issue 24 on the finish path: one AI attempt of AI_REQUEST_TIMEOUT_SECONDS inside the request; a
+    slower AI leaves the upload held (not checked, variants made) and the worker finishes the check."""
+    from django_q.models import OrmQ
+
+    from prompts import tasks
+
+    settings.AI_TIMEOUT_SECONDS = 30  # the worker's budget
+    settings.AI_MAX_RETRIES = 1
+    settings.AI_REQUEST_TIMEOUT_SECONDS = 1  # the request's
+    fake_openai.script("moderation", delay=3, times=1)  # answers, but later than a request may wait
+    client = csrf_client(alice)
+    upload_id = started_upload(client, media_samples.jpeg_bytes((1600, 1200)))
+    code, answer = client.post_json("/api/upload/b2/finish/", {"upload_id": upload_id})
+    assert code == 200, answer
+    assert answer["state"] == "ready" and answer["moderation"]["action"] == "review"
+    assert answer["moderation"]["checked"] is False
+    assert len(fake_openai.requests_of("moderation")) == 1  # one attempt inside the request, no retry
+    assert [row.name() for row in OrmQ.objects.all()] == [f"moderation_{upload_id}"]
+    upload = Upload.objects.get(id=upload_id)
+    assert upload.state == Upload.State.READY and len(upload.variant_keys) == 6
+    assert all(storage.exists(key) for key in upload.variant_keys.values())
+
+    fake_openai.script("moderation", {"severity": "none", "violations": [], "explanation": "(fake)"})
+    assert tasks.finish_moderation(upload_id)["action"] == "allow"
+    upload.refresh_from_db()
+    assert upload.moderation_checked is True and upload.state == Upload.State.READY

@@ -267,3 +267,26 @@ def logged_in_session(url: str) -> requests.Session:
     )
     assert response.status_code == 302, response.text[:300]
     return session
+
+
+def synthetic_photo(seed: int, *, size: tuple[int, int] = (800, 600), shapes: int = 12) -> bytes:
+    """A JPEG of random ellipses on a random background: a different, decodable photo per seed."""
+    import io
+    import random
+
+    from PIL import Image, ImageDraw
+
+    width, height = size
+    rng = random.Random(seed)
+    img = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(shapes):
+        x, y = rng.randrange(width), rng.randrange(height)
+        reach = width // 4
+        draw.ellipse(
+            (x, y, x + rng.randrange(20, reach), y + rng.randrange(20, reach)),
+            fill=tuple(rng.randrange(256) for _ in range(3)),
+        )
+    buffer = io.BytesIO()
+    img.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()

@@ -26,7 +26,6 @@ minutes. Writes bench/results/chaos.json.
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import signal
@@ -97,23 +96,6 @@ class Log:
         print(f"  [{time.strftime('%H:%M:%S')}] {what}", file=sys.stderr)
 
 
-def image_bytes(seed: int) -> bytes:
-    from PIL import Image, ImageDraw
-
-    rng = random.Random(seed)
-    img = Image.new("RGB", (1200, 900), tuple(rng.randrange(256) for _ in range(3)))
-    draw = ImageDraw.Draw(img)
-    for _ in range(16):
-        x, y = rng.randrange(1200), rng.randrange(900)
-        draw.ellipse(
-            (x, y, x + rng.randrange(20, 300), y + rng.randrange(20, 300)),
-            fill=tuple(rng.randrange(256) for _ in range(3)),
-        )
-    buffer = io.BytesIO()
-    img.save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
-
-
 class Person(threading.Thread):
     """One person in a browser: the upload page's steps in order, then the processing page."""
 
@@ -168,7 +150,7 @@ class Person(threading.Thread):
 
     def one_upload(self, seed: int) -> None:
         headers = {"X-CSRFToken": self.session.cookies["csrftoken"]}
-        data = image_bytes(seed)
+        data = _stack.synthetic_photo(seed, size=(1200, 900), shapes=16)
         presigned = self.call(
             "presign",
             "POST",

@@ -9,9 +9,7 @@ Like a browser, the client re-sends a GET once when a kept-alive connection was 
 
 from __future__ import annotations
 
-import io
 import os
-import random
 import statistics
 import sys
 import threading
@@ -24,23 +22,6 @@ from bench.common import Table, print_header, verdict, write_results
 USERS = int(os.environ.get("LOAD_USERS", "100"))
 DURATION = float(os.environ.get("LOAD_SECONDS", "180"))
 AI_DELAY = 1.0
-
-
-def image_bytes(seed: int) -> bytes:
-    from PIL import Image, ImageDraw
-
-    rng = random.Random(seed)
-    img = Image.new("RGB", (800, 600), tuple(rng.randrange(256) for _ in range(3)))
-    draw = ImageDraw.Draw(img)
-    for _ in range(12):
-        x, y = rng.randrange(800), rng.randrange(600)
-        draw.ellipse(
-            (x, y, x + rng.randrange(20, 200), y + rng.randrange(20, 200)),
-            fill=tuple(rng.randrange(256) for _ in range(3)),
-        )
-    buffer = io.BytesIO()
-    img.save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
 
 
 class Person(threading.Thread):
@@ -93,7 +74,7 @@ class Person(threading.Thread):
         seed = hash(self.username) % 100000
         while time.time() < self.stop_at:
             seed += 1
-            data = image_bytes(seed)
+            data = _stack.synthetic_photo(seed)
             presigned = self.timed(
                 "presign",
                 lambda: session.post(

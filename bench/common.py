@@ -16,6 +16,17 @@ from pathlib import Path
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) by linear interpolation between the closest ranks; NaN for no values."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = q * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
 @dataclass
 class Timing:
     samples_ms: list[float]
@@ -26,12 +37,7 @@ class Timing:
 
     @property
     def p95(self) -> float:
-        # Linear interpolation between closest ranks; with ~7 samples this is near the max.
-        ordered = sorted(self.samples_ms)
-        rank = 0.95 * (len(ordered) - 1)
-        low = int(rank)
-        high = min(low + 1, len(ordered) - 1)
-        return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+        return percentile(self.samples_ms, 0.95)  # with ~7 samples this is near the max
 
     @property
     def min(self) -> float:

@@ -34,7 +34,7 @@ import statistics
 import sys
 
 from bench import _stack
-from bench.common import Table, print_header, verdict, write_results
+from bench.common import Table, percentile, print_header, verdict, write_results
 
 NAME = "journey"
 UPLOADS = int(os.environ.get("BENCH_JOURNEY_UPLOADS", "20"))
@@ -89,16 +89,6 @@ READ_PAGE = """
                    return n ? performance.timeOrigin + n.domContentLoadedEventEnd : null; })(),
 })
 """
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = q * (len(ordered) - 1)
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def uptime() -> str:

@@ -16,18 +16,10 @@ import sys
 import time
 
 from bench import _stack
-from bench.common import Table, print_header, verdict, write_results
+from bench.common import Table, percentile, print_header, verdict, write_results
 
 UPLOADS = int(__import__("os").environ.get("BENCH_UPLOADS", "50"))
 POLL_SECONDS = 3.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    rank = q * (len(ordered) - 1)
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def sample_jpeg(index: int) -> bytes:

@@ -39,7 +39,7 @@ import warnings
 from pathlib import Path
 
 from bench import _stack
-from bench.common import Table, print_header, verdict, write_results
+from bench.common import Table, percentile, print_header, verdict, write_results
 
 NAME = "status_load"
 PROMPTS = 20
@@ -55,16 +55,6 @@ OTHER_CLIENTS = 4
 OTHER_MAX_TARGET_MS = 1000.0
 # "asgi": only the 1,000 waiting pages on one ASGI process (written to status_load_asgi.json).
 PARTS = os.environ.get("BENCH_STATUS_PARTS", "all")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = q * (len(ordered) - 1)
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 # --- CPU accounting from /proc ---------------------------------------------------------------

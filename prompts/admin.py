@@ -47,71 +47,8 @@ class PromptAdmin(admin.ModelAdmin):
     list_select_related = ["author"]
     date_hierarchy = "created_on"
     actions = ["retry_ai", "approve_selected", "reject_selected", "publish_selected"]
-    fieldsets = [
-        ("Details", {"fields": ["preview", "title", "slug", "excerpt", "tags", "content", "ai_generator", "alt_text"]}),
-        (
-            "State",
-            {
-                "fields": [
-                    "author",
-                    "status",
-                    "publish_requested",
-                    "processing_complete",
-                    "needs_seo_review",
-                    "seo_review_reason",
-                    "ai_attempts",
-                    "ai_next_retry_at",
-                    "moderation_status",
-                    "moderation_severity",
-                    "moderation_violations",
-                    "appeal_message",
-                    "appealed_at",
-                    "is_deleted",
-                    "deleted_at",
-                ]
-            },
-        ),
-        (
-            "Media",
-            {
-                "classes": ["collapse"],
-                "fields": [
-                    "media_type",
-                    "width",
-                    "height",
-                    "b2_image_url",
-                    "b2_thumb_url",
-                    "b2_medium_url",
-                    "b2_large_url",
-                    "b2_webp_url",
-                    "b2_video_url",
-                    "media_keys",
-                    "stale_media_keys",
-                    "files_deleted_at",
-                    "seo_filename_base",
-                ],
-            },
-        ),
-        (
-            "Record",
-            {
-                "classes": ["collapse"],
-                "fields": [
-                    "processing_uuid",
-                    "upload",
-                    "relevance_score",
-                    "relevance_explanation",
-                    "view_count",
-                    "created_on",
-                    "updated_on",
-                ],
-            },
-        ),
-    ]
-    # The slug only changes through the SEO review (which keeps the old URL as a redirect).
-    readonly_fields = [
-        "preview",
-        "slug",
+    # Everything but the details is shown, never edited here: state changes go through the actions and services.
+    STATE_FIELDS = [
         "author",
         "status",
         "publish_requested",
@@ -127,6 +64,8 @@ class PromptAdmin(admin.ModelAdmin):
         "appealed_at",
         "is_deleted",
         "deleted_at",
+    ]
+    MEDIA_FIELDS = [
         "media_type",
         "width",
         "height",
@@ -140,6 +79,8 @@ class PromptAdmin(admin.ModelAdmin):
         "stale_media_keys",
         "files_deleted_at",
         "seo_filename_base",
+    ]
+    RECORD_FIELDS = [
         "processing_uuid",
         "upload",
         "relevance_score",
@@ -148,6 +89,14 @@ class PromptAdmin(admin.ModelAdmin):
         "created_on",
         "updated_on",
     ]
+    fieldsets = [
+        ("Details", {"fields": ["preview", "title", "slug", "excerpt", "tags", "content", "ai_generator", "alt_text"]}),
+        ("State", {"fields": STATE_FIELDS}),
+        ("Media", {"classes": ["collapse"], "fields": MEDIA_FIELDS}),
+        ("Record", {"classes": ["collapse"], "fields": RECORD_FIELDS}),
+    ]
+    # The slug only changes through the SEO review (which keeps the old URL as a redirect).
+    readonly_fields = ["preview", "slug", *STATE_FIELDS, *MEDIA_FIELDS, *RECORD_FIELDS]
 
     @admin.display(description="Image")
     def thumbnail(self, prompt: Prompt):

@@ -11,18 +11,23 @@ Everything else is served by the regular WSGI stack (prompts_manager/asgi.py).
 
 from __future__ import annotations
 
+from asgiref.sync import sync_to_async
 from csp.middleware import CSPMiddleware
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
+from django.urls import set_script_prefix
 
 from prompts.middleware import DatabaseUnavailableMiddleware, MediaOriginsCSPMiddleware
 from prompts.observability import RequestIdMiddleware
 from prompts.timing import ServerTimingMiddleware
+from prompts.views.api import WaitingAnswer
 
 
 def async_urls(get_response):
@@ -89,6 +94,31 @@ class LongPollASGIHandler(ASGIHandler):
         for factory in reversed(LONG_POLL_MIDDLEWARE):
             handler = convert_exception_to_response(factory(handler))
         self._middleware_chain = handler
+
+    async def handle(self, scope, receive, send):
+        """Django's, for the status endpoint's GET, except that a `WaitingAnswer` is sent once its wait is
+        over: by then the request's middleware and view have returned, so a waiting page holds this
+        coroutine and its answer, not a suspended pipeline (a thousand of those took a tenth of a second
+        of every full garbage collection). A client that goes away is not listened for: its answer is
+        dropped at the end of the wait (at most PROCESSING_LONG_POLL_SECONDS)."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+        await signals.request_started.asend(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        try:
+            if request is not None:
+                response = await self.run_get_response(request)
+                del request
+                if isinstance(response, WaitingAnswer):
+                    response.let_go_of_the_request()
+                    await response.settle()
+            await self.send_response(response, send)
+        finally:
+            await sync_to_async(response.close)()
+            body_file.close()
 
     async def __call__(self, scope, receive, send):
         # Django enters a ThreadSensitiveContext here (a thread per request); nothing in this chain

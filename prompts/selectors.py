@@ -266,7 +266,7 @@ def wait_for_status(*, user, processing_uuid, wait_seconds: float) -> dict:
     Woken by the prompt's PROMPT_DONE notification on PostgreSQL (prompts/wakeups.py), re-reading on a
     short poll where there is none. Each waiting request holds the thread it runs on, so only a few may
     wait per process: past that, the answer comes at once with "waited": false and the page falls back
-    to polling every few seconds. (Under the ASGI worker the endpoint waits in `await_status`, without
+    to polling every few seconds. (Under the ASGI worker the endpoint waits in `StatusWait`, without
     a thread.)
     """
     key = _status_key(processing_uuid)
@@ -286,36 +286,58 @@ def wait_for_status(*, user, processing_uuid, wait_seconds: float) -> dict:
         _LONG_POLLS.release()
 
 
-async def await_status(*, user, processing_uuid, wait_seconds: float, read, limit: int) -> dict:
+class StatusWait:
     """`wait_for_status` for an async view: waits on the event loop, holding no thread and no database
-    connection. `read` is `status_of` made awaitable by the caller (on a shared executor); at most
-    `limit` requests wait at once per process.
+    connection.
+
+    In two steps, so that the web handler can let go of the request's middleware and view while it
+    waits (prompts/long_poll_handler.py): `start()` subscribes to the prompt's wake-up, then reads the
+    status (the read that finds the user and checks the prompt is theirs) and gives the answer when it
+    is final already; otherwise `finish()` waits for the wake-up or the deadline and gives the answer
+    then. `close()` in every case. `read(key)` is the caller's `status_of` for its user, made awaitable
+    (on a shared executor); at most `limit` requests wait at once per process.
 
     While the LISTEN connection is up, a prompt not notified has not changed: the status is read when
     the wait starts and when it is woken, not again at the end (a thousand waiting pages, a thousand
     reads saved per round); the answer is then the first one, older by the wait.
     """
-    key = _status_key(processing_uuid)
-    if _ASYNC_LONG_POLLS["waiting"] >= limit:
-        return {**await read(user=user, processing_uuid=key), "waited": False}
-    _ASYNC_LONG_POLLS["waiting"] += 1
-    try:
+
+    def __init__(self, *, processing_uuid, wait_seconds: float, read, limit: int) -> None:
+        self.key = _status_key(processing_uuid)
+        self.wait_seconds = max(0.0, min(wait_seconds, LONG_POLL_MAX_SECONDS))
+        self.read, self.limit = read, limit
+        self.wake = None
+        self.answer, self.read_at, self.deadline = None, 0.0, 0.0
+
+    async def start(self) -> dict | None:
+        """The answer if it is final already (complete, out of time, or no room to wait); None if not."""
+        if _ASYNC_LONG_POLLS["waiting"] >= self.limit:
+            return {**await self.read(self.key), "waited": False}
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(0.0, min(wait_seconds, LONG_POLL_MAX_SECONDS))
-        with wakeups.prompt_done.subscribe_async(str(key)) as woken:  # before reading: no lost wake-up
-            answer, read_at = await read(user=user, processing_uuid=key), loop.time()
-            while not answer["processing_complete"] and (left := deadline - loop.time()) > 0:
-                listened = wakeups.prompt_done.listening
-                try:
-                    await asyncio.wait_for(woken.wait(), timeout=min(_recheck_period(), left))
-                except TimeoutError:
-                    if listened and wakeups.prompt_done.listening:
-                        continue  # not notified, never deaf: nothing to read
-                woken.clear()
-                answer, read_at = await read(user=user, processing_uuid=key), loop.time()
+        _ASYNC_LONG_POLLS["waiting"] += 1
+        self.deadline = loop.time() + self.wait_seconds
+        self.wake = wakeups.prompt_done.subscribe_async(str(self.key))  # before reading: no lost wake-up
+        self.answer, self.read_at = await self.read(self.key), loop.time()
+        if self.answer["processing_complete"] or self.deadline <= self.read_at:
+            return {**self.answer, "waited": True}
+        return None
+
+    async def finish(self) -> dict:
+        loop = asyncio.get_running_loop()
+        answer, read_at = self.answer, self.read_at
+        while not answer["processing_complete"] and (left := self.deadline - loop.time()) > 0:
+            listened = wakeups.prompt_done.listening
+            woken = await self.wake.wait(min(_recheck_period(), left))
+            if not woken and listened and wakeups.prompt_done.listening:
+                continue  # not notified, never deaf: nothing to read
+            answer, read_at = await self.read(self.key), loop.time()
         return {**_aged(answer, loop.time() - read_at), "waited": True}
-    finally:
-        _ASYNC_LONG_POLLS["waiting"] -= 1
+
+    def close(self) -> None:
+        if self.wake is not None:
+            self.wake.close()
+            self.wake = None
+            _ASYNC_LONG_POLLS["waiting"] -= 1
 
 
 def _aged(answer: dict, seconds: float) -> dict:

@@ -4,7 +4,7 @@ Two channels:
 - `TASKS`: a task was queued (`ORMWithWakeups.enqueue`). The worker's pusher waits on it instead of
   sleeping `Q_CLUSTER["poll"]` between empty queue reads (`ORMWithWakeups.dequeue`).
 - `PROMPT_DONE`: a prompt finished processing (payload: its processing UUID). A waiting status request
-  (the processing page's long poll, `selectors.wait_for_status` / `await_status`) answers at once.
+  (the processing page's long poll, `selectors.wait_for_status` / `StatusWait`) answers at once.
 
 NOTIFY is transactional: sent inside a transaction it is delivered at the commit, so a woken reader
 always sees the committed row. Polling stays as the fallback: on SQLite, with
@@ -23,7 +23,8 @@ import time
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.utils import load_backend
 from django.utils import timezone
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
@@ -36,7 +37,14 @@ RECONNECT_SECONDS = 2.0
 
 
 def enabled() -> bool:
-    return connection.vendor == "postgresql" and not settings.CRITICAL_PATH_SEQUENTIAL
+    return _vendor() == "postgresql" and not settings.CRITICAL_PATH_SEQUENTIAL
+
+
+def _vendor() -> str:
+    """The default database's vendor, read from its backend's class: `connection.vendor` would make a
+    connection object for the caller's context, one per request in an async view (a thousand waiting
+    long polls held a thousand of them)."""
+    return load_backend(connections.settings[DEFAULT_DB_ALIAS]["ENGINE"]).DatabaseWrapper.vendor
 
 
 def notify(channel: str, payload: str = "") -> None:
@@ -197,29 +205,66 @@ class PromptDoneHub:
         with self._subscribed(key, event.set):
             yield event
 
-    @contextmanager
-    def subscribe_async(self, key: str):
-        """An asyncio.Event of the running loop, set when `key` is notified."""
-        loop = asyncio.get_running_loop()
-        event = asyncio.Event()
-        with self._subscribed(key, lambda: loop.call_soon_threadsafe(event.set)):
-            yield event
+    def subscribe_async(self, key: str) -> AsyncWake:
+        """An `AsyncWake` of the running loop for `key` (subscribe before reading the row: no lost
+        wake-up); the caller closes it."""
+        if enabled():
+            self._ensure_thread()
+        return AsyncWake(self, key, asyncio.get_running_loop())
+
+    def _add(self, key: str, wake) -> None:
+        with self._lock:
+            self._waiters.setdefault(key, set()).add(wake)
+
+    def _discard(self, key: str, wake) -> None:
+        with self._lock:
+            waiters = self._waiters.get(key)
+            if waiters is not None:
+                waiters.discard(wake)
+                if not waiters:
+                    del self._waiters[key]
 
     @contextmanager
     def _subscribed(self, key: str, wake):
         if enabled():
             self._ensure_thread()
-        with self._lock:
-            self._waiters.setdefault(key, set()).add(wake)
+        self._add(key, wake)
         try:
             yield
         finally:
-            with self._lock:
-                waiters = self._waiters.get(key)
-                if waiters is not None:
-                    waiters.discard(wake)
-                    if not waiters:
-                        del self._waiters[key]
+            self._discard(key, wake)
+
+
+class AsyncWake:
+    """A waiting coroutine's wake-up for one key: set from the listener's thread, awaited on its loop.
+
+    `wait(timeout)` neither starts a task nor raises at the timeout (as `asyncio.wait_for` on an
+    `asyncio.Event` does): a thousand waiting long polls each make a few objects, not a few dozen.
+    """
+
+    def __init__(self, hub: PromptDoneHub, key: str, loop: asyncio.AbstractEventLoop) -> None:
+        self._hub, self._key, self._loop = hub, key, loop
+        self._woken = loop.create_future()
+        hub._add(key, self._notified)
+
+    def _notified(self) -> None:  # any thread
+        self._loop.call_soon_threadsafe(self._set)
+
+    def _set(self) -> None:
+        if not self._woken.done():
+            self._woken.set_result(None)
+
+    async def wait(self, timeout: float) -> bool:
+        """Whether the key was notified (since the last `wait` that said so) within `timeout` seconds."""
+        if not self._woken.done():
+            await asyncio.wait((self._woken,), timeout=timeout)
+        if not self._woken.done():
+            return False
+        self._woken = self._loop.create_future()
+        return True
+
+    def close(self) -> None:
+        self._hub._discard(self._key, self._notified)
 
 
 prompt_done = PromptDoneHub()

@@ -7,6 +7,7 @@ Times are never asserted tightly: a wake-up only has to come before the poll it 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -228,6 +229,75 @@ def test_the_long_poll_waits_without_a_thread_under_the_asgi_worker(asgi_server,
     assert {a["final_url"] for a in answers} == {f"/prompt/{prompt.slug}/"}
     # 200 waiting requests did not take 200 threads.
     assert threads_waiting - threads_before < waiting // 4, (threads_before, threads_waiting)
+
+
+def test_checking_for_wakeups_makes_no_connection_object_in_an_async_context():
+    """`connection.vendor` made a connection object for the caller's context: one per waiting long poll."""
+    made: list = []
+
+    async def check():
+        wakeups.enabled()
+        made.extend(connections.all(initialized_only=True))
+
+    thread = threading.Thread(target=asyncio.run, args=(check(),))  # a context of its own, as a request's
+    thread.start()
+    thread.join(10)
+    assert made == []
+
+
+def test_a_waiting_long_poll_holds_its_answer_not_its_request(transactional_db, alice, settings):
+    """While it waits, the status request's middleware, view and request are gone (a thousand of them made
+    every full garbage collection a pause for the whole process); the answer that comes is whole."""
+    from django.core.handlers.asgi import ASGIRequest
+
+    from prompts.long_poll_handler import LongPollASGIHandler
+
+    prompt = make_prompt(alice)
+    client = Client()
+    client.force_login(alice)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": f"/api/prompt/status/{prompt.processing_uuid}/",
+        "raw_path": f"/api/prompt/status/{prompt.processing_uuid}/".encode(),
+        "query_string": b"wait=5",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    async def wait_then_complete() -> list:
+        answering = asyncio.create_task(LongPollASGIHandler()(scope, receive, send))
+        await asyncio.sleep(1.0)
+        gc.collect()  # the request and its lazy user refer to each other: unreachable is what counts
+        requests_alive = [o for o in gc.get_objects() if type(o) is ASGIRequest]  # noqa: E721 (lazy objects)
+        assert not sent  # still waiting
+        await asyncio.get_running_loop().run_in_executor(None, complete, prompt.id)
+        await asyncio.wait_for(answering, 10)
+        return requests_alive
+
+    def complete(prompt_id):
+        ai_content.apply_fallback(prompt_id=prompt_id, reason=Prompt.ReviewReason.AI_ERROR)
+        connections.close_all()
+
+    assert asyncio.run(wait_then_complete()) == []
+    start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
+    headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
+    answer = json.loads(body)
+    assert start["status"] == 200 and answer["processing_complete"] and answer["waited"]
+    assert int(headers["content-length"]) == len(body)
+    assert "wait;dur=" in headers["server-timing"] and "no-cache" in headers["cache-control"]
 
 
 # --- moderation beside the variants ---------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
+import time
 from typing import Annotated, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -23,6 +25,8 @@ from prompts.models import Upload
 from prompts.services import ai_content, uploads
 from prompts.services.errors import DomainError, InvalidInput, TooLarge
 from prompts.views.accounts import verified_email_required
+
+logger = logging.getLogger(__name__)
 
 
 def json_error(
@@ -212,25 +216,36 @@ def csrf_failure(request, reason=""):
     return default_failure(request, reason=reason)
 
 
+class NotLoggedIn(DomainError):
+    status = 401
+
+
+def logged_in_user(request):
+    """The request's user (a session and a user read); NotLoggedIn for a visitor."""
+    user = get_user(request)
+    if not user.is_authenticated:
+        raise NotLoggedIn("Please log in to continue.")
+    return user
+
+
 def async_api_view(*methods: str):
-    """`api_view` for an async view; the user is passed in. Under ASGI every database read runs on
-    the loop's shared executor, so the request holds no thread and no connection while it awaits."""
+    """`api_view` for an async view. Its database work runs on the executor (`blocking`), and it finds
+    the user there itself (`logged_in_user`) in its first trip: a trip costs a thread hand-off and a
+    connection check, and a long poll's session, user and status reads make one trip, not two."""
 
     def decorate(view):
         @functools.wraps(view)
         async def wrapper(request, *args, **kwargs):
-            user = await blocking(request, get_user)(request)
-            if not user.is_authenticated:
-                response = json_error("Please log in to continue.", 401)
-            elif request.method not in methods:
-                response = json_error(
-                    f"Use {' or '.join(methods)} for this address.", 405, {"Allow": ", ".join(methods)}
-                )
-            else:
-                try:
-                    response = await view(request, user, *args, **kwargs)
-                except DomainError as exc:
-                    response = json_error(exc.message, exc.status, exc.headers, exc.extra)
+            try:
+                if request.method in methods:
+                    response = await view(request, *args, **kwargs)
+                else:
+                    await blocking(request, logged_in_user)(request)  # 401 before 405, as api_view
+                    response = json_error(
+                        f"Use {' or '.join(methods)} for this address.", 405, {"Allow": ", ".join(methods)}
+                    )
+            except DomainError as exc:
+                response = json_error(exc.message, exc.status, exc.headers, exc.extra)
             add_never_cache_headers(response)
             return response
 
@@ -278,22 +293,77 @@ def prompt_status(request, processing_uuid):
 
 
 @async_api_view("GET")
-async def prompt_status_async(request, user, processing_uuid):
+async def prompt_status_async(request, processing_uuid):
     """`prompt_status` for the ASGI worker (prompts/long_poll_handler.py): a waiting page holds no
-    thread and no database connection; the reads run on the loop's shared executor."""
+    thread and no database connection. The reads run on the loop's shared executor, the first of them
+    finding the user too; an answer that is not final yet is a `WaitingAnswer`, which the handler sends
+    once the prompt is complete or the wait is over."""
+    user = None
+
+    def first_read(key):  # the user and the status: one trip to the executor
+        nonlocal user
+        user = logged_in_user(request)
+        return selectors.status_of(user=user, processing_uuid=key)
+
+    def read_again(key):  # without the request: a waiting answer does not keep it alive
+        return selectors.status_of(user=user, processing_uuid=key)
+
     wait = _wait_seconds(request)
-    read = blocking(request, selectors.status_of)
     if not wait > 0:
-        return JsonResponse(await read(user=user, processing_uuid=processing_uuid))
-    with timing.phase("wait"):
-        answer = await selectors.await_status(
-            user=user,
-            processing_uuid=processing_uuid,
-            wait_seconds=wait,
-            read=read,
-            limit=settings.PROCESSING_ASYNC_LONG_POLLS_PER_PROCESS,
-        )
-    return JsonResponse(answer)
+        return JsonResponse(await blocking(request, first_read)(processing_uuid))
+    waiting = selectors.StatusWait(
+        processing_uuid=processing_uuid,
+        wait_seconds=wait,
+        read=blocking(request, first_read),
+        limit=settings.PROCESSING_ASYNC_LONG_POLLS_PER_PROCESS,
+    )
+    try:
+        answer = await waiting.start()
+    except BaseException:
+        waiting.close()
+        raise
+    if answer is not None:
+        waiting.close()
+        return JsonResponse(answer)
+    waiting.read = blocking(request, read_again)
+    return WaitingAnswer(waiting)
+
+
+class WaitingAnswer(JsonResponse):
+    """A long poll's answer that is not final yet, as the request's middleware and view leave it: the
+    handler (prompts/long_poll_handler.py) awaits `settle()` and only then sends it, so a waiting page
+    holds this answer and its `StatusWait`, not a suspended request pipeline."""
+
+    def __init__(self, waiting: selectors.StatusWait) -> None:
+        super().__init__(waiting.answer)
+        self.waiting = waiting
+
+    def let_go_of_the_request(self) -> None:
+        """Django closes the request with its answer (its `_resource_closers`), which keeps it alive as long:
+        the request's work is done before the wait, so it is closed now and nothing of it is kept."""
+        for close in self._resource_closers:
+            close()
+        self._resource_closers.clear()
+
+    async def settle(self) -> None:
+        """Wait for the prompt or the deadline; the body (and its length, and Server-Timing) follow."""
+        started = time.perf_counter()
+        try:
+            answer = await self.waiting.finish()
+        except Exception as exc:  # a read when woken failed (e.g. the database went away): the first answer
+            logger.warning("long poll: %s", exc)
+            answer = {**self.waiting.answer, "waited": True}
+        finally:
+            self.waiting.close()
+        self.content = JsonResponse(answer).content
+        if self.has_header("Content-Length"):
+            self["Content-Length"] = str(len(self.content))
+        if self.has_header("Server-Timing"):
+            self["Server-Timing"] += f", wait;dur={(time.perf_counter() - started) * 1000:.1f}"
+
+    def close(self) -> None:
+        self.waiting.close()  # also when the wait was cut short
+        super().close()
 
 
 @api_view("POST")

@@ -245,6 +245,35 @@ def test_checking_for_wakeups_makes_no_connection_object_in_an_async_context():
     assert made == []
 
 
+def status_scope(processing_uuid, query: bytes, cookie: str | None) -> dict:
+    path = f"/api/prompt/status/{processing_uuid}/"
+    headers = [(b"host", b"testserver")] + ([(b"cookie", f"sessionid={cookie}".encode())] if cookie else [])
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+
+async def receive_nothing():
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def session_of(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
 def test_a_waiting_long_poll_holds_its_answer_not_its_request(transactional_db, alice, settings):
     """While it waits, the status request's middleware, view and request are gone (a thousand of them made
     every full garbage collection a pause for the whole process); the answer that comes is whole."""
@@ -253,32 +282,14 @@ def test_a_waiting_long_poll_holds_its_answer_not_its_request(transactional_db, 
     from prompts.long_poll_handler import LongPollASGIHandler
 
     prompt = make_prompt(alice)
-    client = Client()
-    client.force_login(alice)
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": f"/api/prompt/status/{prompt.processing_uuid}/",
-        "raw_path": f"/api/prompt/status/{prompt.processing_uuid}/".encode(),
-        "query_string": b"wait=5",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    scope = status_scope(prompt.processing_uuid, b"wait=5", session_of(alice))
     sent: list[dict] = []
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message):
         sent.append(message)
 
     async def wait_then_complete() -> list:
-        answering = asyncio.create_task(LongPollASGIHandler()(scope, receive, send))
+        answering = asyncio.create_task(LongPollASGIHandler()(scope, receive_nothing, send))
         await asyncio.sleep(1.0)
         gc.collect()  # the request and its lazy user refer to each other: unreachable is what counts
         requests_alive = [o for o in gc.get_objects() if type(o) is ASGIRequest]  # noqa: E721 (lazy objects)
@@ -298,6 +309,26 @@ def test_a_waiting_long_poll_holds_its_answer_not_its_request(transactional_db, 
     assert start["status"] == 200 and answer["processing_complete"] and answer["waited"]
     assert int(headers["content-length"]) == len(body)
     assert "wait;dur=" in headers["server-timing"] and "no-cache" in headers["cache-control"]
+    assert selectors._ASYNC_LONG_POLLS["waiting"] == 0
+
+
+@pytest.mark.parametrize("who", ["nobody", "someone else"])
+def test_a_long_poll_is_refused_at_once_to_anyone_but_the_author(transactional_db, alice, bob, who):
+    from prompts.long_poll_handler import LongPollASGIHandler
+
+    prompt = make_prompt(alice)
+    cookie = None if who == "nobody" else session_of(bob)
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    started = time.monotonic()
+    asyncio.run(LongPollASGIHandler()(status_scope(prompt.processing_uuid, b"wait=5", cookie), receive_nothing, send))
+    assert time.monotonic() - started < 3  # not after the wait
+    status, error = (401, "Please log in to continue.") if who == "nobody" else (404, "This prompt was not found.")
+    assert sent[0]["status"] == status and json.loads(sent[1]["body"]) == {"error": error}
+    assert selectors._ASYNC_LONG_POLLS["waiting"] == 0
 
 
 # --- moderation beside the variants ---------------------------------------------------------------

@@ -329,7 +329,7 @@ def long_poll_runs(
 # --- 1,000 long polls on one ASGI web process ----------------------------------------------------
 
 ASGI_WAITING = int(os.environ.get("BENCH_ASGI_WAITING", "1000"))
-ASGI_ROUNDS = 2
+ASGI_ROUNDS = int(os.environ.get("BENCH_ASGI_ROUNDS", "4"))  # alternating: a busy spell hurts both sides
 ASGI_IDLE_SECONDS = 10.0
 ASGI_WARMUP = 6.0  # the waiting pages connect and start waiting before the others are measured
 ASGI_LOADED_SECONDS = 20.0

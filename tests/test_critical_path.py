@@ -268,6 +268,25 @@ async def receive_nothing():
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
+def run_in_a_loop_of_its_own(coroutine):
+    """asyncio.run in a thread of its own: a browser test run before in this process may leave a loop
+    running in the main thread."""
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # re-raised in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def session_of(user) -> str:
     client = Client()
     client.force_login(user)
@@ -302,7 +321,7 @@ def test_a_waiting_long_poll_holds_its_answer_not_its_request(transactional_db, 
         ai_content.apply_fallback(prompt_id=prompt_id, reason=Prompt.ReviewReason.AI_ERROR)
         connections.close_all()
 
-    assert asyncio.run(wait_then_complete()) == []
+    assert run_in_a_loop_of_its_own(wait_then_complete()) == []
     start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
     headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
     answer = json.loads(body)
@@ -324,7 +343,9 @@ def test_a_long_poll_is_refused_at_once_to_anyone_but_the_author(transactional_d
         sent.append(message)
 
     started = time.monotonic()
-    asyncio.run(LongPollASGIHandler()(status_scope(prompt.processing_uuid, b"wait=5", cookie), receive_nothing, send))
+    run_in_a_loop_of_its_own(
+        LongPollASGIHandler()(status_scope(prompt.processing_uuid, b"wait=5", cookie), receive_nothing, send)
+    )
     assert time.monotonic() - started < 3  # not after the wait
     status, error = (401, "Please log in to continue.") if who == "nobody" else (404, "This prompt was not found.")
     assert sent[0]["status"] == status and json.loads(sent[1]["body"]) == {"error": error}

@@ -15,6 +15,8 @@ Everything else is served by the regular WSGI stack (prompts_manager/asgi.py).
 
 from __future__ import annotations
 
+import asyncio
+
 from asgiref.sync import sync_to_async
 from csp.middleware import CSPMiddleware
 from django.contrib.auth.middleware import AuthenticationMiddleware
@@ -85,6 +87,12 @@ LONG_POLL_MIDDLEWARE = [
 ]
 
 
+async def _disconnect(receive) -> None:
+    """Returns when the client has gone away: after its request, the only message left to receive."""
+    if (await receive())["type"] != "http.disconnect":
+        await asyncio.get_running_loop().create_future()  # nothing else can come: wait until cancelled
+
+
 class LongPollASGIHandler(ASGIHandler):
     """Django's ASGI handler with the middleware above, and no per-request thread."""
 
@@ -103,8 +111,8 @@ class LongPollASGIHandler(ASGIHandler):
         """Django's, for the status endpoint's GET, except that a `WaitingAnswer` is sent once its wait is
         over: by then the request's middleware and view have returned, so a waiting page holds this
         coroutine and its answer, not a suspended pipeline (a thousand of those took a tenth of a second
-        of every full garbage collection). A client that goes away is not listened for: its answer is
-        dropped at the end of the wait (at most PROCESSING_LONG_POLL_SECONDS)."""
+        of every full garbage collection). A client that goes away while it waits is noticed, and its
+        wait cut short."""
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
@@ -118,11 +126,25 @@ class LongPollASGIHandler(ASGIHandler):
                 del request
                 if isinstance(response, WaitingAnswer):
                     response.let_go_of_the_request()
-                    await response.settle()
+                    if not await self._settled(response, receive):
+                        return  # the page went away: nothing to send (the finally closes the answer)
             await self.send_response(response, send)
         finally:
             await sync_to_async(response.close)()
             body_file.close()
+
+    @staticmethod
+    async def _settled(response: WaitingAnswer, receive) -> bool:
+        """Whether the answer's wait ended; False if the client went away first (a closed tab does not
+        hold its wait, and what it holds, until the deadline)."""
+        gone = asyncio.ensure_future(_disconnect(receive))
+        settling = asyncio.ensure_future(response.settle())
+        try:
+            await asyncio.wait((gone, settling), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            settling.cancel()
+        return settling.done() and not settling.cancelled()
 
     async def __call__(self, scope, receive, send):
         # Django enters a ThreadSensitiveContext here (a thread per request); nothing in this chain

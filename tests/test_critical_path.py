@@ -264,8 +264,20 @@ def status_scope(processing_uuid, query: bytes, cookie: str | None) -> dict:
     }
 
 
-async def receive_nothing():
-    return {"type": "http.request", "body": b"", "more_body": False}
+def client_messages(gone_after: float | None = None):
+    """An ASGI `receive`: the request, then `http.disconnect` after `gone_after` seconds (or never)."""
+    messages = iter([{"type": "http.request", "body": b"", "more_body": False}])
+
+    async def receive():
+        message = next(messages, None)
+        if message is not None:
+            return message
+        if gone_after is None:
+            await asyncio.Event().wait()
+        await asyncio.sleep(gone_after)
+        return {"type": "http.disconnect"}
+
+    return receive
 
 
 def run_in_a_loop_of_its_own(coroutine):
@@ -308,7 +320,7 @@ def test_a_waiting_long_poll_holds_its_answer_not_its_request(transactional_db, 
         sent.append(message)
 
     async def wait_then_complete() -> list:
-        answering = asyncio.create_task(LongPollASGIHandler()(scope, receive_nothing, send))
+        answering = asyncio.create_task(LongPollASGIHandler()(scope, client_messages(), send))
         await asyncio.sleep(1.0)
         gc.collect()  # the request and its lazy user refer to each other: unreachable is what counts
         requests_alive = [o for o in gc.get_objects() if type(o) is ASGIRequest]  # noqa: E721 (lazy objects)
@@ -331,6 +343,23 @@ def test_a_waiting_long_poll_holds_its_answer_not_its_request(transactional_db, 
     assert selectors._ASYNC_LONG_POLLS["waiting"] == 0
 
 
+def test_a_page_that_goes_away_ends_its_wait(transactional_db, alice):
+    """A closed tab does not hold its wait (and what it holds) until the deadline."""
+    from prompts.long_poll_handler import LongPollASGIHandler
+
+    prompt = make_prompt(alice)
+    scope = status_scope(prompt.processing_uuid, b"wait=15", session_of(alice))
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    started = time.monotonic()
+    run_in_a_loop_of_its_own(LongPollASGIHandler()(scope, client_messages(gone_after=0.5), send))
+    assert time.monotonic() - started < 5
+    assert sent == [] and selectors._ASYNC_LONG_POLLS["waiting"] == 0
+
+
 @pytest.mark.parametrize("who", ["nobody", "someone else"])
 def test_a_long_poll_is_refused_at_once_to_anyone_but_the_author(transactional_db, alice, bob, who):
     from prompts.long_poll_handler import LongPollASGIHandler
@@ -344,7 +373,7 @@ def test_a_long_poll_is_refused_at_once_to_anyone_but_the_author(transactional_d
 
     started = time.monotonic()
     run_in_a_loop_of_its_own(
-        LongPollASGIHandler()(status_scope(prompt.processing_uuid, b"wait=5", cookie), receive_nothing, send)
+        LongPollASGIHandler()(status_scope(prompt.processing_uuid, b"wait=5", cookie), client_messages(), send)
     )
     assert time.monotonic() - started < 3  # not after the wait
     status, error = (401, "Please log in to continue.") if who == "nobody" else (404, "This prompt was not found.")

@@ -294,6 +294,7 @@ def run_in_a_loop_of_its_own(coroutine):
     thread = threading.Thread(target=run)
     thread.start()
     thread.join(60)
+    gc.collect()  # the loop's executor threads are gone: their database connections close with them
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

@@ -220,4 +220,12 @@ document.addEventListener('visibilitychange', () => {
   if (document.hidden) clearTimeout(timer);
   else schedule(0);
 });
-schedule(0);
+// Completed moments before the page was rendered: the server put the status answer in the page
+// (json_script), so the modal opens from it without a status request.
+const completedStatus = document.getElementById('completed-status');
+if (completedStatus) {
+  mark('status-complete');
+  showResult(JSON.parse(completedStatus.textContent));
+} else if (!document.hidden) {
+  poll(); // at once, not after a timer: the module runs just before DOMContentLoaded
+}

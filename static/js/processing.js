@@ -42,7 +42,13 @@ async function poll() {
   let answered = false;
   try {
     let url = page.dataset.statusUrl;
-    if (longPoll) {
+    const first = page.dataset.firstStatusUrl;
+    if (first) {
+      // The long poll the page preloaded (<link rel="preload"> in its head): it left as soon as the
+      // head was parsed, before this script ran; this fetch takes its answer.
+      delete page.dataset.firstStatusUrl;
+      url = first;
+    } else if (longPoll) {
       // never wait past the next notice (60 s warning, 120 s error)
       const elapsed = Date.now() - startedAt;
       const nextNotice = (elapsed < WARNING_MS ? WARNING_MS : ERROR_MS) - elapsed;

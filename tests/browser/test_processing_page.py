@@ -203,3 +203,21 @@ def test_a_prompt_completed_a_while_ago_shows_its_outcome_without_the_modal(
     page.wait_for_timeout(500)
     expect(dialog(page, "✅ Your prompt is ready!")).to_be_hidden()
     assert asked == []
+
+
+def test_the_first_long_poll_leaves_from_the_page_s_head_and_the_script_takes_its_answer(
+    alice_page, alice, live_server, fake_openai, start_worker
+):
+    """The first status request is preloaded from the head (it leaves before processing.js has run); the
+    script's first poll takes that answer rather than asking again."""
+    prompt = submitted_prompt(alice, base_url=live_server.url)
+    page = alice_page
+    asked = status_requests(page)
+    open_processing_page(page, prompt)
+    page.wait_for_timeout(1000)
+    assert len(asked) == 1 and asked[0].endswith("?wait=20.0"), asked
+    start_worker()
+    expect(dialog(page, "✅ Your prompt is ready!")).to_be_visible(timeout=AI_TIMEOUT_MS)
+    assert len(asked) == 1, asked  # the preloaded long poll was the one the completion answered
+    entries = "performance.getEntriesByType('resource').filter((r) => r.name.includes('/api/prompt/status/'))"
+    assert page.evaluate(f"() => {entries}.map((r) => r.initiatorType)") == ["link"]  # sent by the head

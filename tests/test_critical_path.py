@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import io
 import json
 import os
 import socket
@@ -527,3 +528,117 @@ def test_finish_holds_the_check_to_the_request_budget_and_the_worker_finishes_it
     assert tasks.finish_moderation(upload_id)["action"] == "allow"
     upload.refresh_from_db()
     assert upload.moderation_checked is True and upload.state == Upload.State.READY
+
+
+# --- a JPEG's variants start before complete has stored it ------------------------------------------
+
+
+def _jpeg_samples() -> dict[str, bytes]:
+    from PIL import Image, ImageCms
+
+    def saved(img, **options) -> bytes:
+        buffer = io.BytesIO()
+        img.save(buffer, format="JPEG", **options)
+        return buffer.getvalue()
+
+    photo = Image.open(io.BytesIO(media_samples.jpeg_bytes((1600, 1200))))
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    xmp = b"\xff\xe1" + (len(b"http://ns.adobe.com/xap/1.0/\0<x/>") + 2).to_bytes(2, "big")
+    xmp += b"http://ns.adobe.com/xap/1.0/\0<x/>"
+    plain = media_samples.jpeg_bytes((1600, 1200))
+    return {
+        "plain": plain,
+        "12 MP": media_samples.jpeg_bytes((4000, 3000)),
+        "turned, with GPS": media_samples.jpeg_bytes((1600, 1200), orientation=6, gps=True),
+        "colour profile": saved(photo, quality=90, icc_profile=srgb),
+        "progressive, with a comment": saved(photo, quality=90, progressive=True, comment=b"made by hand"),
+        "CMYK (Adobe)": saved(photo.convert("CMYK"), quality=90),
+        "XMP and bytes after the end": plain[:2] + xmp + plain[2:] + b"\xff\xd8 a second image",
+    }
+
+
+@pytest.mark.parametrize("name", list(_jpeg_samples()))
+def test_a_jpeg_makes_the_same_variants_before_and_after_it_is_cleaned(name):
+    """Why a JPEG's variants may start from the uploaded bytes: the cleaned file draws the same pixels,
+    turned the same way, in the same colour profile, so every variant is the same byte for byte."""
+    from prompts.media import images
+    from prompts.services import uploads
+
+    data = _jpeg_samples()[name]
+    info = images.inspect_image(data)
+    assert info.format in uploads.EARLY_VARIANT_FORMATS
+    cleaned = uploads._sanitized_image(Upload(), data, info)
+    before, after = images.make_variants(data), images.make_variants(cleaned)
+    assert before.files == after.files
+    assert (before.blurhash, before.width, before.height) == (after.blurhash, after.width, after.height)
+
+
+def test_a_png_with_stealth_bits_is_cleaned_pixel_by_pixel_so_its_variants_wait():
+    from prompts.media import images
+    from prompts.services import uploads
+    from tests import generation_samples
+
+    data = generation_samples.stealth_png("a prompt hidden in the pixels", mode="rgb", size=(400, 320))
+    info = images.inspect_image(data)
+    assert info.format not in uploads.EARLY_VARIANT_FORMATS
+    cleaned = uploads._sanitized_image(Upload(), data, info)
+    assert images.make_variants(data).files != images.make_variants(cleaned).files
+
+
+def test_a_jpeg_s_variants_are_under_way_before_complete_stores_the_file(alice, local_media, fake_openai, monkeypatch):
+    from prompts.media import images
+    from prompts.services import uploads
+
+    order = []
+    real_make_variants, real_store = images.make_variants, uploads._store_verified
+    monkeypatch.setattr(
+        images, "make_variants", lambda data, **o: order.append("variants") or real_make_variants(data, **o)
+    )
+
+    def store(upload, data, **options):
+        time.sleep(0.2)  # a slow storage: the variants thread has long started by now
+        order.append("store")
+        return real_store(upload, data, **options)
+
+    monkeypatch.setattr(uploads, "_store_verified", store)
+    client = csrf_client(alice)
+    upload_id = started_upload(client, media_samples.jpeg_bytes((1600, 1200)))
+    code, answer = client.post_json("/api/upload/b2/finish/", {"upload_id": upload_id})
+    assert code == 200 and answer["state"] == "ready", answer
+    assert order == ["variants", "store"]
+    upload = Upload.objects.get(id=upload_id)
+    assert all(storage.exists(key) for key in upload.variant_keys.values())
+
+
+def test_when_complete_fails_after_the_variants_started_their_files_are_deleted(
+    alice, local_media, fake_openai, monkeypatch
+):
+    """Alice shares a file she already shared: complete refuses it after inspecting it, by which time the
+    variants are being made. They are deleted, the row never lists them."""
+    from prompts.media import images
+
+    started = threading.Event()
+    real_make_variants = images.make_variants
+
+    def slow_variants(data, **options):
+        started.set()
+        time.sleep(0.3)  # still running when complete refuses the file
+        return real_make_variants(data, **options)
+
+    monkeypatch.setattr(images, "make_variants", slow_variants)
+    data = media_samples.jpeg_bytes((1600, 1200), color=(10, 120, 30))
+    client = csrf_client(alice)
+    first = started_upload(client, data)
+    assert client.post_json("/api/upload/b2/finish/", {"upload_id": first})[1]["state"] == "ready"
+    from prompts.services import submission
+
+    submission.submit_prompt(
+        user=alice, upload_id=first, content="A green field", ai_generator="midjourney", save_as_draft=False
+    )
+    started.clear()
+    again = started_upload(client, data)
+    code, answer = client.post_json("/api/upload/b2/finish/", {"upload_id": again})
+    assert code == 409 and "existing_url" in answer, answer
+    assert started.is_set()  # the variants had started
+    assert files_of(again) == []
+    assert Upload.objects.get(id=again).variant_keys == {}

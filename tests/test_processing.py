@@ -385,3 +385,21 @@ def test_long_polls_past_the_per_process_limit_answer_at_once(alice, alice_clien
     assert answer["processing_complete"] is False and answer["waited"] is False
     waited = alice_client.get(f"/api/prompt/status/{prompt.processing_uuid}/?wait=0.2").json()
     assert waited["waited"] is True
+
+
+def test_the_processing_page_fetches_what_its_script_imports_beside_the_script(alice, alice_client):
+    """processing.js's imports are preloaded from the head: fetched with it, not only once it is parsed
+    (the page's modal waits on DOMContentLoaded, which waits for every module)."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    script = (Path(settings.BASE_DIR) / "static" / "js" / "processing.js").read_text()
+    imports = re.findall(r"^import .* from '\./([\w.]+)';$", script, re.M)
+    assert imports
+    prompt = submitted_prompt(alice)
+    html = alice_client.get(f"/prompt/processing/{prompt.processing_uuid}/").content.decode()
+    head = html[: html.index("</head>")]
+    for name in imports:
+        assert re.search(rf'<link rel="modulepreload" href="[^"]*/js/{re.escape(name)}">', head), name

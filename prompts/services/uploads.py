@@ -278,13 +278,16 @@ def complete_upload(*, user, upload_id) -> Upload:
     return _complete(user=user, upload_id=upload_id)[0]
 
 
-def _complete(*, user, upload_id) -> tuple[Upload, bytes | None]:
-    """complete_upload, and the checked bytes it stored (None when it was checked before)."""
+def _complete(*, user, upload_id, inspected=None) -> tuple[Upload, bytes | None]:
+    """complete_upload, and the checked bytes it stored (None when it was checked before).
+
+    `inspected(upload, data, info)`, if given, is called once an image's bytes are known to be one (see
+    finish_upload's early variants)."""
     upload, claim = _claim(user=user, upload_id=upload_id)
     if claim is None:
         return upload, None  # already verified: a retried request gets the same answer
     try:
-        checked = _check_and_store(upload, claim=claim)
+        checked = _check_and_store(upload, claim=claim, inspected=inspected)
     except BaseException:
         _release(upload, claim=claim)  # e.g. a PUT cut short: the same URL may be used again
         raise
@@ -321,7 +324,7 @@ def _release(upload: Upload, *, claim) -> None:
     )
 
 
-def _check_and_store(upload: Upload, *, claim) -> bytes:
+def _check_and_store(upload: Upload, *, claim, inspected=None) -> bytes:
     limit = _size_limit(upload)
     with storage_errors():
         size, _stored_type = storage.head(incoming_key(upload))
@@ -361,6 +364,8 @@ def _check_and_store(upload: Upload, *, claim) -> bytes:
     except (images.ImageProcessingError, video.VideoError) as exc:
         _discard_object(upload)
         raise UnsupportedType(str(exc)) from exc
+    if inspected is not None and upload.media_type == "image":
+        inspected(upload, data, info)
     upload.sha256 = hashlib.sha256(data).hexdigest()
     _refuse_own_duplicate(upload)
     if upload.media_type == "image":
@@ -716,23 +721,63 @@ _VARIANT_THREADS = ThreadPoolExecutor(
 )
 
 
+# Formats whose stored (sanitized) file draws exactly the pixels of the uploaded one: the JPEG stripper
+# copies the entropy-coded data, its tables, the ICC profile and the Adobe transform as they are, and
+# writes back the orientation `_decode_reduced` reads (prompts/media/sanitize.py). Their variants can be
+# made from the uploaded bytes while complete still cleans and stores them. Not PNG: clearing stealth
+# bits changes pixels (tests/test_critical_path.py compares the variants made both ways).
+EARLY_VARIANT_FORMATS = {"JPEG"}
+
+
+class _EarlyVariants:
+    """The variants of a JPEG, started as soon as complete has inspected it (`start` is complete's
+    `inspected` hook) instead of after it cleaned, hashed, stored and recorded it."""
+
+    def __init__(self) -> None:
+        self.future = None
+
+    def start(self, upload: Upload, data: bytes, info: images.ImageInfo) -> None:
+        if info.format in EARLY_VARIANT_FORMATS:
+            context = contextvars.copy_context()  # Server-Timing and the log ids follow the work
+            self.future = _VARIANT_THREADS.submit(context.run, _variant_files, upload, data)
+
+    def discard(self) -> None:
+        """complete failed after the start: wait for the files, and delete them (never on the row)."""
+        if self.future is None:
+            return
+        try:
+            files = self.future.result()
+        except Exception:  # noqa: BLE001 - complete's own error is the answer; what was saved is swept later
+            return
+        _delete_quietly(files.keys.values())
+
+
 def finish_upload(*, user, upload_id) -> Upload:
     """complete, then moderation and the variants at the same time: one request from "uploaded" to "ready".
 
     The variants need the checked bytes, not the verdict; the verdict decides whether they are kept. They
     are made under the upload's private folder and recorded only once the upload is moderated: a refused
     upload's variants are deleted and never listed on the row, so nothing unmoderated is ever served.
+    A JPEG's variants start even earlier, once complete has inspected it (EARLY_VARIANT_FORMATS); if
+    complete then fails, they are deleted.
     Calling complete -> moderate -> variants one by one still works (and gives the same rows).
     """
-    upload, checked = _complete(user=user, upload_id=upload_id)
-    if upload.state != Upload.State.UPLOADED or settings.CRITICAL_PATH_SEQUENTIAL:
-        upload = moderate_upload(user=user, upload_id=upload.id)
-        if upload.state == Upload.State.MODERATED:
-            upload = make_upload_variants(user=user, upload_id=upload.id)
-        return upload
+    if settings.CRITICAL_PATH_SEQUENTIAL:
+        upload, _checked = _complete(user=user, upload_id=upload_id)
+        return _moderate_then_variants(user=user, upload=upload)
+    early = _EarlyVariants()
+    try:
+        upload, checked = _complete(user=user, upload_id=upload_id, inspected=early.start)
+    except BaseException:
+        early.discard()
+        raise
+    if upload.state != Upload.State.UPLOADED:  # checked before (a retry): nothing was started
+        return _moderate_then_variants(user=user, upload=upload)
     image = checked if upload.media_type == "image" else None  # the bytes complete just stored and hashed
-    context = contextvars.copy_context()  # Server-Timing and the log ids follow the work into the thread
-    made = _VARIANT_THREADS.submit(context.run, _variant_files, upload, image)
+    made = early.future
+    if made is None:
+        context = contextvars.copy_context()  # Server-Timing and the log ids follow the work into the thread
+        made = _VARIANT_THREADS.submit(context.run, _variant_files, upload, image)
     try:
         upload = moderate_upload(user=user, upload_id=upload.id, checked_image=image)
     finally:
@@ -749,6 +794,13 @@ def finish_upload(*, user, upload_id) -> Upload:
             _cache_analysis_image(upload.checked_sha256, image, upload.content_type)
         else:
             _VARIANT_THREADS.submit(_cache_analysis_image, upload.checked_sha256, image, upload.content_type, True)
+    return upload
+
+
+def _moderate_then_variants(*, user, upload: Upload) -> Upload:
+    upload = moderate_upload(user=user, upload_id=upload.id)
+    if upload.state == Upload.State.MODERATED:
+        upload = make_upload_variants(user=user, upload_id=upload.id)
     return upload
 
 

@@ -42,7 +42,13 @@ async function poll() {
   let answered = false;
   try {
     let url = page.dataset.statusUrl;
-    if (longPoll) {
+    const first = page.dataset.firstStatusUrl;
+    if (first) {
+      // The long poll the page preloaded (<link rel="preload"> in its head): it left as soon as the
+      // head was parsed, before this script ran; this fetch takes its answer.
+      delete page.dataset.firstStatusUrl;
+      url = first;
+    } else if (longPoll) {
       // never wait past the next notice (60 s warning, 120 s error)
       const elapsed = Date.now() - startedAt;
       const nextNotice = (elapsed < WARNING_MS ? WARNING_MS : ERROR_MS) - elapsed;
@@ -220,4 +226,12 @@ document.addEventListener('visibilitychange', () => {
   if (document.hidden) clearTimeout(timer);
   else schedule(0);
 });
-schedule(0);
+// Completed moments before the page was rendered: the server put the status answer in the page
+// (json_script), so the modal opens from it without a status request.
+const completedStatus = document.getElementById('completed-status');
+if (completedStatus) {
+  mark('status-complete');
+  showResult(JSON.parse(completedStatus.textContent));
+} else if (!document.hidden) {
+  poll(); // at once, not after a timer: the module runs just before DOMContentLoaded
+}

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_q.models import OrmQ, Success
 from playwright.sync_api import expect
 
+from prompts import tasks
 from prompts.models import Prompt
 from prompts.services import ai_content
 from tests.browser.flows import AI_TIMEOUT_MS, dialog, log_in, screenshot, submitted_prompt
@@ -158,3 +159,65 @@ def test_while_the_ai_task_is_being_retried_the_page_keeps_waiting_past_its_limi
     screenshot(page, "processing-retrying")
     Prompt.objects.filter(id=prompt.id).update(ai_queued_at=None)  # no retry due any more
     expect(failed).to_be_visible(timeout=10_000)
+
+
+def status_requests(page) -> list[str]:
+    """Every request the page makes to the status endpoint, from now on."""
+    seen = []
+    page.on("request", lambda request: seen.append(request.url) if "/api/prompt/status/" in request.url else None)
+    return seen
+
+
+def test_a_prompt_completed_just_before_its_page_opens_shows_the_modal_without_a_status_request(
+    alice_page, alice, live_server, fake_openai
+):
+    """With a fast AI the prompt is often complete before its processing page is rendered: the page
+    carries the status answer and opens the modal from it, without asking the status endpoint."""
+    prompt = submitted_prompt(alice, base_url=live_server.url)
+    tasks.generate_ai_content(prompt.id)
+    prompt.refresh_from_db()
+    page = alice_page
+    asked = status_requests(page)
+    page.goto(f"/prompt/processing/{prompt.processing_uuid}/")
+    ready = dialog(page, "✅ Your prompt is ready!")
+    expect(ready).to_be_visible()
+    expect(ready).to_contain_text(f"“{prompt.title}”")
+    assert page.evaluate("() => performance.getEntriesByName('pf:status-complete').length") == 1
+    page.wait_for_timeout(500)  # time enough for a status request to have gone out
+    assert asked == []
+    screenshot(page, "processing-completed-at-render")
+    ready.get_by_role("button", name="View Your Prompt").click()
+    page.wait_for_url(f"**/prompt/{prompt.slug}/")
+
+
+def test_a_prompt_completed_a_while_ago_shows_its_outcome_without_the_modal(
+    alice_page, alice, live_server, fake_openai
+):
+    prompt = submitted_prompt(alice, base_url=live_server.url)
+    tasks.generate_ai_content(prompt.id)
+    Prompt.objects.filter(id=prompt.id).update(processing_completed_at=timezone.now() - timedelta(minutes=5))
+    page = alice_page
+    asked = status_requests(page)
+    page.goto(f"/prompt/processing/{prompt.processing_uuid}/")
+    expect(page.get_by_role("heading", name="Published")).to_be_visible()
+    page.wait_for_timeout(500)
+    expect(dialog(page, "✅ Your prompt is ready!")).to_be_hidden()
+    assert asked == []
+
+
+def test_the_first_long_poll_leaves_from_the_page_s_head_and_the_script_takes_its_answer(
+    alice_page, alice, live_server, fake_openai, start_worker
+):
+    """The first status request is preloaded from the head (it leaves before processing.js has run); the
+    script's first poll takes that answer rather than asking again."""
+    prompt = submitted_prompt(alice, base_url=live_server.url)
+    page = alice_page
+    asked = status_requests(page)
+    open_processing_page(page, prompt)
+    page.wait_for_timeout(1000)
+    assert len(asked) == 1 and asked[0].endswith("?wait=20.0"), asked
+    start_worker()
+    expect(dialog(page, "✅ Your prompt is ready!")).to_be_visible(timeout=AI_TIMEOUT_MS)
+    assert len(asked) == 1, asked  # the preloaded long poll was the one the completion answered
+    entries = "performance.getEntriesByType('resource').filter((r) => r.name.includes('/api/prompt/status/'))"
+    assert page.evaluate(f"() => {entries}.map((r) => r.initiatorType)") == ["link"]  # sent by the head

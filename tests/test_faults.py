@@ -635,7 +635,10 @@ def assert_page_is_inert(html: str):
     assert not re.search(r"""(href|src|action)\s*=\s*["']?\s*javascript:""", html, re.IGNORECASE)
     # the only script elements are the page's own module and the JSON-LD data blocks
     for tag in re.findall(r"<script[^>]*>", html):
-        assert tag.startswith(('<script type="module" src="/static/', '<script type="application/ld+json">')), tag
+        # (and the processing page's status answer, a json_script data block: not run, its < > & escaped)
+        assert tag.startswith(('<script type="module" src="/static/', '<script type="application/ld+json">')) or (
+            tag == '<script id="completed-status" type="application/json">'
+        ), tag
 
 
 def test_an_ai_obeying_instructions_in_the_prompt_text_still_saves_clean_details(alice, alice_client, fake_openai):

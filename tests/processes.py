@@ -68,3 +68,23 @@ def wait_until(predicate, *, timeout: float = 20, interval: float = 0.05, messag
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def procfile_web_command(port: int, *extra: str) -> list[str]:
+    """The Procfile's web command, bound to a loopback port (without the control socket, shared per user)."""
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    words = line.split(":", 1)[1].split()
+    assert words[0] == "gunicorn"
+    return [sys.executable, "-m", *words, "--bind", f"127.0.0.1:{port}", "--no-control-socket", *extra]
+
+
+def start_procfile_web(port: int, env: dict, log, *extra: str) -> subprocess.Popen:
+    """The Procfile's web process on `port`, its output to `log`, in a session of its own (stop_process)."""
+    return subprocess.Popen(
+        procfile_web_command(port, *extra),
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )

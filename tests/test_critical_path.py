@@ -12,8 +12,6 @@ import io
 import json
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -29,7 +27,7 @@ from prompts.models import Prompt, Upload
 from prompts.services import ai_content
 from tests import media_samples
 from tests.conftest import csrf_client
-from tests.processes import ROOT, stop_process, wait_until
+from tests.processes import start_procfile_web, stop_process, wait_until
 from tests.processes import test_database_env as database_env
 
 CRITICAL = (230, 20, 20)
@@ -45,6 +43,18 @@ def make_prompt(user) -> Prompt:
     return Prompt.objects.create(author=user, content="a lighthouse at dusk, volumetric fog", ai_generator="flux")
 
 
+def complete(prompt: Prompt) -> None:
+    """Complete the prompt (as a failed AI answer does) from a thread of the caller's, closing its connection."""
+    ai_content.apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.AI_ERROR)
+    connections.close_all()
+
+
+def complete_soon(prompt: Prompt, *, after: float) -> threading.Thread:
+    finisher = threading.Thread(target=lambda: (time.sleep(after), complete(prompt)))
+    finisher.start()
+    return finisher
+
+
 # --- NOTIFY wakes the waiting status request and the worker -------------------------------------
 
 
@@ -54,15 +64,8 @@ def test_a_waiting_status_request_is_woken_by_the_completion(transactional_db, a
     monkeypatch.setattr(selectors, "LONG_POLL_FALLBACK_SECONDS", 30.0)
     monkeypatch.setattr(selectors, "LONG_POLL_INTERVAL_SECONDS", 30.0)
     prompt = make_prompt(alice)
-
-    def complete_soon():
-        time.sleep(0.5)
-        ai_content.apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.AI_ERROR)
-        connections.close_all()
-
-    finisher = threading.Thread(target=complete_soon)
     started = time.monotonic()
-    finisher.start()
+    finisher = complete_soon(prompt, after=0.5)
     answer = selectors.wait_for_status(user=alice, processing_uuid=prompt.processing_uuid, wait_seconds=20)
     waited = time.monotonic() - started
     finisher.join()
@@ -74,14 +77,7 @@ def test_without_wakeups_the_long_poll_still_sees_the_completion(transactional_d
     """SQLite, or CRITICAL_PATH_SEQUENTIAL=1: the short re-read finds it."""
     settings.CRITICAL_PATH_SEQUENTIAL = True
     prompt = make_prompt(alice)
-
-    def complete_soon():
-        time.sleep(0.3)
-        ai_content.apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.AI_ERROR)
-        connections.close_all()
-
-    finisher = threading.Thread(target=complete_soon)
-    finisher.start()
+    finisher = complete_soon(prompt, after=0.3)
     answer = selectors.wait_for_status(user=alice, processing_uuid=prompt.processing_uuid, wait_seconds=10)
     finisher.join()
     assert answer["processing_complete"] is True and not wakeups.prompt_done.listening
@@ -126,26 +122,7 @@ def asgi_server(transactional_db, tmp_path, settings):
     port = free_port()
     env = {**database_env(), "MEDIA_ROOT": str(settings.MEDIA_ROOT), "PROCESSING_LONG_POLL_SECONDS": "20"}
     log = open(tmp_path / "asgi.log", "ab")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "prompts_manager.asgi:application",
-            "-c",
-            "gunicorn.conf.py",
-            "--workers",
-            "1",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--no-control-socket",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    server = start_procfile_web(port, env, log, "--workers", "1")
     base = f"http://127.0.0.1:{port}"
 
     def up():
@@ -327,13 +304,9 @@ def test_a_waiting_long_poll_holds_its_answer_not_its_request(transactional_db, 
         gc.collect()  # the request and its lazy user refer to each other: unreachable is what counts
         requests_alive = [o for o in gc.get_objects() if type(o) is ASGIRequest]  # noqa: E721 (lazy objects)
         assert not sent  # still waiting
-        await asyncio.get_running_loop().run_in_executor(None, complete, prompt.id)
+        await asyncio.get_running_loop().run_in_executor(None, complete, prompt)
         await asyncio.wait_for(answering, 10)
         return requests_alive
-
-    def complete(prompt_id):
-        ai_content.apply_fallback(prompt_id=prompt_id, reason=Prompt.ReviewReason.AI_ERROR)
-        connections.close_all()
 
     assert run_in_a_loop_of_its_own(wait_then_complete()) == []
     start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])

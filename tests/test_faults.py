@@ -9,7 +9,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -35,7 +34,7 @@ from prompts.vocabulary import ensure_tag_vocabulary
 from tests import media_samples
 from tests.conftest import csrf_client
 from tests.factories import ready_upload_for, submitted_through_the_form
-from tests.processes import ROOT, stop_process, wait_until
+from tests.processes import start_procfile_web, stop_process, wait_until
 from tests.processes import (
     test_database_env as database_env,  # (not collected as a test)
 )
@@ -205,15 +204,7 @@ def test_a_graceful_gunicorn_reload_finishes_the_upload_in_flight_and_drops_no_r
     port = free_port()
     env = {**database_env(), "MEDIA_ROOT": str(settings.MEDIA_ROOT), "MEDIA_BACKEND": "local"}
     log = open(tmp_path / "gunicorn.log", "ab")
-    # The Procfile's web command, on loopback (without the control socket, shared per user).
-    server = subprocess.Popen(
-        procfile_web_command(port),
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    server = start_procfile_web(port, env, log)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: serving(f"{base}/robots.txt"), timeout=30, interval=0.1, message="gunicorn to answer")
@@ -266,14 +257,6 @@ def test_a_graceful_gunicorn_reload_finishes_the_upload_in_flight_and_drops_no_r
         log.close()
 
 
-def procfile_web_command(port: int) -> list[str]:
-    """The Procfile's web command, bound to a loopback port (without the control socket, shared per user)."""
-    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
-    words = line.split(":", 1)[1].split()
-    assert words[0] == "gunicorn"
-    return [sys.executable, "-m", *words, "--bind", f"127.0.0.1:{port}", "--no-control-socket"]
-
-
 def test_a_sigterm_under_load_while_the_ai_hangs_lets_every_request_finish_before_herokus_kill(
     alice, settings, tmp_path, fake_openai
 ):
@@ -301,9 +284,7 @@ def test_a_sigterm_under_load_while_the_ai_hangs_lets_every_request_finish_befor
     processing = submitted_prompt(alice)  # no worker: it stays processing, so a long poll waits its full time
     fake_openai.script("moderation", delay=40)  # the AI hangs
     log = open(tmp_path / "gunicorn.log", "ab")
-    server = subprocess.Popen(
-        procfile_web_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    server = start_procfile_web(port, env, log)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: serving(f"{base}/robots.txt"), timeout=30, interval=0.1, message="gunicorn to answer")
@@ -782,9 +763,7 @@ def test_once_stopping_the_web_process_refuses_new_connections_instead_of_taking
     env = {**database_env(), "MEDIA_ROOT": str(settings.MEDIA_ROOT), "MEDIA_BACKEND": "local"}
     processing = submitted_prompt(alice)  # no worker: its long polls wait their full time
     log = open(tmp_path / "gunicorn.log", "ab")
-    server = subprocess.Popen(
-        procfile_web_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    server = start_procfile_web(port, env, log)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: serving(f"{base}/robots.txt"), timeout=30, interval=0.1, message="gunicorn to answer")
@@ -815,9 +794,7 @@ def test_a_connection_taken_just_before_the_stop_still_gets_its_answer(settings,
     port = free_port()
     env = {**database_env(), "MEDIA_ROOT": str(settings.MEDIA_ROOT), "MEDIA_BACKEND": "local"}
     log = open(tmp_path / "gunicorn.log", "ab")
-    server = subprocess.Popen(
-        procfile_web_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    server = start_procfile_web(port, env, log)
     try:
         wait_until(lambda: serving(f"http://127.0.0.1:{port}/robots.txt"), timeout=30, interval=0.1, message="up")
         early = socket.create_connection(("127.0.0.1", port), timeout=10)

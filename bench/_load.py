@@ -72,6 +72,7 @@ async def one_client(
     latencies: list[float],
     errors: Counter,
     answered: list[int],
+    at: list[float],
 ) -> None:
     index = offset
     while True:
@@ -92,6 +93,7 @@ async def one_client(
             continue
         if status == 200:
             latencies.append((time.perf_counter() - started) * 1000)
+            at.append(started - record_from)
         else:
             errors[f"HTTP {status}"] += 1
     client.close()
@@ -99,6 +101,7 @@ async def one_client(
 
 async def run_phase(spec: dict, phase: dict) -> dict:
     latencies: list[float] = []
+    at: list[float] = []  # when each of them started, in seconds from the start of the measurement
     errors: Counter = Counter()
     answered = [0]  # every answer, warmup included: the caller divides CPU time by it
     clients = [
@@ -109,7 +112,7 @@ async def run_phase(spec: dict, phase: dict) -> dict:
     stop_at = record_from + phase["seconds"]
     running = asyncio.gather(
         *(
-            one_client(c, phase["paths"], i, record_from, stop_at, latencies, errors, answered)
+            one_client(c, phase["paths"], i, record_from, stop_at, latencies, errors, answered, at)
             for i, c in enumerate(clients)
         )
     )
@@ -131,6 +134,7 @@ async def run_phase(spec: dict, phase: dict) -> dict:
         "concurrency": phase["concurrency"],
         "seconds": measured,
         "latencies_ms": latencies,
+        "started_at_s": at,
         "errors": dict(errors),
         "answered_total": answered[0],
     }

@@ -448,6 +448,14 @@ def asgi_long_poll_runs(env: dict[str, str], cookie: str, status_paths: list[str
         f"{ASGI_ROUNDS} rounds, idle {ASGI_IDLE_SECONDS:.0f} s and waiting {ASGI_LOADED_SECONDS:.0f} s each, "
         "alternating"
     )
+    idle_seconds, waiting_seconds = idle["p95_by_second_ms"], waiting["p95_by_second_ms"]
+    if idle_seconds and waiting_seconds:
+        bursts = sum(v > 2 * idle["p95_ms"] for v in waiting_seconds)
+        table.notes.append(
+            f"others' p95 second by second: idle median {statistics.median(idle_seconds):.1f}, worst "
+            f"{max(idle_seconds):.1f} ms; pages waiting median {statistics.median(waiting_seconds):.1f}, worst "
+            f"{max(waiting_seconds):.1f} ms, {bursts} of {len(waiting_seconds)} seconds above twice the idle p95"
+        )
     return table, {
         "idle": idle,
         "waiting": waiting,
@@ -466,7 +474,19 @@ def summarise_latencies(parts: list[dict]) -> dict:
         "p50_ms": percentile(latencies, 0.5),
         "p95_ms": percentile(latencies, 0.95),
         "max_ms": max(latencies, default=float("nan")),
+        "p95_by_second_ms": p95_by_second(parts),
     }
+
+
+def p95_by_second(parts: list[dict]) -> list[float]:
+    """The p95 of each whole second of each round: whether the time is lost evenly or in bursts."""
+    seconds: list[float] = []
+    for part in parts:
+        by_second: dict[int, list[float]] = {}
+        for latency, at in zip(part["latencies_ms"], part.get("started_at_s", []), strict=False):
+            by_second.setdefault(int(at), []).append(latency)
+        seconds += [round(percentile(v, 0.95), 1) for _, v in sorted(by_second.items()) if len(v) >= 20]
+    return seconds
 
 
 def run() -> None:

@@ -191,6 +191,8 @@ AUTHENTICATION_BACKENDS = [
     "prompts.auth_backends.LoginThrottleBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
+# Django's database sessions, whose read is one plain query (prompts/sessions.py).
+SESSION_ENGINE = "prompts.sessions"
 # How many proxies in front of the app append to X-Forwarded-For (Heroku: 1, its router). The
 # client's address is the entry that many places from the right; 0 means REMOTE_ADDR.
 TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))

@@ -27,6 +27,7 @@ negligible); while pages long-poll, no other request waits behind them (max < 1 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -363,14 +364,18 @@ def asgi_long_poll_runs(env: dict[str, str], cookie: str, status_paths: list[str
     wait_paths = [f"{path}?wait={wait}" for wait in range(10, 21) for path in status_paths]
     others_paths = ["/robots.txt", status_paths[0]]
     rounds: dict[str, list[dict]] = {"idle": [], "waiting": []}
+    cpu: dict[str, list[tuple[float, float]]] = {"idle": [], "waiting": []}  # (CPU seconds, wall seconds)
     samples: list[dict] = []
     try:
         for _round in range(ASGI_ROUNDS):
-            rounds["idle"].append(
-                finish_load(
-                    start_load(url, cookie, "others", others_paths, OTHER_CLIENTS, ASGI_IDLE_SECONDS, keepalive=False)
+            with worker_cpu(worker, cpu["idle"]):
+                rounds["idle"].append(
+                    finish_load(
+                        start_load(
+                            url, cookie, "others", others_paths, OTHER_CLIENTS, ASGI_IDLE_SECONDS, keepalive=False
+                        )
+                    )
                 )
-            )
             waiters = start_load(
                 url,
                 cookie,
@@ -382,6 +387,7 @@ def asgi_long_poll_runs(env: dict[str, str], cookie: str, status_paths: list[str
                 hard_stop=True,
             )
             time.sleep(ASGI_WARMUP)
+            cpu_before = (_stack.cpu_seconds(worker), time.perf_counter())
             others = start_load(
                 url, cookie, "others", others_paths, OTHER_CLIENTS, ASGI_LOADED_SECONDS - 1, keepalive=False
             )
@@ -394,7 +400,9 @@ def asgi_long_poll_runs(env: dict[str, str], cookie: str, status_paths: list[str
                     "open_sockets": _open_sockets(worker),
                 }
             )
-            rounds["waiting"].append({**finish_load(others), "waiters": finish_load(waiters)})
+            rounds["waiting"].append({**finish_load(others)})
+            cpu["waiting"].append((_stack.cpu_seconds(worker) - cpu_before[0], time.perf_counter() - cpu_before[1]))
+            rounds["waiting"][-1]["waiters"] = finish_load(waiters)
             time.sleep(1.0)
             print(f"  ... ASGI round {_round + 1}: {samples[-1]}", file=sys.stderr)
     finally:
@@ -448,6 +456,13 @@ def asgi_long_poll_runs(env: dict[str, str], cookie: str, status_paths: list[str
         f"{ASGI_ROUNDS} rounds, idle {ASGI_IDLE_SECONDS:.0f} s and waiting {ASGI_LOADED_SECONDS:.0f} s each, "
         "alternating"
     )
+    share = {k: sum(c for c, _ in v) / max(sum(w for _, w in v), 1e-9) for k, v in cpu.items()}
+    table.notes.append(
+        f"the web worker's CPU: {share['idle']:.2f} of a core idle "
+        f"({1000 * sum(c for c, _ in cpu['idle']) / max(sum(r['answered_total'] for r in rounds['idle']), 1):.2f} ms "
+        "per other request), "
+        f"{share['waiting']:.2f} with the pages waiting"
+    )
     idle_seconds, waiting_seconds = idle["p95_by_second_ms"], waiting["p95_by_second_ms"]
     if idle_seconds and waiting_seconds:
         bursts = sum(v > 2 * idle["p95_ms"] for v in waiting_seconds)
@@ -463,7 +478,16 @@ def asgi_long_poll_runs(env: dict[str, str], cookie: str, status_paths: list[str
         "samples": samples,
         "waiter_errors": waiter_errors,
         "waiter_answers": waiter_answers,
+        "worker_cpu_share": share,
     }
+
+
+@contextlib.contextmanager
+def worker_cpu(pid: int, into: list[tuple[float, float]]):
+    """Appends the CPU seconds `pid` used and the wall seconds that passed inside the block."""
+    cpu, wall = _stack.cpu_seconds(pid), time.perf_counter()
+    yield
+    into.append((_stack.cpu_seconds(pid) - cpu, time.perf_counter() - wall))
 
 
 def summarise_latencies(parts: list[dict]) -> dict:

@@ -230,6 +230,21 @@ def _status_sql() -> str:
     )
 
 
+# A prompt completed this recently was being waited for: the person is on their way from Submit.
+JUST_COMPLETED = timedelta(seconds=30)
+
+
+def just_completed_status(*, user, prompt: Prompt) -> dict | None:
+    """The status answer for a prompt that completed moments ago (with a fast AI it is often done before
+    its processing page is rendered), for the page to carry: processing.js opens the completion modal
+    from it without asking the status endpoint. None otherwise: opened later, the page shows the
+    outcome without the modal."""
+    completed = prompt.processing_completed_at
+    if not prompt.processing_complete or completed is None or timezone.now() - completed > JUST_COMPLETED:
+        return None
+    return status_of(user=user, processing_uuid=prompt.processing_uuid)
+
+
 def status_of(*, user, processing_uuid) -> dict:
     """The status endpoint's answer: progress and wait estimate while processing, the outcome after."""
     key = _status_key(processing_uuid)

@@ -1,14 +1,11 @@
 """HTML pages: parse the request, call a service or selector, render."""
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from prompts import selectors
@@ -68,20 +65,6 @@ def upload_submit(request):
     return redirect("processing_page", processing_uuid=prompt.processing_uuid)
 
 
-# A prompt completed this recently was being waited for: the person is on their way from Submit.
-JUST_COMPLETED = timedelta(seconds=30)
-
-
-def _just_completed_status(request, prompt) -> dict | None:
-    """The status answer, in the page, for a prompt that completed moments ago (with a fast AI it is often
-    done before its processing page is rendered): processing.js opens the completion modal from it
-    without asking the status endpoint. Opened later, the page shows the outcome without the modal."""
-    completed = prompt.processing_completed_at
-    if not prompt.processing_complete or completed is None or timezone.now() - completed > JUST_COMPLETED:
-        return None
-    return selectors.status_of(user=request.user, processing_uuid=prompt.processing_uuid)
-
-
 def _first_status_url(prompt) -> str:
     """The page's first long poll, preloaded from its head: it leaves when the head is parsed, ~70 ms
     before processing.js runs. It waits as processing.js's first poll would (never past the first notice)."""
@@ -114,7 +97,7 @@ def processing_page(request, processing_uuid):
             ),
             "warning_ms": settings.PROCESSING_WARNING_MS,
             "error_ms": settings.PROCESSING_ERROR_MS,
-            "completed_status": _just_completed_status(request, prompt),
+            "completed_status": selectors.just_completed_status(user=request.user, prompt=prompt),
             "first_status_url": _first_status_url(prompt),
         },
     )

@@ -16,6 +16,8 @@ Everything else is served by the regular WSGI stack (prompts_manager/asgi.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import weakref
 
 from asgiref.sync import sync_to_async
 from csp.middleware import CSPMiddleware
@@ -33,7 +35,7 @@ from django.urls import set_script_prefix
 from prompts.middleware import DatabaseUnavailableMiddleware, MediaOriginsCSPMiddleware
 from prompts.observability import RequestIdMiddleware
 from prompts.timing import ServerTimingMiddleware
-from prompts.views.api import WaitingAnswer
+from prompts.views.api import StatusEvents, WaitingAnswer
 
 
 def async_urls(get_response):
@@ -93,6 +95,33 @@ async def _disconnect(receive) -> None:
         await asyncio.get_running_loop().create_future()  # nothing else can come: wait until cancelled
 
 
+async def _unless_gone(awaitable, receive) -> bool:
+    """Await `awaitable` unless the client goes away first (a closed tab does not hold its wait, and what it
+    holds, until the deadline): whether it finished."""
+    gone = asyncio.ensure_future(_disconnect(receive))
+    waiting = asyncio.ensure_future(awaitable)
+    try:
+        await asyncio.wait((gone, waiting), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        waiting.cancel()
+    return waiting.done() and not waiting.cancelled()
+
+
+_STOPPING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = weakref.WeakKeyDictionary()
+
+
+def _stopping() -> asyncio.Event:
+    """Set when this process's web server stops (`end_event_streams`)."""
+    return _STOPPING.setdefault(asyncio.get_running_loop(), asyncio.Event())
+
+
+def end_event_streams() -> None:
+    """Called by the web worker when it is told to stop (prompts_manager/web_worker.py): every event stream
+    ends now, rather than holding the stop until gunicorn's graceful timeout runs out."""
+    _stopping().set()
+
+
 class LongPollASGIHandler(ASGIHandler):
     """Django's ASGI handler with the middleware above, and no per-request thread."""
 
@@ -126,25 +155,32 @@ class LongPollASGIHandler(ASGIHandler):
                 del request
                 if isinstance(response, WaitingAnswer):
                     response.let_go_of_the_request()
-                    if not await self._settled(response, receive):
+                    if not await _unless_gone(response.settle(), receive):
                         return  # the page went away: nothing to send (the finally closes the answer)
+                elif isinstance(response, StatusEvents):
+                    response.let_go_of_the_request()
+                    await self._stream(response, receive, send)
+                    return
             await self.send_response(response, send)
         finally:
             await sync_to_async(response.close)()
             body_file.close()
 
-    @staticmethod
-    async def _settled(response: WaitingAnswer, receive) -> bool:
-        """Whether the answer's wait ended; False if the client went away first (a closed tab does not
-        hold its wait, and what it holds, until the deadline)."""
-        gone = asyncio.ensure_future(_disconnect(receive))
-        settling = asyncio.ensure_future(response.settle())
+    async def _stream(self, response: StatusEvents, receive, send) -> None:
+        """Send the event stream until it ends, the page goes away, or the process is stopping: then the
+        stream ends at once (the page reconnects, to a process that is not stopping)."""
+        streaming = asyncio.ensure_future(self.send_response(response, send))
+        stopping = asyncio.ensure_future(_stopping().wait())
         try:
-            await asyncio.wait((gone, settling), return_when=asyncio.FIRST_COMPLETED)
+            await _unless_gone(asyncio.wait((streaming, stopping), return_when=asyncio.FIRST_COMPLETED), receive)
         finally:
-            gone.cancel()
-            settling.cancel()
-        return settling.done() and not settling.cancelled()
+            stopping.cancel()
+            if not streaming.done():
+                streaming.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await streaming
+                with contextlib.suppress(Exception):  # the page may be gone
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def __call__(self, scope, receive, send):
         # Django enters a ThreadSensitiveContext here (a thread per request); nothing in this chain

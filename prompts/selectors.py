@@ -355,14 +355,25 @@ class StatusWait:
 
     async def finish(self) -> dict:
         loop = asyncio.get_running_loop()
-        answer, read_at = self.answer, self.read_at
-        while not answer["processing_complete"] and (left := self.deadline - loop.time()) > 0:
+        while not self.answer["processing_complete"] and (left := self.deadline - loop.time()) > 0:
             listened = wakeups.prompt_done.listening
             woken = await self.wake.wait(min(_recheck_period(), left))
             if not woken and listened and wakeups.prompt_done.listening:
                 continue  # not notified, never deaf: nothing to read
-            answer, read_at = await self.read(self.key), loop.time()
-        return {**_aged(answer, loop.time() - read_at), "waited": True}
+            self.answer, self.read_at = await self.read(self.key), loop.time()
+        return {**_aged(self.answer, loop.time() - self.read_at), "waited": True}
+
+    async def updates(self, every: float):
+        """For an event stream, after `start()` gave None: an answer at once (the first read), then one each
+        time the prompt is woken or `every` seconds have passed, until the answer is final."""
+        loop = asyncio.get_running_loop()
+        answer = {**self.answer, "waited": True}
+        while True:
+            yield answer
+            if answer["processing_complete"]:
+                return
+            self.deadline = loop.time() + every
+            answer = await self.finish()
 
     def close(self) -> None:
         if self.wake is not None:

@@ -45,5 +45,6 @@ urlpatterns = [
     path("api/upload/b2/finish/", api.finish, name="api_finish"),
     path("api/upload/local/<path:key>", media.local_upload_put, name="local_upload_put"),
     path("api/prompt/status/<uuid:processing_uuid>/", api.prompt_status, name="api_prompt_status"),
+    path("api/prompt/status/<uuid:processing_uuid>/events/", api.prompt_events, name="api_prompt_events"),
     path("api/prompt/retry/<uuid:processing_uuid>/", api.prompt_retry, name="api_prompt_retry"),
 ]

@@ -383,6 +383,11 @@ PROCESSING_LONG_POLL_SECONDS = int(os.environ.get("PROCESSING_LONG_POLL_SECONDS"
 PROCESSING_LONG_POLLS_PER_PROCESS = int(os.environ.get("PROCESSING_LONG_POLLS_PER_PROCESS", "6"))
 # Under the ASGI worker a waiting long poll holds no thread: many may wait per web process.
 PROCESSING_ASYNC_LONG_POLLS_PER_PROCESS = int(os.environ.get("PROCESSING_ASYNC_LONG_POLLS_PER_PROCESS", "5000"))
+# The processing page's event stream (Server-Sent Events, under the ASGI worker): a status event at least
+# this often (under 55 s: Heroku's router closes a stream that sends nothing for 55 s), and a stream lasts
+# at most this long before the page reconnects.
+PROCESSING_EVENTS_EVERY_SECONDS = env_float("PROCESSING_EVENTS_EVERY_SECONDS", 15.0)
+PROCESSING_EVENTS_MAX_SECONDS = env_float("PROCESSING_EVENTS_MAX_SECONDS", 300.0)
 # Threads per web process for every other request under the ASGI worker (prompts_manager/asgi.py).
 WEB_THREADS = int(os.environ.get("WEB_THREADS", "16"))
 

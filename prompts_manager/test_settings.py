@@ -12,3 +12,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast sig
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so a real qcluster process can share the test database.
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_PATH", str(BASE_DIR / "test_db.sqlite3"))}
+
+# The Procfile's web process in tests (tests/conftest.py `procfile_web`) serves /static/ with DEBUG off and
+# no collectstatic: WhiteNoise finds the files in the apps' folders, as bench/_settings.py does.
+WHITENOISE_USE_FINDERS = True

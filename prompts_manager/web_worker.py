@@ -5,7 +5,8 @@ still answers without "Connection: close" and closes the connection a moment lat
 send its next request down a connection that is being closed. Here every answer says
 "Connection: close" when keep-alive is off, as gunicorn's own workers do. And uvicorn waits for the
 requests in flight without a limit once told to stop; here it gives up one second before gunicorn's
-`graceful_timeout`, when the master would SIGKILL it, so it closes its connections itself. And
+`graceful_timeout`, when the master would SIGKILL it, so it closes its connections itself; the
+processing pages' event streams, which would last that long, end at once (their pages reconnect). And
 uvicorn closes at once every connection that has not sent its request yet, including one it accepted a
 moment before the signal (a reload's old worker drops such a request with a reset): here it stops
 accepting first and lets those connections send their request for a second before that.
@@ -25,8 +26,11 @@ ACCEPTED_GRACE_SECONDS = 1.0
 
 class _Server(Server):
     async def shutdown(self, sockets=None):
+        from prompts.long_poll_handler import end_event_streams
+
         for server in self.servers:
             server.close()  # no new connection from here on
+        end_event_streams()  # the processing pages' streams end now; the pages reconnect elsewhere
         if self.server_state.connections:
             await asyncio.sleep(ACCEPTED_GRACE_SECONDS)
         await super().shutdown(sockets)

@@ -5,8 +5,10 @@ alice owns things, bob is another user, carol is premium, and staff reviews. Out
 """
 
 import json
+import socket
 
 import pytest
+import requests
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -14,6 +16,8 @@ from django.test import Client
 from prompts.models import Profile
 from prompts.vocabulary import ensure_tag_vocabulary
 from tests.fixtures_media import local_media, moto_server, s3_media  # noqa: F401  (fixtures)
+from tests.processes import start_procfile_web, stop_process, wait_until
+from tests.processes import test_database_env as database_env
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -128,3 +132,39 @@ def close_wakeup_listeners():
 
     wakeups.prompt_done.stop()
     wakeups.ORMWithWakeups.close_listeners()
+
+
+@pytest.fixture
+def procfile_web(transactional_db, tmp_path, settings):
+    """`procfile_web(**env)` starts the Procfile's web process (gunicorn + uvicorn's worker, one worker) on
+    the test database, with `env` added to its environment; returns (process, base URL). Stopped after the test."""
+    started = []
+
+    def start(**env):
+        port = free_port()
+        env = {**database_env(), "MEDIA_ROOT": str(settings.MEDIA_ROOT), **env}
+        log = open(tmp_path / "web.log", "ab")
+        server = start_procfile_web(port, env, log, "--workers", "1")
+        started.append(server)
+        base = f"http://127.0.0.1:{port}"
+
+        def up():
+            try:
+                return requests.get(f"{base}/robots.txt", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_until(up, timeout=40, interval=0.2, message="the Procfile's web process to answer")
+        return server, base
+
+    yield start
+    for server in started:
+        stop_process(server)
+    if started:
+        print((tmp_path / "web.log").read_text()[-3000:])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -11,7 +11,6 @@ import gc
 import io
 import json
 import os
-import socket
 import threading
 import time
 from pathlib import Path
@@ -27,8 +26,7 @@ from prompts.models import Prompt, Upload
 from prompts.services import ai_content
 from tests import media_samples
 from tests.conftest import csrf_client
-from tests.processes import start_procfile_web, stop_process, wait_until
-from tests.processes import test_database_env as database_env
+from tests.processes import wait_until
 
 CRITICAL = (230, 20, 20)
 CRITICAL_ANSWER = {"severity": "critical", "violations": ["example"], "explanation": "fake"}
@@ -110,33 +108,10 @@ def test_the_worker_stops_waiting_as_soon_as_a_task_is_queued(transactional_db, 
 # --- the long poll under a real ASGI server -----------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def asgi_server(transactional_db, tmp_path, settings):
+def asgi_server(procfile_web):
     """The Procfile's web process (gunicorn + uvicorn's worker, one worker) on the test database."""
-    port = free_port()
-    env = {**database_env(), "MEDIA_ROOT": str(settings.MEDIA_ROOT), "PROCESSING_LONG_POLL_SECONDS": "20"}
-    log = open(tmp_path / "asgi.log", "ab")
-    server = start_procfile_web(port, env, log, "--workers", "1")
-    base = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            return requests.get(f"{base}/robots.txt", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    try:
-        wait_until(up, timeout=40, interval=0.2, message="the ASGI server to answer")
-        yield server, base
-    finally:
-        stop_process(server)
-        print((tmp_path / "asgi.log").read_text()[-3000:])
+    return procfile_web(PROCESSING_LONG_POLL_SECONDS="20")
 
 
 def worker_pid(master: int) -> int:
@@ -162,6 +137,8 @@ async def _long_polls(base: str, path: str, cookie: str, count: int, ready: thre
         writer.close()
         head, _, body = raw.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200"), head[:200]
+        if b"text/event-stream" in head:  # chunked: the stream's last event
+            return parse_events(dechunk(body))[-1]
         return json.loads(body)
 
     tasks = [asyncio.create_task(one()) for _ in range(count)]
@@ -209,6 +186,48 @@ def test_the_long_poll_waits_without_a_thread_under_the_asgi_worker(asgi_server,
     assert threads_waiting - threads_before < waiting // 4, (threads_before, threads_waiting)
 
 
+def dechunk(body: bytes) -> bytes:
+    out = b""
+    while body:
+        size, _, body = body.partition(b"\r\n")
+        length = int(size, 16)
+        out, body = out + body[:length], body[length + 2 :]
+    return out
+
+
+def test_event_streams_wait_without_a_thread_under_the_asgi_worker(asgi_server, alice):
+    """The Procfile's web process: 200 pages on their event streams hold no thread each, other requests are
+    answered meanwhile, and each stream gets the completion."""
+    server, base = asgi_server
+    prompt = make_prompt(alice)
+    cookie = session_of(alice)
+    path = f"/api/prompt/status/{prompt.processing_uuid}/events/"
+    first = requests.get(base + path, cookies={"sessionid": cookie}, stream=True, timeout=10)
+    assert first.status_code == 200 and first.headers["Content-Type"] == "text/event-stream"
+    assert next(first.iter_lines()) == b"retry: 250"
+    first.close()
+    assert requests.get(base + path).status_code == 401
+
+    waiting = 200
+    pid = worker_pid(server.pid)
+    threads_before = thread_count(pid)
+    ready = threading.Event()
+    result: dict = {}
+    poller = threading.Thread(
+        target=lambda: result.update(answers=asyncio.run(_long_polls(base, path, cookie, waiting, ready)))
+    )
+    poller.start()
+    ready.wait(30)
+    time.sleep(1.0)
+    threads_waiting = thread_count(pid)
+    assert requests.get(base + "/robots.txt", timeout=10).status_code == 200
+    ai_content.apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.AI_ERROR)
+    poller.join(60)
+    answers = result["answers"]
+    assert len(answers) == waiting and all(a["processing_complete"] for a in answers)
+    assert threads_waiting - threads_before < waiting // 4, (threads_before, threads_waiting)
+
+
 def test_checking_for_wakeups_makes_no_connection_object_in_an_async_context():
     """`connection.vendor` made a connection object for the caller's context: one per waiting long poll."""
     made: list = []
@@ -223,8 +242,8 @@ def test_checking_for_wakeups_makes_no_connection_object_in_an_async_context():
     assert made == []
 
 
-def status_scope(processing_uuid, query: bytes, cookie: str | None) -> dict:
-    path = f"/api/prompt/status/{processing_uuid}/"
+def status_scope(processing_uuid, query: bytes, cookie: str | None, *, events: bool = False) -> dict:
+    path = f"/api/prompt/status/{processing_uuid}/" + ("events/" if events else "")
     headers = [(b"host", b"testserver")] + ([(b"cookie", f"sessionid={cookie}".encode())] if cookie else [])
     return {
         "type": "http",
@@ -335,8 +354,9 @@ def test_a_page_that_goes_away_ends_its_wait(transactional_db, alice):
     assert sent == [] and selectors._ASYNC_LONG_POLLS["waiting"] == 0
 
 
+@pytest.mark.parametrize("events", [False, True], ids=["long poll", "event stream"])
 @pytest.mark.parametrize("who", ["nobody", "someone else"])
-def test_a_long_poll_is_refused_at_once_to_anyone_but_the_author(transactional_db, alice, bob, who):
+def test_a_long_poll_is_refused_at_once_to_anyone_but_the_author(transactional_db, alice, bob, who, events):
     from prompts.long_poll_handler import LongPollASGIHandler
 
     prompt = make_prompt(alice)
@@ -347,13 +367,152 @@ def test_a_long_poll_is_refused_at_once_to_anyone_but_the_author(transactional_d
         sent.append(message)
 
     started = time.monotonic()
-    run_in_a_loop_of_its_own(
-        LongPollASGIHandler()(status_scope(prompt.processing_uuid, b"wait=5", cookie), client_messages(), send)
-    )
+    scope = status_scope(prompt.processing_uuid, b"wait=5", cookie, events=events)
+    run_in_a_loop_of_its_own(LongPollASGIHandler()(scope, client_messages(), send))
     assert time.monotonic() - started < 3  # not after the wait
     status, error = (401, "Please log in to continue.") if who == "nobody" else (404, "This prompt was not found.")
     assert sent[0]["status"] == status and json.loads(sent[1]["body"]) == {"error": error}
     assert selectors._ASYNC_LONG_POLLS["waiting"] == 0
+
+
+# --- the processing page's event stream -----------------------------------------------------------
+
+
+def parse_events(body: bytes) -> list[dict]:
+    """The `status` events of a text/event-stream body, each with its `retry` (or None)."""
+    events = []
+    for block in body.decode().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if line and not line.startswith(":"))
+        if fields:
+            assert fields["event"] == "status", block
+            events.append({**json.loads(fields["data"]), "retry": fields.get("retry")})
+    return events
+
+
+def stream_of(prompt, cookie, *, receive=None, meanwhile=None) -> tuple[dict, list[dict], list[dict]]:
+    """The event stream of `prompt` through the ASGI handler: its headers, its events, and every message
+    sent; `meanwhile(loop)` runs beside it (e.g. completes the prompt)."""
+    from prompts.long_poll_handler import LongPollASGIHandler
+
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def both():
+        streaming = asyncio.create_task(
+            LongPollASGIHandler()(
+                status_scope(prompt.processing_uuid, b"", cookie, events=True), receive or client_messages(), send
+            )
+        )
+        if meanwhile is not None:
+            await meanwhile()
+        await asyncio.wait_for(streaming, 20)
+
+    run_in_a_loop_of_its_own(both())
+    headers = {name.decode().lower(): value.decode() for name, value in sent[0]["headers"]}
+    assert sent[0]["status"] == 200
+    return headers, parse_events(b"".join(m.get("body", b"") for m in sent[1:])), sent
+
+
+def test_the_event_stream_sends_the_status_at_once_then_the_completion(transactional_db, alice, settings):
+    """One request per waiting page: the status at once, then the completion pushed the moment it comes
+    (PROMPT_DONE on PostgreSQL, the short re-read on SQLite), and the stream ends."""
+    settings.PROCESSING_EVENTS_EVERY_SECONDS = 15.0
+    prompt = make_prompt(alice)
+    times: dict = {}
+
+    async def complete_after_a_second():
+        await asyncio.sleep(1.0)
+        times["completed"] = time.monotonic()
+        await asyncio.get_running_loop().run_in_executor(None, complete, prompt)
+
+    headers, events, sent = stream_of(prompt, session_of(alice), meanwhile=complete_after_a_second)
+    times["ended"] = time.monotonic()
+    assert headers["content-type"] == "text/event-stream" and "content-length" not in headers
+    assert "no-cache" in headers["cache-control"] and headers["x-accel-buffering"] == "no"
+    assert "total;dur=" in headers["server-timing"]
+    assert [e["processing_complete"] for e in events] == [False, True]
+    assert events[0]["estimate_text"].startswith("About ") and events[0]["retry"] == "250"
+    prompt.refresh_from_db()
+    assert events[1]["final_url"] == f"/prompt/{prompt.slug}/" and events[1]["retry"] is None
+    assert times["ended"] - times["completed"] < 5  # pushed, not after the 15 s period
+    assert sent[-1] == {"type": "http.response.body"}  # the stream ended itself
+    assert selectors._ASYNC_LONG_POLLS["waiting"] == 0
+
+
+def test_the_event_stream_sends_the_status_every_period_and_ends_after_its_time(transactional_db, alice, settings):
+    """Nothing happens: a status event every period (its estimate aged, bytes that keep a router's idle
+    window open), and after PROCESSING_EVENTS_MAX_SECONDS the stream ends for the page to reconnect."""
+    settings.PROCESSING_EVENTS_EVERY_SECONDS = 0.4
+    settings.PROCESSING_EVENTS_MAX_SECONDS = 1.8
+    prompt = make_prompt(alice)
+    started = time.monotonic()
+    _headers, events, _sent = stream_of(prompt, session_of(alice))
+    assert 1.7 < time.monotonic() - started < 10
+    assert len(events) >= 4 and not any(e["processing_complete"] for e in events)
+    elapsed = [e["elapsed_seconds"] for e in events]
+    assert elapsed == sorted(elapsed) and elapsed[-1] > elapsed[0]
+    assert selectors._ASYNC_LONG_POLLS["waiting"] == 0
+
+
+def test_an_event_stream_ends_when_its_page_goes_away(transactional_db, alice, settings):
+    settings.PROCESSING_EVENTS_EVERY_SECONDS = 15.0
+    prompt = make_prompt(alice)
+    started = time.monotonic()
+    _headers, events, _sent = stream_of(prompt, session_of(alice), receive=client_messages(gone_after=0.5))
+    assert time.monotonic() - started < 5
+    assert [e["processing_complete"] for e in events] == [False]
+    assert selectors._ASYNC_LONG_POLLS["waiting"] == 0
+
+
+def test_event_streams_end_at_once_when_the_web_process_stops(transactional_db, alice, settings):
+    """A stopping web worker (prompts_manager/web_worker.py) ends every stream instead of holding its stop
+    until gunicorn's graceful timeout; the pages reconnect, to a process that is not stopping."""
+    from prompts.long_poll_handler import end_event_streams
+
+    settings.PROCESSING_EVENTS_EVERY_SECONDS = 15.0
+    prompt = make_prompt(alice)
+
+    async def stop_after_half_a_second():
+        await asyncio.sleep(0.5)
+        end_event_streams()
+
+    started = time.monotonic()
+    _headers, events, sent = stream_of(prompt, session_of(alice), meanwhile=stop_after_half_a_second)
+    assert time.monotonic() - started < 5
+    assert [e["processing_complete"] for e in events] == [False]
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    assert selectors._ASYNC_LONG_POLLS["waiting"] == 0
+
+
+def test_a_complete_prompt_s_stream_is_one_event(transactional_db, alice):
+    prompt = make_prompt(alice)
+    complete(prompt)
+    _headers, events, _sent = stream_of(prompt, session_of(alice))
+    assert [e["processing_complete"] for e in events] == [True]
+
+
+def test_under_wsgi_the_event_stream_is_a_long_poll_in_the_stream_s_format(transactional_db, alice, settings):
+    """runserver and every WSGI server: one event once the prompt completes or the wait is over, then the
+    browser's EventSource reconnects (at once after a wait, on the polling rhythm when none could wait)."""
+    settings.PROCESSING_LONG_POLL_SECONDS = 1
+    prompt = make_prompt(alice)
+    client = Client()
+    client.force_login(alice)
+    url = f"/api/prompt/status/{prompt.processing_uuid}/events/"
+    assert Client().get(url).status_code == 401
+    waited = client.get(url)
+    assert waited["Content-Type"] == "text/event-stream" and "no-cache" in waited["Cache-Control"]
+    [event] = parse_events(waited.content)
+    assert event["processing_complete"] is False and event["waited"] is True and event["retry"] == "250"
+    finisher = complete_soon(prompt, after=0.3)
+    [event] = parse_events(client.get(url).content)
+    finisher.join()
+    assert event["processing_complete"] is True
+    settings.PROCESSING_LONG_POLL_SECONDS = 0  # long polls off: the page polls on its rhythm
+    [event] = parse_events(client.get(url).content)
+    assert event["retry"] == str(settings.PROCESSING_POLL_MS)
 
 
 # --- moderation beside the variants ---------------------------------------------------------------

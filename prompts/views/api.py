@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -14,7 +15,8 @@ from django.contrib.auth import get_user
 from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections
-from django.http import JsonResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.request import RawPostDataException
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
@@ -298,23 +300,36 @@ async def prompt_status_async(request, processing_uuid):
     thread and no database connection. The reads run on the loop's shared executor, the first of them
     finding the user too; an answer that is not final yet is a `WaitingAnswer`, which the handler sends
     once the prompt is complete or the wait is over."""
-    user = None
-
-    def first_read(key):  # the user and the status: one trip to the executor
-        nonlocal user
-        user = logged_in_user(request)
-        return selectors.status_of(user=user, processing_uuid=key)
-
-    def read_again(key):  # without the request: a waiting answer does not keep it alive
-        return selectors.status_of(user=user, processing_uuid=key)
-
     wait = _wait_seconds(request)
     if not wait > 0:
-        return JsonResponse(await blocking(request, first_read)(processing_uuid))
+        return JsonResponse(await blocking(request, _StatusReads(request).first)(processing_uuid))
+    waiting, answer = await _start_waiting(request, processing_uuid, wait)
+    return JsonResponse(answer) if waiting is None else WaitingAnswer(waiting)
+
+
+class _StatusReads:
+    """The status reads of one async status request: the first finds the user too (one trip to the
+    executor); the later ones read for that user without the request (a waiting page does not keep it)."""
+
+    def __init__(self, request) -> None:
+        self.request, self.user = request, None
+
+    def first(self, key) -> dict:
+        self.user, self.request = logged_in_user(self.request), None
+        return selectors.status_of(user=self.user, processing_uuid=key)
+
+    def again(self, key) -> dict:
+        return selectors.status_of(user=self.user, processing_uuid=key)
+
+
+async def _start_waiting(request, processing_uuid, wait: float) -> tuple[selectors.StatusWait | None, dict | None]:
+    """A `StatusWait` started for the request's user, and None; or None and the answer, when it is final
+    at once (complete, or no room left to wait)."""
+    reads = _StatusReads(request)
     waiting = selectors.StatusWait(
         processing_uuid=processing_uuid,
         wait_seconds=wait,
-        read=blocking(request, first_read),
+        read=blocking(request, reads.first),
         limit=settings.PROCESSING_ASYNC_LONG_POLLS_PER_PROCESS,
     )
     try:
@@ -324,9 +339,85 @@ async def prompt_status_async(request, processing_uuid):
         raise
     if answer is not None:
         waiting.close()
-        return JsonResponse(answer)
-    waiting.read = blocking(request, read_again)
-    return WaitingAnswer(waiting)
+        return None, answer
+    waiting.read = blocking(request, reads.again)
+    return waiting, None
+
+
+# --- the processing page's event stream (Server-Sent Events) --------------------------------------
+
+# How soon a page reconnects after a stream that ended on purpose (its wait was over).
+EVENTS_RECONNECT_MS = 250
+
+
+def status_event(answer: dict, *, retry_ms: int | None = None) -> bytes:
+    """One `status` event of a text/event-stream, with the reconnection delay the page should use."""
+    retry = f"retry: {retry_ms}\n" if retry_ms is not None else ""
+    return f"{retry}event: status\ndata: {json.dumps(answer, cls=DjangoJSONEncoder)}\n\n".encode()
+
+
+def _retry_ms(answer: dict) -> int:
+    """A page whose status request could not wait (no room) reconnects on the plain polling rhythm."""
+    return EVENTS_RECONNECT_MS if answer.get("waited") else settings.PROCESSING_POLL_MS
+
+
+@api_view("GET")
+def prompt_events(request, processing_uuid):
+    """The processing page's event stream under WSGI (runserver, the tests' client): one `status` event
+    once the prompt is complete or the long poll's wait is over, then the stream ends and the browser's
+    EventSource reconnects: a long poll in the stream's format, holding its thread as the long poll does.
+    Under the Procfile's ASGI worker the same address is `prompt_events_async`, one stream per page."""
+    wait = settings.PROCESSING_LONG_POLL_SECONDS
+    answer = selectors.wait_for_status(user=request.user, processing_uuid=processing_uuid, wait_seconds=wait)
+    retry = _retry_ms(answer) if wait > 0 else settings.PROCESSING_POLL_MS
+    return HttpResponse(status_event(answer, retry_ms=retry), content_type="text/event-stream")
+
+
+@async_api_view("GET")
+async def prompt_events_async(request, processing_uuid):
+    """The processing page's event stream: the status at once, then again when the prompt completes (woken
+    by its PROMPT_DONE notification) or every PROCESSING_EVENTS_EVERY_SECONDS (the estimate, and bytes
+    that keep Heroku's router's 55 s window open). One request per page however long it waits: no
+    request, session or user read per long poll. The handler (prompts/long_poll_handler.py) sends it."""
+    every = settings.PROCESSING_EVENTS_EVERY_SECONDS
+    waiting, answer = await _start_waiting(request, processing_uuid, every)
+    if waiting is None:
+        return HttpResponse(status_event(answer, retry_ms=_retry_ms(answer)), content_type="text/event-stream")
+    return StatusEvents(waiting, every=every, for_seconds=settings.PROCESSING_EVENTS_MAX_SECONDS)
+
+
+class StatusEvents(StreamingHttpResponse):
+    """A processing page's stream of `status` events, from a started `StatusWait` until the prompt is
+    complete or `for_seconds` have passed (the page then reconnects). Like `WaitingAnswer`, it holds the
+    wait, not the request."""
+
+    def __init__(self, waiting: selectors.StatusWait, *, every: float, for_seconds: float) -> None:
+        super().__init__(self._events(waiting, every, for_seconds), content_type="text/event-stream")
+        self["X-Accel-Buffering"] = "no"  # a buffering proxy (nginx) passes each event on at once
+        self.waiting = waiting
+
+    @staticmethod
+    async def _events(waiting: selectors.StatusWait, every: float, for_seconds: float):
+        loop = asyncio.get_running_loop()
+        until = loop.time() + for_seconds
+        retry = EVENTS_RECONNECT_MS
+        try:
+            async for answer in waiting.updates(every):
+                yield status_event(answer, retry_ms=retry)
+                retry = None
+                if loop.time() >= until:
+                    return
+        except Exception as exc:  # a read when woken failed (the database went away): the page reconnects
+            logger.warning("status events: %s", exc)
+        finally:
+            waiting.close()
+
+    def let_go_of_the_request(self) -> None:
+        WaitingAnswer.let_go_of_the_request(self)
+
+    def close(self) -> None:
+        self.waiting.close()  # also when the stream never started (the page went away first)
+        super().close()
 
 
 class WaitingAnswer(JsonResponse):

@@ -1,5 +1,9 @@
-// Processing page: poll the status endpoint, fill in the AI's title, description and tags, and
-// open the completion modal. Never navigates by itself. Pauses while the tab is hidden.
+// Processing page: follow the prompt's status, fill in the AI's title, description and tags, and open
+// the completion modal. Never navigates by itself. Pauses while the tab is hidden.
+//
+// The status comes as a stream of events (Server-Sent Events: one request however long the page waits,
+// the answer pushed the moment the prompt completes). The first answer comes from the long poll the page
+// preloaded in its head; polling (a long poll, or every POLL_MS) is the fallback when the stream fails.
 import { copyText, getJSON, postJSON, showDialog } from './common.js';
 
 const page = document.getElementById('processing-page');
@@ -12,12 +16,15 @@ const ERROR_MS = Number(page.dataset.errorMs) || 120000;
 const LONG_POLL_S = Number(page.dataset.longPollSeconds) || 0;
 const RETENTION_DAYS = Number(page.dataset.retentionDays) || 5;
 let longPoll = LONG_POLL_S > 0;
+let streaming = Boolean(page.dataset.eventsUrl) && 'EventSource' in window;
 // Timing marks for DevTools' Performance panel and bench/journey.py: pf:status-complete, pf:modal.
 const mark = (name) => performance.mark(`pf:${name}`);
 const estimateEl = document.getElementById('wait-estimate');
 
 let startedAt = Date.now();
 let timer = null;
+let clock = null; // the next notice (60 s, 120 s), whether or not an answer comes by then
+let source = null; // the EventSource, while the page follows the stream
 let stopped = page.dataset.complete === 'true';
 let inFlight = false;
 // Issue 24: while the server says the AI task is being tried again, the 120 s error notice waits.
@@ -34,6 +41,74 @@ const outcome = document.getElementById('outcome');
 function schedule(delay = POLL_MS) {
   clearTimeout(timer);
   if (!stopped && !document.hidden) timer = setTimeout(poll, delay);
+}
+
+function listen() {
+  if (stopped || document.hidden || source) return;
+  const events = new EventSource(page.dataset.eventsUrl);
+  source = events;
+  events.addEventListener('status', (event) => take(JSON.parse(event.data)));
+  events.addEventListener('error', () => {
+    if (events.readyState !== EventSource.CLOSED) return; // the browser reconnects by itself
+    stopListening(); // refused (not logged in, gone, not a stream): polling finds out why
+    streaming = false;
+    schedule(POLL_MS);
+  });
+}
+
+function stopListening() {
+  if (source) source.close();
+  source = null;
+}
+
+// Wait for the next answer: on the stream, or by polling (`answered`: the last long poll did wait).
+function next(answered) {
+  if (stopped) return;
+  const elapsed = Date.now() - startedAt;
+  if (streaming && elapsed < ERROR_MS) listen();
+  else schedule(longPoll && answered && elapsed < ERROR_MS ? 0 : POLL_MS); // past the limit (retrying): plain polling
+}
+
+// The notices: "taking longer" at WARNING_MS; at ERROR_MS the page gives up (not while the AI is retried).
+function checkTheClock() {
+  clearTimeout(clock);
+  if (stopped) return;
+  const elapsed = Date.now() - startedAt;
+  if (elapsed >= ERROR_MS && !retrying) {
+    stopped = true;
+    stopListening();
+    clearTimeout(timer);
+    slowNotice.hidden = true;
+    errorNotice.hidden = false;
+    return;
+  }
+  if (elapsed >= WARNING_MS) slowNotice.hidden = false;
+  if (elapsed < ERROR_MS) {
+    clock = setTimeout(checkTheClock, (elapsed < WARNING_MS ? WARNING_MS : ERROR_MS) - elapsed);
+  } else if (source) {
+    // retrying past the limit: plain polling, which sees at once when the retry is no longer due
+    stopListening();
+    schedule(POLL_MS);
+  }
+}
+
+// One status answer, from a poll or the stream.
+function take(data) {
+  retrying = data.retrying === true; // issue 24
+  if (data.processing_complete) {
+    mark('status-complete');
+    stopped = true;
+    stopListening();
+    clearTimeout(clock);
+    if (estimateEl) estimateEl.hidden = true;
+    showResult(data);
+    return;
+  }
+  if (estimateEl && data.estimate_text) {
+    estimateEl.textContent = data.estimate_text;
+    estimateEl.hidden = false;
+  }
+  checkTheClock();
 }
 
 async function poll() {
@@ -57,36 +132,18 @@ async function poll() {
     }
     const data = await getJSON(url);
     answered = data.waited !== false; // the server had no thread to spare: poll on the normal rhythm
-    retrying = data.retrying === true; // issue 24
-    if (data.processing_complete) {
-      mark('status-complete');
-      stopped = true;
-      if (estimateEl) estimateEl.hidden = true;
-      showResult(data);
-      return;
-    }
-    if (estimateEl && data.estimate_text) {
-      estimateEl.textContent = data.estimate_text;
-      estimateEl.hidden = false;
-    }
+    take(data);
   } catch (error) {
     if (error.status === 404) {
       stopped = true;
       return;
     }
     longPoll = false; // a failed poll is not the end: keep trying on the normal rhythm
+    checkTheClock();
   } finally {
     inFlight = false;
   }
-  const elapsed = Date.now() - startedAt;
-  if (elapsed >= ERROR_MS && !retrying) {
-    stopped = true;
-    slowNotice.hidden = true;
-    errorNotice.hidden = false;
-    return;
-  }
-  if (elapsed >= WARNING_MS) slowNotice.hidden = false;
-  schedule(longPoll && answered && elapsed < ERROR_MS ? 0 : POLL_MS); // past the limit (retrying): plain polling
+  next(answered);
 }
 
 function fill(data) {
@@ -193,7 +250,9 @@ async function tryAgain() {
   outcome.hidden = true;
   startedAt = Date.now();
   stopped = false;
-  schedule(0);
+  checkTheClock();
+  if (streaming) listen();
+  else schedule(0);
 }
 
 async function confirmDelete(event) {
@@ -205,6 +264,7 @@ async function confirmDelete(event) {
   });
   if (answer === 'trash') {
     stopped = true;
+    stopListening();
     document.getElementById('cancel-form').submit();
   }
 }
@@ -222,9 +282,18 @@ document.querySelectorAll('[data-delete]').forEach((button) => {
 });
 document.querySelectorAll('[data-copy-prompt]').forEach((button) => button.addEventListener('click', copyPrompt));
 document.querySelector('[data-try-again]').addEventListener('click', tryAgain);
+// Follow the status again (at first, and when the tab is shown): the preloaded long poll first.
+function resume() {
+  if (stopped || document.hidden) return;
+  if (page.dataset.firstStatusUrl || !streaming) poll();
+  else listen();
+}
+
 document.addEventListener('visibilitychange', () => {
-  if (document.hidden) clearTimeout(timer);
-  else schedule(0);
+  if (document.hidden) {
+    clearTimeout(timer);
+    stopListening();
+  } else resume();
 });
 // Completed moments before the page was rendered: the server put the status answer in the page
 // (json_script), so the modal opens from it without a status request.
@@ -232,6 +301,7 @@ const completedStatus = document.getElementById('completed-status');
 if (completedStatus) {
   mark('status-complete');
   showResult(JSON.parse(completedStatus.textContent));
-} else if (!document.hidden) {
-  poll(); // at once, not after a timer: the module runs just before DOMContentLoaded
+} else if (!stopped) {
+  checkTheClock();
+  resume(); // at once, not after a timer: the module runs just before DOMContentLoaded
 }

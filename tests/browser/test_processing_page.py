@@ -221,3 +221,39 @@ def test_the_first_long_poll_leaves_from_the_page_s_head_and_the_script_takes_it
     assert len(asked) == 1, asked  # the preloaded long poll was the one the completion answered
     entries = "performance.getEntriesByType('resource').filter((r) => r.name.includes('/api/prompt/status/'))"
     assert page.evaluate(f"() => {entries}.map((r) => r.initiatorType)") == ["link"]  # sent by the head
+
+
+def test_under_the_procfile_s_web_process_the_page_follows_its_event_stream(
+    browser, procfile_web, alice, live_server, fake_openai
+):
+    """The production path (gunicorn + uvicorn's worker): after its preloaded long poll the page opens the
+    status event stream, one request however long it waits, and the completion arrives on it."""
+    from tests.browser.conftest import DESKTOP, PageWatch
+
+    _server, base = procfile_web(PROCESSING_WARNING_MS="1500", PROCESSING_EVENTS_EVERY_SECONDS="1")
+    prompt = submitted_prompt(alice, base_url=live_server.url)
+    context = browser.new_context(base_url=base, viewport=DESKTOP)
+    try:
+        log_in(context, alice, base)
+        page = context.new_page()
+        page.watch = PageWatch()
+        page.watch.attach(page)
+        asked = status_requests(page)
+        open_processing_page(page, prompt)
+        # The preloaded long poll waits until the first notice (1.5 s), then the stream; its status
+        # events come every second (PROCESSING_EVENTS_EVERY_SECONDS) on the one request.
+        page.wait_for_event("request", lambda request: request.url.endswith("/events/"), timeout=10_000)
+        page.wait_for_timeout(2_500)
+        expect(page.get_by_text("⏳ Taking longer than expected...")).to_be_visible()
+        tasks.generate_ai_content(prompt.id)
+        ready = dialog(page, "✅ Your prompt is ready!")
+        expect(ready).to_be_visible(timeout=AI_TIMEOUT_MS)
+        prompt.refresh_from_db()
+        expect(ready).to_contain_text(f"“{prompt.title}”")
+        path = f"/api/prompt/status/{prompt.processing_uuid}/"
+        assert asked == [f"{base}{path}?wait=1.5", f"{base}{path}events/"], asked
+        page.wait_for_timeout(500)
+        assert len(asked) == 2  # the stream was closed with the completion, not reopened
+        page.watch.assert_clean()
+    finally:
+        context.close()

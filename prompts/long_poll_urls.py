@@ -1,6 +1,6 @@
 """The URLs the ASGI long-poll handler resolves against (prompts/long_poll_handler.py): the status
-endpoint's and the event stream's async views at the addresses the WSGI stack serves the sync ones, then every other URL, so
-`reverse()` in the view (the prompt's final URL) works as anywhere."""
+endpoint's and the event stream's async views at the addresses the WSGI stack serves the sync ones,
+then every other URL, so `reverse()` in the view (the prompt's final URL) works as anywhere."""
 
 from django.urls import path
 

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.contrib.auth import get_user
 from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.asgi import ASGIRequest
-from django.db import close_old_connections
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import close_old_connections
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.request import RawPostDataException
 from django.utils.cache import add_never_cache_headers

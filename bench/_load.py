@@ -6,10 +6,12 @@ them all: a Python thread per client would spend the CPU this two-core machine n
 server on fighting over the GIL, and its own queueing would show up as server latency.
 
 spec: {"host", "port", "headers": {...}, "phases": [{"label", "paths", "concurrency", "seconds",
-"warmup", "hard_stop", "keepalive"}]}. Phases run in order; a phase's warmup (new connections, the
+"warmup", "hard_stop", "keepalive", "stream"}]}. Phases run in order; a phase's warmup (new connections, the
 first queries of each gunicorn thread) is not recorded; hard_stop drops requests still in flight
 at the end (a long poll) instead of waiting for them; keepalive false opens a new connection per
-request, which whichever gunicorn worker is quickest accepts, as it would a new visitor's.
+request, which whichever gunicorn worker is quickest accepts, as it would a new visitor's; stream true
+makes each client a page on its event stream (text/event-stream, chunked): one GET read as long as
+it lasts, its status events counted ("events"), a new GET when the server ends it.
 Answer: one entry per phase with the latencies of the answered requests (ms), the measured
 seconds, the errors (any non-200 answer, reset, or timeout) and every answer counted
 (answered_total, warmup included).
@@ -57,6 +59,22 @@ class Client:
             self.close()
         return status
 
+    async def follow(self, path: str, events: list[int]) -> int:
+        """GET an event stream (chunked) and read it until the server ends it, counting its events."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(f"GET {path} HTTP/1.1\r\n{self.head}".encode())
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(head[0].split(" ", 2)[1])
+        while True:
+            size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            chunk = await self.reader.readexactly(size + 2)
+            events[0] += chunk.count(b"event: status")
+            if size == 0:
+                break
+        self.close()
+        return status
+
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
@@ -73,6 +91,7 @@ async def one_client(
     errors: Counter,
     answered: list[int],
     at: list[float],
+    stream: list[int] | None = None,
 ) -> None:
     index = offset
     while True:
@@ -82,7 +101,10 @@ async def one_client(
         path = paths[index % len(paths)]
         index += 1
         try:
-            status = await asyncio.wait_for(client.get(path), REQUEST_TIMEOUT)
+            if stream is not None:  # a page on its event stream: one request for as long as it lasts
+                status = await client.follow(path, stream)
+            else:
+                status = await asyncio.wait_for(client.get(path), REQUEST_TIMEOUT)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
             client.close()
             if started >= record_from:
@@ -104,6 +126,7 @@ async def run_phase(spec: dict, phase: dict) -> dict:
     at: list[float] = []  # when each of them started, in seconds from the start of the measurement
     errors: Counter = Counter()
     answered = [0]  # every answer, warmup included: the caller divides CPU time by it
+    events = [0] if phase.get("stream") else None  # status events received on event streams
     clients = [
         Client(spec["host"], spec["port"], spec.get("headers", {}), phase.get("keepalive", True))
         for _ in range(phase["concurrency"])
@@ -112,7 +135,7 @@ async def run_phase(spec: dict, phase: dict) -> dict:
     stop_at = record_from + phase["seconds"]
     running = asyncio.gather(
         *(
-            one_client(c, phase["paths"], i, record_from, stop_at, latencies, errors, answered, at)
+            one_client(c, phase["paths"], i, record_from, stop_at, latencies, errors, answered, at, events)
             for i, c in enumerate(clients)
         )
     )
@@ -137,6 +160,7 @@ async def run_phase(spec: dict, phase: dict) -> dict:
         "started_at_s": at,
         "errors": dict(errors),
         "answered_total": answered[0],
+        "events": events[0] if events is not None else None,
     }
 
 

@@ -486,6 +486,17 @@ def test_event_streams_end_at_once_when_the_web_process_stops(transactional_db, 
     assert selectors._ASYNC_LONG_POLLS["waiting"] == 0
 
 
+def test_with_no_room_to_wait_the_stream_tells_the_page_to_come_back_on_the_polling_rhythm(
+    transactional_db, alice, settings
+):
+    settings.PROCESSING_ASYNC_LONG_POLLS_PER_PROCESS = 0
+    prompt = make_prompt(alice)
+    _headers, events, _sent = stream_of(prompt, session_of(alice))
+    assert [(e["processing_complete"], e["waited"], e["retry"]) for e in events] == [
+        (False, False, str(settings.PROCESSING_POLL_MS))
+    ]
+
+
 def test_a_complete_prompt_s_stream_is_one_event(transactional_db, alice):
     prompt = make_prompt(alice)
     complete(prompt)

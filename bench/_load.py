@@ -11,7 +11,8 @@ first queries of each gunicorn thread) is not recorded; hard_stop drops requests
 at the end (a long poll) instead of waiting for them; keepalive false opens a new connection per
 request, which whichever gunicorn worker is quickest accepts, as it would a new visitor's; stream true
 makes each client a page on its event stream (text/event-stream, chunked): one GET read as long as
-it lasts, its status events counted ("events"), a new GET when the server ends it.
+it lasts, the streams opened and their status events counted ("streams_opened", "events"), a new GET
+when the server ends it.
 Answer: one entry per phase with the latencies of the answered requests (ms), the measured
 seconds, the errors (any non-200 answer, reset, or timeout) and every answer counted
 (answered_total, warmup included).
@@ -59,17 +60,19 @@ class Client:
             self.close()
         return status
 
-    async def follow(self, path: str, events: list[int]) -> int:
-        """GET an event stream (chunked) and read it until the server ends it, counting its events."""
+    async def follow(self, path: str, counts: list[int]) -> int:
+        """GET an event stream (chunked) and read it until the server ends it; counts: [streams opened,
+        status events received]."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         self.writer.write(f"GET {path} HTTP/1.1\r\n{self.head}".encode())
         head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
         status = int(head[0].split(" ", 2)[1])
+        counts[0] += 1
         while True:
             size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
             chunk = await self.reader.readexactly(size + 2)
-            events[0] += chunk.count(b"event: status")
+            counts[1] += chunk.count(b"event: status")
             if size == 0:
                 break
         self.close()
@@ -126,7 +129,7 @@ async def run_phase(spec: dict, phase: dict) -> dict:
     at: list[float] = []  # when each of them started, in seconds from the start of the measurement
     errors: Counter = Counter()
     answered = [0]  # every answer, warmup included: the caller divides CPU time by it
-    events = [0] if phase.get("stream") else None  # status events received on event streams
+    streams = [0, 0] if phase.get("stream") else None  # event streams opened, status events received
     clients = [
         Client(spec["host"], spec["port"], spec.get("headers", {}), phase.get("keepalive", True))
         for _ in range(phase["concurrency"])
@@ -135,7 +138,7 @@ async def run_phase(spec: dict, phase: dict) -> dict:
     stop_at = record_from + phase["seconds"]
     running = asyncio.gather(
         *(
-            one_client(c, phase["paths"], i, record_from, stop_at, latencies, errors, answered, at, events)
+            one_client(c, phase["paths"], i, record_from, stop_at, latencies, errors, answered, at, streams)
             for i, c in enumerate(clients)
         )
     )
@@ -160,7 +163,8 @@ async def run_phase(spec: dict, phase: dict) -> dict:
         "started_at_s": at,
         "errors": dict(errors),
         "answered_total": answered[0],
-        "events": events[0] if events is not None else None,
+        "streams_opened": streams[0] if streams is not None else None,
+        "events": streams[1] if streams is not None else None,
     }
 
 

@@ -450,10 +450,14 @@ def asgi_long_poll_runs(env: dict[str, str], cookie: str, status_paths: list[str
             verdict(ok) if target else "—",
         )
         answered = sum(r["waiters"]["answered_total"] for r in rounds[mode])
+        opened = sum(r["waiters"].get("streams_opened") or 0 for r in rounds[mode])
         events = sum(r["waiters"].get("events") or 0 for r in rounds[mode])
         table.notes.append(
-            f"{mode}: requests made by the waiting pages {answered}"
-            + (f" (status events received {events})" if mode == "event stream" else "")
+            (
+                f"{mode}: streams opened {opened}, status events received {events}"
+                if mode == "event stream"
+                else f"{mode}: long polls answered {answered}"
+            )
             + f", errors {waiter_errors} (dropped at the end of a round are not errors); sampled mid-run: "
             f"worker threads {[s['threads'] for s in samples[mode]]}, RSS MB {[s['rss_mb'] for s in samples[mode]]}, "
             f"open sockets {[s['open_sockets'] for s in samples[mode]]}, "
@@ -472,7 +476,8 @@ def asgi_long_poll_runs(env: dict[str, str], cookie: str, status_paths: list[str
             "ratio": ratio,
             "samples": samples[mode],
             "waiter_errors": waiter_errors,
-            "waiter_requests": answered,
+            "waiter_answers": answered,
+            "streams_opened": opened,
             "waiter_events": events,
             "target": target,
             "pass": ok,

@@ -1,4 +1,5 @@
-"""The ASGI handler for the processing page's status endpoint: its middleware runs on the event loop.
+"""The ASGI handler for the processing page's status endpoint and event stream: its middleware runs on the
+event loop.
 
 Django's ASGI handler runs every sync middleware hook (all of Django's own) through a thread, one made
 for each request, which then sits idle while the view awaits: a thousand waiting long polls would be a
@@ -10,6 +11,9 @@ handling as Django's. A page that must wait gets a `WaitingAnswer`: the handler 
 is complete or the wait is over, after the middleware and the view have returned, so while it waits a
 page holds ~80 small objects, not its request and a suspended chain of a dozen coroutines (~200; with
 a thousand pages every full garbage collection was a 0.1-0.2 s pause of the whole process).
+A page on its event stream (`prompt_events_async`) gets a `StatusEvents`: sent as it comes, one status
+event at a time, until the prompt is complete, the page goes away, or the process stops
+(`end_event_streams`).
 Everything else is served by the regular WSGI stack (prompts_manager/asgi.py).
 """
 

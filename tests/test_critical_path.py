@@ -26,7 +26,6 @@ from prompts.models import Prompt, Upload
 from prompts.services import ai_content
 from tests import media_samples
 from tests.conftest import csrf_client
-from tests.processes import wait_until
 
 CRITICAL = (230, 20, 20)
 CRITICAL_ANSWER = {"severity": "critical", "violations": ["example"], "explanation": "fake"}
@@ -161,29 +160,31 @@ def test_the_long_poll_waits_without_a_thread_under_the_asgi_worker(asgi_server,
     assert requests.get(base + path).status_code == 401  # no session: refused, as every API answer
 
     waiting = 200
+    answers, more_threads = pages_waiting(server, base, f"{path}?wait=20", cookie, prompt, waiting)
+    assert len(answers) == waiting and all(a["processing_complete"] and a["waited"] for a in answers)
+    prompt.refresh_from_db()
+    assert {a["final_url"] for a in answers} == {f"/prompt/{prompt.slug}/"}
+    assert more_threads < waiting // 4  # 200 waiting requests did not take 200 threads
+
+
+def pages_waiting(server, base: str, path: str, cookie: str, prompt, count: int) -> tuple[list[dict], int]:
+    """`count` pages waiting on `path` of the Procfile's web process; meanwhile another request is answered,
+    then the prompt completes. Their last answers, and how many more threads the worker had while they waited."""
     pid = worker_pid(server.pid)
     threads_before = thread_count(pid)
     ready = threading.Event()
     result: dict = {}
     poller = threading.Thread(
-        target=lambda: result.update(answers=asyncio.run(_long_polls(base, f"{path}?wait=20", cookie, waiting, ready)))
+        target=lambda: result.update(answers=asyncio.run(_long_polls(base, path, cookie, count, ready)))
     )
     poller.start()
     ready.wait(30)
-    wait_until(lambda: thread_count(pid) and True, timeout=1)
     time.sleep(1.0)
     threads_waiting = thread_count(pid)
-    # Other requests are answered while they wait.
-    other = requests.get(base + "/robots.txt", timeout=10)
-    assert other.status_code == 200
+    assert requests.get(base + "/robots.txt", timeout=10).status_code == 200  # answered while they wait
     ai_content.apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.AI_ERROR)
     poller.join(60)
-    answers = result["answers"]
-    assert len(answers) == waiting and all(a["processing_complete"] and a["waited"] for a in answers)
-    prompt.refresh_from_db()
-    assert {a["final_url"] for a in answers} == {f"/prompt/{prompt.slug}/"}
-    # 200 waiting requests did not take 200 threads.
-    assert threads_waiting - threads_before < waiting // 4, (threads_before, threads_waiting)
+    return result["answers"], threads_waiting - threads_before
 
 
 def dechunk(body: bytes) -> bytes:
@@ -209,23 +210,9 @@ def test_event_streams_wait_without_a_thread_under_the_asgi_worker(asgi_server, 
     assert requests.get(base + path).status_code == 401
 
     waiting = 200
-    pid = worker_pid(server.pid)
-    threads_before = thread_count(pid)
-    ready = threading.Event()
-    result: dict = {}
-    poller = threading.Thread(
-        target=lambda: result.update(answers=asyncio.run(_long_polls(base, path, cookie, waiting, ready)))
-    )
-    poller.start()
-    ready.wait(30)
-    time.sleep(1.0)
-    threads_waiting = thread_count(pid)
-    assert requests.get(base + "/robots.txt", timeout=10).status_code == 200
-    ai_content.apply_fallback(prompt_id=prompt.id, reason=Prompt.ReviewReason.AI_ERROR)
-    poller.join(60)
-    answers = result["answers"]
+    answers, more_threads = pages_waiting(server, base, path, cookie, prompt, waiting)
     assert len(answers) == waiting and all(a["processing_complete"] for a in answers)
-    assert threads_waiting - threads_before < waiting // 4, (threads_before, threads_waiting)
+    assert more_threads < waiting // 4
 
 
 def test_checking_for_wakeups_makes_no_connection_object_in_an_async_context():

@@ -132,6 +132,7 @@ def test_a_database_restart_answers_503_then_everything_works_again(alice, live_
         assert_database_unavailable(tab.get(f"{base}/upload/", timeout=10), api=False)
         assert_database_unavailable(tab.get(status_url, timeout=10), api=True)
         assert_database_unavailable(tab.get(f"{status_url}?wait=5", timeout=10), api=True)
+        assert_database_unavailable(tab.get(f"{status_url}events/", timeout=10), api=True)  # the page polls
         assert_database_unavailable(submit_form(tab, base, first.id), api=False)
         assert_database_unavailable(
             tab.post(
@@ -293,6 +294,7 @@ def test_a_sigterm_under_load_while_the_ai_hangs_lets_every_request_finish_befor
         assert first.headers.get("Connection", "").lower() == "close"  # nothing kept alive to be cut later
 
         answers: dict[str, object] = {}
+        answered_at: dict[str, float] = {}
 
         def call(name, method, url, **kwargs):
             session = requests.Session()
@@ -301,6 +303,7 @@ def test_a_sigterm_under_load_while_the_ai_hangs_lets_every_request_finish_befor
                 answers[name] = session.request(method, url, timeout=60, **kwargs)
             except requests.RequestException as exc:
                 answers[name] = exc
+            answered_at[name] = time.monotonic()
 
         calls = [
             (
@@ -313,7 +316,7 @@ def test_a_sigterm_under_load_while_the_ai_hangs_lets_every_request_finish_befor
         ] + [
             (f"long poll {n}", "GET", f"{base}/api/prompt/status/{processing.processing_uuid}/?wait=15", {})
             for n in range(2)
-        ]
+        ] + [("event stream", "GET", f"{base}/api/prompt/status/{processing.processing_uuid}/events/", {})]
         threads = [
             threading.Thread(target=call, args=(name, method, url), kwargs=kw) for name, method, url, kw in calls
         ]
@@ -338,6 +341,11 @@ def test_a_sigterm_under_load_while_the_ai_hangs_lets_every_request_finish_befor
     for upload_id in uploads_to_check:  # the check goes on in the background; meanwhile the upload is held
         assert answers[f"moderate {upload_id}"].json()["action"] == "review"
     assert all(answers[f"long poll {n}"].json()["processing_complete"] is False for n in range(2))
+    # The processing page's event stream ends at the SIGTERM (its page reconnects to the new dyno), with
+    # the status it sent when it opened: it does not hold the stop until the graceful timeout.
+    assert answered_at["event stream"] - signalled < 5
+    stream = answers["event stream"].text
+    assert stream.startswith("retry: 250\nevent: status\n") and stream.count("event: status") == 1
 
 
 HEROKU_GRACE_SECONDS = 30

@@ -16,7 +16,9 @@ const ERROR_MS = Number(page.dataset.errorMs) || 120000;
 const LONG_POLL_S = Number(page.dataset.longPollSeconds) || 0;
 const RETENTION_DAYS = Number(page.dataset.retentionDays) || 5;
 let longPoll = LONG_POLL_S > 0;
-let streaming = Boolean(page.dataset.eventsUrl) && 'EventSource' in window;
+const CAN_STREAM = Boolean(page.dataset.eventsUrl) && 'EventSource' in window;
+let streaming = CAN_STREAM;
+let streamFailures = 0; // a stream that failed is tried again after a poll works, three times at most
 // Timing marks for DevTools' Performance panel and bench/journey.py: pf:status-complete, pf:modal.
 const mark = (name) => performance.mark(`pf:${name}`);
 const estimateEl = document.getElementById('wait-estimate');
@@ -50,8 +52,9 @@ function listen() {
   events.addEventListener('status', (event) => take(JSON.parse(event.data)));
   events.addEventListener('error', () => {
     if (events.readyState !== EventSource.CLOSED) return; // the browser reconnects by itself
-    stopListening(); // refused (not logged in, gone, not a stream): polling finds out why
+    stopListening(); // refused (the database away, not logged in, gone, not a stream): polling finds out why
     streaming = false;
+    streamFailures += 1;
     schedule(POLL_MS);
   });
 }
@@ -132,6 +135,7 @@ async function poll() {
     }
     const data = await getJSON(url);
     answered = data.waited !== false; // the server had no thread to spare: poll on the normal rhythm
+    streaming = CAN_STREAM && streamFailures < 3; // the server answers again (e.g. its database is back)
     take(data);
   } catch (error) {
     if (error.status === 404) {

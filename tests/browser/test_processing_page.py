@@ -245,6 +245,7 @@ def test_under_the_procfile_s_web_process_the_page_follows_its_event_stream(
         page.wait_for_event("request", lambda request: request.url.endswith("/events/"), timeout=10_000)
         page.wait_for_timeout(2_500)
         expect(page.get_by_text("⏳ Taking longer than expected...")).to_be_visible()
+        screenshot(page, "processing-on-its-event-stream")
         tasks.generate_ai_content(prompt.id)
         ready = dialog(page, "✅ Your prompt is ready!")
         expect(ready).to_be_visible(timeout=AI_TIMEOUT_MS)
@@ -257,3 +258,33 @@ def test_under_the_procfile_s_web_process_the_page_follows_its_event_stream(
         page.watch.assert_clean()
     finally:
         context.close()
+
+
+def test_a_failed_event_stream_falls_back_to_polling_and_is_tried_again_once_a_poll_works(
+    alice_page, alice, live_server, settings, start_worker
+):
+    """The stream is refused once (the database away, a proxy in the way): the page polls, and once a poll
+    is answered it follows the stream again, which brings the completion."""
+    settings.PROCESSING_WARNING_MS = 1000
+    settings.PROCESSING_LONG_POLL_SECONDS = 2
+    prompt = submitted_prompt(alice, base_url=live_server.url)
+    page = alice_page
+    refused: list[str] = []
+
+    def refuse_the_first(route):
+        if refused:
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.fulfill(status=503, content_type="application/json", body='{"error": "Please try again."}')
+
+    page.route("**/events/", refuse_the_first)
+    asked = status_requests(page)
+    open_processing_page(page, prompt)
+    page.wait_for_event("request", lambda request: request.url.endswith("/events/") and bool(refused))
+    path = f"{live_server.url}/api/prompt/status/{prompt.processing_uuid}/"
+    assert asked[:4] == [f"{path}?wait=1.0", f"{path}events/", f"{path}?wait=2.0", f"{path}events/"], asked
+    start_worker()
+    expect(dialog(page, "✅ Your prompt is ready!")).to_be_visible(timeout=AI_TIMEOUT_MS)
+    assert all(url == f"{path}events/" for url in asked[4:]), asked  # on the stream to the end
+    assert page.watch.error_responses == [f"503 GET {path}events/"]

@@ -305,18 +305,22 @@ def test_a_sigterm_under_load_while_the_ai_hangs_lets_every_request_finish_befor
                 answers[name] = exc
             answered_at[name] = time.monotonic()
 
-        calls = [
-            (
-                f"moderate {upload_id}",
-                "POST",
-                f"{base}/api/upload/b2/moderate/",
-                {"json": {"upload_id": upload_id}, "headers": {"X-CSRFToken": tab.cookies["csrftoken"]}},
-            )
-            for upload_id in uploads_to_check
-        ] + [
-            (f"long poll {n}", "GET", f"{base}/api/prompt/status/{processing.processing_uuid}/?wait=15", {})
-            for n in range(2)
-        ] + [("event stream", "GET", f"{base}/api/prompt/status/{processing.processing_uuid}/events/", {})]
+        calls = (
+            [
+                (
+                    f"moderate {upload_id}",
+                    "POST",
+                    f"{base}/api/upload/b2/moderate/",
+                    {"json": {"upload_id": upload_id}, "headers": {"X-CSRFToken": tab.cookies["csrftoken"]}},
+                )
+                for upload_id in uploads_to_check
+            ]
+            + [
+                (f"long poll {n}", "GET", f"{base}/api/prompt/status/{processing.processing_uuid}/?wait=15", {})
+                for n in range(2)
+            ]
+            + [("event stream", "GET", f"{base}/api/prompt/status/{processing.processing_uuid}/events/", {})]
+        )
         threads = [
             threading.Thread(target=call, args=(name, method, url), kwargs=kw) for name, method, url, kw in calls
         ]

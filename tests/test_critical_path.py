@@ -7,6 +7,7 @@ Times are never asserted tightly: a wake-up only has to come before the poll it 
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
 import io
 import json
@@ -17,13 +18,15 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.core.cache import cache
 from django.db import connection, connections
 from django.test import Client
+from PIL import Image
 
 from prompts import selectors, wakeups
 from prompts.media import storage
 from prompts.models import Prompt, Upload
-from prompts.services import ai_content
+from prompts.services import ai_content, submission, uploads
 from tests import media_samples
 from tests.conftest import csrf_client
 
@@ -516,11 +519,12 @@ def test_under_wsgi_the_event_stream_is_a_long_poll_in_the_stream_s_format(trans
 # --- moderation beside the variants ---------------------------------------------------------------
 
 
-def started_upload(client, data: bytes) -> str:
+def started_upload(client, data: bytes, content_type: str = "image/jpeg") -> str:
+    filename = "picture." + content_type.split("/")[1].replace("jpeg", "jpg")
     signed = client.post_json(
-        "/api/upload/b2/presign/", {"filename": "picture.jpg", "content_type": "image/jpeg", "file_size": len(data)}
+        "/api/upload/b2/presign/", {"filename": filename, "content_type": content_type, "file_size": len(data)}
     )[1]
-    put = client.put(signed["presigned_url"], data=data, content_type="image/jpeg")
+    put = client.put(signed["presigned_url"], data=data, content_type=content_type)
     assert put.status_code == 200, put.content
     return signed["upload_id"]
 
@@ -558,6 +562,48 @@ def test_finish_makes_a_ready_upload_in_one_request(alice, local_media, fake_ope
     assert all(f"{name};dur=" in timing for name in ("db", "ai", "resize", "total"))
     # The old calls, in order, still answer for the same upload.
     assert client.post_json("/api/upload/b2/variants/", {"upload_id": upload_id})[1]["state"] == "ready"
+
+
+def image_sent(request) -> Image.Image:
+    """The image an AI request carried (a data URL)."""
+    url = request.images[0]["url"]
+    assert url.startswith("data:image/"), url[:40]
+    return Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+
+
+def finished_prompt(user, data: bytes, content_type: str = "image/jpeg") -> Prompt:
+    client = csrf_client(user)
+    upload_id = started_upload(client, data, content_type)
+    status, answer = client.post_json("/api/upload/b2/finish/", {"upload_id": upload_id})
+    assert status == 200 and answer["state"] == "ready", answer
+    return submission.submit_prompt(
+        user=user, upload_id=upload_id, content="a red boat at dawn", ai_generator="flux", save_as_draft=False
+    )
+
+
+def test_the_ai_writes_from_the_medium_jpeg_our_server_made_and_moderation_sees_the_original(
+    alice, local_media, fake_openai
+):
+    """The content task sends the 600 px JPEG made from the checked bytes (upright, a fraction of the
+    original's size: the model looks at 512 px anyway); moderation looked at the checked original."""
+    original = media_samples.jpeg_bytes((1600, 1200), orientation=6)  # stored sideways, shown upright
+    prompt = finished_prompt(alice, original)
+    assert ai_content.generate_ai_content(prompt_id=prompt.id).status == "success"
+    moderated = image_sent(fake_openai.requests_of("moderation")[0])
+    assert moderated.size == (1600, 1200) and moderated.getexif().get(0x0112) == 6
+    written_from = image_sent(fake_openai.requests_of("content")[0])
+    assert written_from.format == "JPEG" and written_from.size == (450, 600)  # upright, 600 px
+    sent = fake_openai.requests_of("content")[0].images[0]["url"].split(",", 1)[1]
+    assert base64.b64decode(sent) == storage.read_bytes(prompt.media_keys["medium"])  # the page's own medium
+
+
+def test_without_the_medium_jpeg_in_the_cache_the_ai_writes_from_the_checked_original(alice, local_media, fake_openai):
+    original = media_samples.png_rgba_bytes((500, 400))
+    prompt = finished_prompt(alice, original, "image/png")
+    cache.delete(uploads.content_image_cache_key(prompt.media_sha256))
+    assert ai_content.generate_ai_content(prompt_id=prompt.id).status == "success"
+    (request,) = fake_openai.requests_of("content")
+    assert request.images[0]["url"].startswith("data:image/png;base64,") and image_sent(request).size == (500, 400)
 
 
 def test_a_refused_upload_leaves_no_variant_anywhere(alice, local_media, fake_openai, monkeypatch):

@@ -131,11 +131,15 @@ def _clear_queued_mark(prompt_id: int) -> None:
 
 
 def _image_for(prompt: Prompt) -> tuple[bytes, str]:
-    """What the AI looks at: an image's original only if it is the one moderation checked (the SEO
-    rename copies it byte for byte; other bytes raise uploads.ChangedAfterCheck), a video's poster
-    (made by the server at complete, from the checked video)."""
+    """What the AI looks at: an image's medium JPEG that our server made from the checked bytes (cached
+    when the upload became ready), else its original only if it is the one moderation checked (the SEO
+    rename copies it byte for byte; other bytes raise uploads.ChangedAfterCheck); a video's poster (made
+    by the server at complete, from the checked video)."""
     if prompt.media_type == "video":
         return storage.read_bytes(prompt.media_keys["poster"]), "image/jpeg"
+    reduced = uploads.content_image(prompt.media_sha256)
+    if reduced is not None:
+        return reduced
     key = prompt.media_keys.get("original", "")
     extension = key.rsplit(".", 1)[-1].lower()
     content_type = prompt.upload.content_type if prompt.upload else uploads.IMAGE_TYPES.get(extension, "image/jpeg")

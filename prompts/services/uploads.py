@@ -499,6 +499,25 @@ def analysis_cache_key(sha256: str) -> str:
     return f"ai_image_cache:{sha256}"
 
 
+def content_image_cache_key(sha256: str) -> str:
+    """The image the AI content task sends (see `content_image`), by the SHA-256 of the checked bytes."""
+    return f"ai_content_image:{sha256}"
+
+
+def content_image(sha256: str) -> tuple[bytes, str] | None:
+    """What the AI writes the title, description and tags from: the 600 px JPEG variant our server made
+    from the checked bytes when the upload became ready (upright, sRGB, ~50 KB instead of an original of
+    up to 3 MB; the model looks at 512 px anyway), or None when it is no longer cached (the caller then
+    sends the checked original). Moderation never uses it: it looks at the checked original itself."""
+    if not sha256:
+        return None
+    try:
+        return cache.get(content_image_cache_key(sha256))
+    except Exception as exc:  # the cache away costs the original's read, not the AI call
+        logger.warning("could not read the content image from the cache: %s", exc)
+        return None
+
+
 def read_checked_bytes(key: str, *, sha256: str, limit: int | None = None) -> bytes:
     """The bytes at `key`, only if their SHA-256 is `sha256` (what was checked); ChangedAfterCheck otherwise."""
     data = storage.read_bytes(key, limit=limit)
@@ -647,13 +666,17 @@ def make_upload_variants(*, user, upload_id) -> Upload:
         raise Conflict("This upload was rejected and cannot be used.")
     if upload.state != Upload.State.MODERATED:
         raise Conflict("This upload hasn't been checked yet. Please wait for the content check.")
-    return _record_variants(upload, _variant_files(upload))
+    made = _variant_files(upload)
+    upload = _record_variants(upload, made)
+    _remember_content_image(upload, made)
+    return upload
 
 
 @dataclass(frozen=True)
 class VariantFiles:
     keys: dict[str, str]
     blurhash: str
+    content_image: bytes | None = None  # an image's medium JPEG, for the AI content task (`content_image`)
 
 
 def _variant_files(upload: Upload, checked_image: bytes | None = None) -> VariantFiles:
@@ -682,7 +705,8 @@ def _variant_files(upload: Upload, checked_image: bytes | None = None) -> Varian
         for name, blob in variants.files.items():
             keys[name] = f"{folder}/{name}.{variants.extension(name)}"
             storage.save_bytes(keys[name], blob, content_type=variants.content_type(name))
-    return VariantFiles(keys=keys, blurhash=variants.blurhash)
+    medium = variants.files.get("medium") if upload.media_type == "image" else None
+    return VariantFiles(keys=keys, blurhash=variants.blurhash, content_image=medium)
 
 
 def _record_variants(upload: Upload, made: VariantFiles) -> Upload:
@@ -787,13 +811,7 @@ def finish_upload(*, user, upload_id) -> Upload:
         _delete_quietly(files.keys.values())
         return upload
     upload = _record_variants(upload, files)
-    if image is not None and upload.state == Upload.State.READY:
-        # The AI content task reads the image from this cache (by the checked hash); filled after the
-        # answer's work is done, while the person types, rather than on the way to "ready".
-        if transaction.get_connection().in_atomic_block:  # inside a caller's transaction: commit with it
-            _cache_analysis_image(upload.checked_sha256, image, upload.content_type)
-        else:
-            _VARIANT_THREADS.submit(_cache_analysis_image, upload.checked_sha256, image, upload.content_type, True)
+    _remember_content_image(upload, files)
     return upload
 
 
@@ -804,11 +822,22 @@ def _moderate_then_variants(*, user, upload: Upload) -> Upload:
     return upload
 
 
-def _cache_analysis_image(sha256: str, data: bytes, content_type: str, own_thread: bool = False) -> None:
+def _remember_content_image(upload: Upload, made: VariantFiles) -> None:
+    """A ready image's medium JPEG, cached for the AI content task (`content_image`, by the checked hash);
+    written after the answer's work is done, while the person types, rather than on the way to "ready"."""
+    if made.content_image is None or upload.state != Upload.State.READY:
+        return
+    if transaction.get_connection().in_atomic_block:  # inside a caller's transaction: commit with it
+        _cache_content_image(upload.checked_sha256, made.content_image)
+    else:
+        _VARIANT_THREADS.submit(_cache_content_image, upload.checked_sha256, made.content_image, True)
+
+
+def _cache_content_image(sha256: str, data: bytes, own_thread: bool = False) -> None:
     try:
-        cache.set(analysis_cache_key(sha256), (data, content_type), timeout=settings.IMAGE_CACHE_SECONDS)
+        cache.set(content_image_cache_key(sha256), (data, "image/jpeg"), timeout=settings.IMAGE_CACHE_SECONDS)
     except Exception as exc:  # a cache miss later only costs a read from storage
-        logger.warning("could not cache the analysis image: %s", exc)
+        logger.warning("could not cache the content image: %s", exc)
     finally:
         if own_thread:
             connections.close_all()  # this thread's own connection (a database cache), not kept idle

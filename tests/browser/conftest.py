@@ -73,6 +73,12 @@ def quick_processing_page(settings):
     settings.PROCESSING_ERROR_MS = 120_000
 
 
+def _closed_by_the_page(request) -> bool:
+    """An event stream the page closed itself (processing.js, once the prompt is complete): the browser
+    reports it aborted when the close comes before the server's end of the stream."""
+    return request.resource_type == "eventsource" and request.failure == "net::ERR_ABORTED"
+
+
 @dataclass
 class PageWatch:
     """What went wrong on a page that a person would not see but a developer must: console errors,
@@ -93,7 +99,10 @@ class PageWatch:
         page.on("pageerror", lambda error: self.console_errors.append(f"uncaught: {error}"))
         page.on(
             "requestfailed",
-            lambda request: self.failed_requests.append(f"{request.method} {request.url}: {request.failure}"),
+            lambda request: (
+                not _closed_by_the_page(request)
+                and self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
+            ),
         )
         page.on(
             "response",

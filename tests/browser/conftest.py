@@ -87,8 +87,11 @@ class PageWatch:
     console_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
     error_responses: list[str] = field(default_factory=list)
+    documents: int = 0  # documents the page has asked for
+    made_for: dict = field(default_factory=dict, repr=False)  # request -> the document it was made for
 
     def attach(self, page) -> None:
+        page.on("request", lambda request: self._started(page, request))
         page.on(
             "console",
             lambda message: (
@@ -97,13 +100,7 @@ class PageWatch:
             ),
         )
         page.on("pageerror", lambda error: self.console_errors.append(f"uncaught: {error}"))
-        page.on(
-            "requestfailed",
-            lambda request: (
-                not _closed_by_the_page(request)
-                and self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
-            ),
-        )
+        page.on("requestfailed", self._failed)
         page.on(
             "response",
             lambda response: (
@@ -111,6 +108,22 @@ class PageWatch:
                 and self.error_responses.append(f"{response.status} {response.request.method} {response.url}")
             ),
         )
+
+    def _started(self, page, request) -> None:
+        if request.is_navigation_request() and request.frame == page.main_frame:
+            self.documents += 1  # from here on, what the page was showing is being left
+        self.made_for[request] = self.documents
+
+    def _failed(self, request) -> None:
+        if _closed_by_the_page(request) or self._left_behind(request):
+            return
+        self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
+
+    def _left_behind(self, request) -> bool:
+        """A request of a document the page has since left (a favicon, a script still loading when the test
+        clicked on): the browser cuts it off with the navigation, which nobody sees."""
+        made_for = self.made_for.get(request, self.documents)
+        return request.failure == "net::ERR_ABORTED" and made_for < self.documents
 
     def assert_clean(self) -> None:
         assert self.console_errors == [], self.console_errors

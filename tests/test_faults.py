@@ -4,6 +4,7 @@ follows instructions hidden in the user's prompt text. Each test checks what the
 what the database (and the bucket) holds afterwards."""
 
 import http.client
+import json
 import os
 import re
 import signal
@@ -177,6 +178,55 @@ def test_a_database_restart_answers_503_then_everything_works_again(alice, live_
     assert answers[-1].status_code == 302
     assert Prompt.objects.filter(upload=second).count() == 1
     every_prompt_is_whole()
+
+
+def status_events(response):
+    """The `status` events of a text/event-stream answer as they come, until it ends or the prompt is complete."""
+    try:
+        for line in response.iter_lines():
+            if line.startswith(b"data: "):
+                event = json.loads(line[len(b"data: ") :])
+                yield event
+                if event["processing_complete"]:
+                    return
+    except requests.ConnectionError:  # cut off: the page's EventSource reconnects
+        return
+
+
+@pytest.mark.serial  # it stops the shared server: scripts/test.sh runs it alone, after the parallel run
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a database server to stop (see above)")
+def test_a_database_outage_while_pages_follow_their_event_streams(alice, procfile_web, fake_openai):
+    """The Procfile's web process, a page on its event stream, PostgreSQL stopped under it: the stream ends
+    (its page reconnects) instead of hanging, a new one is refused with the readable 503 while the database
+    is away (the page polls), and once it is back a new stream gets the status, then the completion, with
+    nothing of ours restarted."""
+    from tests.factories import submitted_prompt
+
+    _server, base = procfile_web(PROCESSING_EVENTS_EVERY_SECONDS="1")
+    prompt = submitted_prompt(alice)  # no worker: it stays processing
+    tab = browser_session(alice, base)
+    url = f"{base}/api/prompt/status/{prompt.processing_uuid}/events/"
+    with tab.get(url, stream=True, timeout=10) as during:
+        assert during.status_code == 200
+        pg_ctl("stop")
+        try:
+            stopped = time.monotonic()
+            events = list(status_events(during))  # the stream's first event, then it ends: its next read fails
+            assert time.monotonic() - stopped < 10 and [e["processing_complete"] for e in events] == [False]
+            assert_database_unavailable(tab.get(url, timeout=10), api=True)
+        finally:
+            pg_ctl("start")
+    connection.close()  # this thread's connection died with the server
+    with tab.get(url, stream=True, timeout=10) as after:
+        assert after.status_code == 200
+        events = status_events(after)
+        assert next(events)["processing_complete"] is False  # the stream is open: now the prompt completes
+        tasks.generate_ai_content(prompt.id)  # the fake AI; NOTIFY at the commit
+        last = list(events)[-1]
+    assert last["processing_complete"] is True and last["final_url"].startswith("/prompt/")
+
+    with tab.get(url, stream=True, timeout=10) as done:  # and a page that comes back later: one event
+        assert [e["processing_complete"] for e in status_events(done)] == [True]
 
 
 # --- Gunicorn reloaded (SIGHUP) while an upload is in flight -------------------------------------

@@ -1,9 +1,10 @@
 """Faults together, under load (issue 24): the way production fails, from outside.
 
 20 people do the whole flow (log in, presign, PUT, complete, moderate, variants, submit, then wait on
-the processing page's status long poll) against gunicorn (gunicorn.conf.py, 2 workers x 8 threads)
-+ two worker processes (`manage.py worker`, 2 workers each) + PostgreSQL + the fake OpenAI server
-(tests/fake_openai.py), slow (0.5-3 s) and failing 10 % of the time, while on a schedule:
+the processing page as it does: its first long poll, then its event stream) against gunicorn
+(gunicorn.conf.py, 2 workers x 8 threads) + two worker processes (`manage.py worker`, 2 workers
+each) + PostgreSQL + the fake OpenAI server (tests/fake_openai.py), slow (0.5-3 s) and failing 10 %
+of the time, while on a schedule:
 a worker dyno is SIGKILLed (and restarted 5 s later, as Heroku does) twice and a single worker
 process once, the AI hangs for 40 s, the database goes away for 8 s, and gunicorn gets SIGTERM
 once in a rolling restart (the new server starts, the "router" sends new requests to it, the old one
@@ -196,9 +197,11 @@ class Person(threading.Thread):
         self.wait_like_the_page(record, submit.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
 
     def wait_like_the_page(self, record: dict, processing_uuid: str) -> None:
-        """static/js/processing.js: long polls never past the next notice; the error notice at 120 s
-        unless the server says a retry is due."""
-        retrying = False
+        """static/js/processing.js: the first long poll (preloaded, never past the next notice), then the
+        event stream, reconnecting when it ends; polling when a stream is refused, the stream again once a
+        poll is answered (three failed streams at most); the error notice at 120 s unless the server says a
+        retry is due."""
+        retrying, poll_next, stream_failures = False, True, 0  # the first status: the preloaded long poll
         while True:
             elapsed = time.monotonic() - record["submitted"]
             if elapsed >= PAGE_LIMIT and not retrying:
@@ -207,20 +210,66 @@ class Person(threading.Thread):
             if elapsed > 3 * PAGE_LIMIT:
                 record["gave_up"] = True
                 return
-            next_notice = (60.0 if elapsed < 60 else PAGE_LIMIT) - elapsed
-            wait = max(0.0, min(LONG_POLL, next_notice))
-            status = self.call("status", "GET", f"/api/prompt/status/{processing_uuid}/?wait={wait:.1f}")
-            if status is None or status.status_code != 200:
-                time.sleep(3)
-                continue
-            answer = status.json()
+            if not poll_next and stream_failures < 3 and elapsed < PAGE_LIMIT:
+                answer = self.follow_the_stream(record, processing_uuid)
+                if answer is None:  # refused: poll, then the stream again once a poll is answered
+                    stream_failures, poll_next = stream_failures + 1, True
+                    time.sleep(3)
+                    continue
+            else:
+                next_notice = (60.0 if elapsed < 60 else PAGE_LIMIT) - elapsed
+                wait = max(0.0, min(LONG_POLL, next_notice))
+                status = self.call("status", "GET", f"/api/prompt/status/{processing_uuid}/?wait={wait:.1f}")
+                if status is None or status.status_code != 200:
+                    time.sleep(3)
+                    continue
+                poll_next = False
+                answer = status.json()
+                if not answer.get("processing_complete") and (wait == 0 or answer.get("waited") is False):
+                    time.sleep(3)
             if answer.get("processing_complete"):
                 record["seen_complete_after"] = time.monotonic() - record["submitted"]
                 record["success"] = answer.get("success")
                 return
             retrying = answer.get("retrying") is True
-            if wait == 0 or answer.get("waited") is False:
-                time.sleep(3)
+
+    def follow_the_stream(self, record: dict, processing_uuid: str) -> dict | None:
+        """One event stream, read until the prompt is complete, the page's notice is due, or the server ends
+        it (its last status, after the reconnection delay); None when it was refused or could not start.
+        Logged as "events" with the time to its first byte: Heroku's router holds that to 30 s, not the
+        stream's length."""
+        import json
+
+        import requests
+
+        url = f"{self.router.url}/api/prompt/status/{processing_uuid}/events/"
+        started = time.monotonic()
+        try:
+            response = self.session.get(url, stream=True, timeout=(10, 30))
+        except requests.RequestException as exc:
+            self.log.request("events", f"failed: {type(exc).__name__}", started, time.monotonic() - started)
+            return None
+        self.log.request("events", str(response.status_code), started, time.monotonic() - started)
+        if response.status_code != 200:
+            response.close()
+            return None
+        answer, retry = None, 0.25
+        try:
+            for line in response.iter_lines():
+                if line.startswith(b"retry: "):
+                    retry = int(line[len(b"retry: ") :]) / 1000
+                if not line.startswith(b"data: "):
+                    continue
+                answer = json.loads(line[len(b"data: ") :])
+                late = time.monotonic() - record["submitted"] >= PAGE_LIMIT
+                if answer["processing_complete"] or (late and answer.get("retrying") is not True):
+                    return answer
+        except requests.RequestException as exc:  # cut off: the page's EventSource reconnects
+            self.log.event(f"{self.username}: an event stream was cut off ({type(exc).__name__})")
+        finally:
+            response.close()
+        time.sleep(retry)
+        return answer or {}
 
 
 # --- the stack -----------------------------------------------------------------------------
@@ -483,7 +532,7 @@ def run(argv: list[str] | None = None) -> None:
     grouped = defaultdict(list)
     for endpoint, outcome, started, seconds in log.requests:
         grouped[(endpoint, outcome)].append((started, seconds))
-    order = ["login", "presign", "PUT", "complete", "moderate", "variants", "finish", "submit", "status"]
+    order = ["login", "presign", "PUT", "complete", "moderate", "variants", "finish", "submit", "status", "events"]
     for (endpoint, outcome), items in sorted(grouped.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])):
         seconds = [s for _, s in items]
         calm = [s for started, s in items if started < calm_until]
@@ -550,6 +599,14 @@ def run(argv: list[str] | None = None) -> None:
     summary.add("leaked files", len(leaked), "0", verdict(not leaked))
     summary.add("run time (s)", round(total_seconds), f"< {RUN_LIMIT}", verdict(total_seconds < RUN_LIMIT))
     summary.add("failed requests, whole run", len(all_failed), "—", "—")
+    cut_streams = sum(1 for _at, what in log.events if "event stream was cut off" in what)
+    streams = sum(1 for r in log.requests if r[0] == "events")
+    summary.add(
+        f"event streams cut off (of {streams}; a stopping server ends them, the pages reconnect)",
+        cut_streams,
+        "0",
+        verdict(cut_streams == 0),
+    )
     summary.add(
         "old gunicorn exited after SIGTERM (s)",
         round(faults.old_web_stopped_after or -1, 1),

@@ -494,6 +494,21 @@ def test_a_complete_prompt_s_stream_is_one_event(transactional_db, alice):
     assert [e["processing_complete"] for e in events] == [True]
 
 
+def test_what_the_ai_wrote_cannot_add_lines_or_events_to_the_stream(transactional_db, alice):
+    """The AI's title and description go into a `data:` line as JSON: a line break in them is escaped, so
+    they cannot end the event or add a field or an event of their own."""
+    prompt = make_prompt(alice)
+    complete(prompt)
+    forged = 'Nice\n\nevent: status\ndata: {"processing_complete": true, "final_url": "https://evil.example/"}\r\n'
+    Prompt.objects.filter(id=prompt.id).update(title=forged, excerpt="line\u2028separator\rreturn")
+    _headers, events, sent = stream_of(prompt, session_of(alice))
+    assert len(events) == 1 and events[0]["title"] == forged
+    assert events[0]["description"] == "line\u2028separator\rreturn"
+    assert events[0]["final_url"] == f"/prompt/{Prompt.objects.get(id=prompt.id).slug}/"
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    assert body.count(b"\n") == 4 and b"\r" not in body  # retry, event, data, blank line: nothing else
+
+
 def test_under_wsgi_the_event_stream_is_a_long_poll_in_the_stream_s_format(transactional_db, alice, settings):
     """runserver and every WSGI server: one event once the prompt completes or the wait is over, then the
     browser's EventSource reconnects (at once after a wait, on the polling rhythm when none could wait)."""

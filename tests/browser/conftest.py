@@ -88,10 +88,12 @@ class PageWatch:
     failed_requests: list[str] = field(default_factory=list)
     error_responses: list[str] = field(default_factory=list)
     documents: int = 0  # documents the page has asked for
+    navigating: bool = False  # a new document was asked for and has not replaced the old one yet
     made_for: dict = field(default_factory=dict, repr=False)  # request -> the document it was made for
 
     def attach(self, page) -> None:
         page.on("request", lambda request: self._started(page, request))
+        page.on("framenavigated", lambda frame: frame == page.main_frame and self._arrived())
         page.on(
             "console",
             lambda message: (
@@ -112,7 +114,13 @@ class PageWatch:
     def _started(self, page, request) -> None:
         if request.is_navigation_request() and request.frame == page.main_frame:
             self.documents += 1  # from here on, what the page was showing is being left
-        self.made_for[request] = self.documents
+            self.navigating = True
+            self.made_for[request] = self.documents
+        else:  # until the new document arrives, only the one being left makes requests (a late favicon)
+            self.made_for[request] = self.documents - 1 if self.navigating else self.documents
+
+    def _arrived(self) -> None:
+        self.navigating = False
 
     def _failed(self, request) -> None:
         if _closed_by_the_page(request) or self._left_behind(request):

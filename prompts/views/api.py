@@ -386,6 +386,14 @@ async def prompt_events_async(request, processing_uuid):
     return StatusEvents(waiting, every=every, for_seconds=settings.PROCESSING_EVENTS_MAX_SECONDS)
 
 
+def _let_go_of_the_request(response) -> None:
+    """Django closes the request with its answer (its `_resource_closers`), which keeps it alive as long:
+    the request's work is done before a wait, so it is closed now and nothing of it is kept."""
+    for close in response._resource_closers:
+        close()
+    response._resource_closers.clear()
+
+
 class StatusEvents(StreamingHttpResponse):
     """A processing page's stream of `status` events, from a started `StatusWait` until the prompt is
     complete or `for_seconds` have passed (the page then reconnects). Like `WaitingAnswer`, it holds the
@@ -413,7 +421,7 @@ class StatusEvents(StreamingHttpResponse):
             waiting.close()
 
     def let_go_of_the_request(self) -> None:
-        WaitingAnswer.let_go_of_the_request(self)
+        _let_go_of_the_request(self)
 
     def close(self) -> None:
         self.waiting.close()  # also when the stream never started (the page went away first)
@@ -430,11 +438,7 @@ class WaitingAnswer(JsonResponse):
         self.waiting = waiting
 
     def let_go_of_the_request(self) -> None:
-        """Django closes the request with its answer (its `_resource_closers`), which keeps it alive as long:
-        the request's work is done before the wait, so it is closed now and nothing of it is kept."""
-        for close in self._resource_closers:
-            close()
-        self._resource_closers.clear()
+        _let_go_of_the_request(self)
 
     async def settle(self) -> None:
         """Wait for the prompt or the deadline; the body (and its length, and Server-Timing) follow."""

@@ -5,7 +5,6 @@ alice owns things, bob is another user, carol is premium, and staff reviews. Out
 """
 
 import json
-import socket
 
 import pytest
 import requests
@@ -16,7 +15,7 @@ from django.test import Client
 from prompts.models import Profile
 from prompts.vocabulary import ensure_tag_vocabulary
 from tests.fixtures_media import local_media, moto_server, s3_media  # noqa: F401  (fixtures)
-from tests.processes import start_procfile_web, stop_process, wait_until
+from tests.processes import free_port, start_procfile_web, stop_process, wait_until
 from tests.processes import test_database_env as database_env
 
 PASSWORD = "correct-horse-battery-staple"
@@ -162,9 +161,3 @@ def procfile_web(transactional_db, tmp_path, settings):
         stop_process(server)
     if started:
         print((tmp_path / "web.log").read_text()[-3000:])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -88,3 +89,10 @@ def start_procfile_web(port: int, env: dict, log, *extra: str) -> subprocess.Pop
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

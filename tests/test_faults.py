@@ -35,7 +35,7 @@ from prompts.vocabulary import ensure_tag_vocabulary
 from tests import media_samples
 from tests.conftest import csrf_client
 from tests.factories import ready_upload_for, submitted_through_the_form
-from tests.processes import start_procfile_web, stop_process, wait_until
+from tests.processes import free_port, start_procfile_web, stop_process, wait_until
 from tests.processes import (
     test_database_env as database_env,  # (not collected as a test)
 )
@@ -235,12 +235,6 @@ def test_a_database_outage_while_pages_follow_their_event_streams(alice, procfil
 def worker_pids(master: int) -> set[int]:
     children = Path(f"/proc/{master}/task/{master}/children")
     return {int(pid) for pid in children.read_text().split()} if children.exists() else set()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def serving(url: str) -> bool:

@@ -288,3 +288,35 @@ def test_a_failed_event_stream_falls_back_to_polling_and_is_tried_again_once_a_p
     expect(dialog(page, "✅ Your prompt is ready!")).to_be_visible(timeout=AI_TIMEOUT_MS)
     assert all(url == f"{path}events/" for url in asked[4:]), asked  # on the stream to the end
     assert page.watch.error_responses == [f"503 GET {path}events/"]
+
+
+def _show_tab(page, shown: bool) -> None:
+    page.evaluate(
+        """(shown) => {
+            Object.defineProperty(document, 'hidden', { value: !shown, configurable: true });
+            document.dispatchEvent(new Event('visibilitychange'));
+        }""",
+        shown,
+    )
+
+
+def test_a_hidden_tab_lets_go_of_its_event_stream_and_follows_it_again_when_shown(
+    alice_page, alice, live_server, settings, start_worker
+):
+    """A tab in the background holds no stream (nor a slot on the server); shown again, it follows the stream
+    and the completion arrives."""
+    settings.PROCESSING_WARNING_MS = 1000
+    settings.PROCESSING_LONG_POLL_SECONDS = 2  # under WSGI each stream request answers after 2 s, then reconnects
+    prompt = submitted_prompt(alice, base_url=live_server.url)
+    page = alice_page
+    asked = status_requests(page)
+    open_processing_page(page, prompt)
+    page.wait_for_event("request", lambda request: request.url.endswith("/events/"))
+    _show_tab(page, False)
+    hidden_at = len(asked)
+    page.wait_for_timeout(5_000)  # a stream left open would have asked again twice by now
+    assert len(asked) == hidden_at, asked[hidden_at:]
+    _show_tab(page, True)
+    page.wait_for_event("request", lambda request: request.url.endswith("/events/"))
+    start_worker()
+    expect(dialog(page, "✅ Your prompt is ready!")).to_be_visible(timeout=AI_TIMEOUT_MS)
